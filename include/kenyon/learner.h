@@ -1,0 +1,112 @@
+/* The continual learner: the one interface every method (FlyModel, its variants, the back-prop
+ * baselines) implements, and the only one the protocol runner, the metrics and the CLI use.
+ *
+ * Life cycle: kn_learner_create(method, info, params) -> for each task: begin_task(classes),
+ * observe(batch)..., end_task -> predict at any time -> save/load -> free.
+ *
+ * Methods are rows of a registry (src/cl/registry.c); adding one = a file + a row. A method
+ * declares its hyperparameters as kn_param_spec rows with defaults; kn_learner_create checks the
+ * caller's key=value overrides against them (unknown key -> error naming it) and keeps the
+ * resolved list for reports. */
+#ifndef KENYON_LEARNER_H
+#define KENYON_LEARNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kenyon/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kn_kv {
+    const char *key;
+    const char *value;
+} kn_kv;
+
+typedef enum { KN_PARAM_INT, KN_PARAM_DOUBLE, KN_PARAM_STRING } kn_param_type;
+
+typedef struct kn_param_spec {
+    const char *name;          /* NULL ends a table */
+    kn_param_type type;
+    const char *default_value; /* as text, e.g. "3200" */
+    const char *help;
+} kn_param_spec;
+
+/* What every learner is told at creation. */
+typedef struct kn_learner_info {
+    size_t d;        /* input dimension */
+    int n_classes;   /* total number of classes over the whole stream */
+    uint64_t seed;   /* the run's seed; every random choice derives from it */
+} kn_learner_info;
+
+typedef struct kn_learner kn_learner;
+
+typedef struct kn_learner_ops {
+    /* A new task starts; `classes` are its labels (n_task_classes of them). */
+    int (*begin_task)(kn_learner *l, int task, const int32_t *classes, int n_task_classes,
+                      kn_error *err);
+    /* Learn from n samples (row-major n x d, labels y) of the current task. */
+    int (*observe)(kn_learner *l, const float *x, const int32_t *y, size_t n, kn_error *err);
+    /* The current task's data are over (consolidation, Fisher, offline retraining ...). */
+    int (*end_task)(kn_learner *l, kn_error *err);
+    /* Scores for every class (n x n_classes, larger = more likely). The caller restricts the
+     * argmax to the classes it wants (seen so far, or one task's). */
+    int (*predict_scores)(kn_learner *l, const float *x, size_t n, float *scores, kn_error *err);
+    /* Writes the learner to a safetensors file (atomically) that kn_learner_load restores. */
+    int (*save)(const kn_learner *l, const char *path, kn_error *err);
+    void (*destroy)(kn_learner *l);
+} kn_learner_ops;
+
+/* Base fields; methods embed this as their first member or point impl at their state. */
+struct kn_learner {
+    const kn_learner_ops *ops;
+    const struct kn_method *method;
+    kn_learner_info info;
+    kn_kv *params;    /* resolved hyperparameters (owned strings), in the method's spec order */
+    size_t n_params;
+    int task;         /* index of the current/last task, -1 before the first */
+    void *impl;       /* method state */
+};
+
+typedef struct kn_method {
+    const char *name;    /* "fly", "v1", "fly-ridge", "vanilla", ... */
+    const char *summary; /* one line for --help */
+    const kn_param_spec *params; /* NULL-terminated */
+    /* Builds the learner's impl and ops from the resolved parameters (l->params, l->info set). */
+    int (*create)(kn_learner *l, kn_error *err);
+    /* Restores impl from a file written by ops->save (l->params/info already restored). */
+    int (*load)(kn_learner *l, const char *path, kn_error *err);
+} kn_method;
+
+/* The registry. */
+const kn_method *kn_method_find(const char *name);
+/* NULL-terminated list of all methods. */
+const kn_method *const *kn_method_list(void);
+
+int kn_learner_create(const char *method, const kn_learner_info *info, const kn_kv *overrides,
+                      size_t n_overrides, kn_learner **out, kn_error *err);
+int kn_learner_load(const char *path, kn_learner **out, kn_error *err);
+void kn_learner_free(kn_learner *l);
+
+/* Typed access to a resolved parameter (for create functions). */
+const char *kn_learner_param(const kn_learner *l, const char *name);
+int kn_learner_param_int(const kn_learner *l, const char *name, int *out, kn_error *err);
+int kn_learner_param_double(const kn_learner *l, const char *name, double *out, kn_error *err);
+
+/* Convenience wrappers over ops (with state checks). */
+int kn_learner_begin_task(kn_learner *l, int task, const int32_t *classes, int n, kn_error *err);
+int kn_learner_observe(kn_learner *l, const float *x, const int32_t *y, size_t n, kn_error *err);
+int kn_learner_end_task(kn_learner *l, kn_error *err);
+int kn_learner_predict_scores(kn_learner *l, const float *x, size_t n, float *scores,
+                              kn_error *err);
+/* Argmax of the scores over the classes with allowed[c] != 0. */
+int kn_learner_predict_labels(kn_learner *l, const float *x, size_t n, const uint8_t *allowed,
+                              int32_t *labels, kn_error *err);
+int kn_learner_save(const kn_learner *l, const char *path, kn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,69 @@
+/* kenyon plots (PLplot, cairo driver): line charts with error bands, bar charts with error bars,
+ * heat maps. The format follows the file extension (.png, .svg, .pdf); files are written
+ * atomically. For figures these do not cover, kn_plot_begin/kn_plot_end open a PLplot stream on a
+ * file so callers can draw with PLplot directly in between. PLplot keeps global state: plot from
+ * one thread at a time. */
+#ifndef KENYON_PLOT_H
+#define KENYON_PLOT_H
+
+#include <stddef.h>
+
+#include "kenyon/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kn_plot_axes {
+    const char *title;
+    const char *xlabel;
+    const char *ylabel;
+    int logx, logy;             /* log10 axes (values must be > 0) */
+    double xmin, xmax;          /* both 0: automatic */
+    double ymin, ymax;          /* both 0: automatic */
+} kn_plot_axes;
+
+typedef enum { KN_PLOT_LINE, KN_PLOT_POINTS, KN_PLOT_LINE_POINTS, KN_PLOT_DASHED } kn_plot_style;
+
+typedef struct kn_plot_series {
+    const char *label;       /* legend text; NULL: not in the legend */
+    const double *x, *y;
+    size_t n;
+    const double *y_lo, *y_hi; /* optional shaded band (both or neither) */
+    kn_plot_style style;
+} kn_plot_series;
+
+int kn_plot_lines(const char *path, const kn_plot_axes *axes, const kn_plot_series *series,
+                  size_t n_series, kn_error *err);
+
+/* One bar per label with optional symmetric error bars (errs may be NULL). */
+int kn_plot_bars(const char *path, const kn_plot_axes *axes, const char *const *labels,
+                 const double *values, const double *errs, size_t n, kn_error *err);
+
+/* z is rows x cols, row-major; row r is drawn at y = r (top to bottom when flip_y), column c at
+ * x = c. NaN cells are left blank. zmin == zmax: range from the data. Cell values are printed
+ * inside the cells when annotate != 0 (for small matrices). Tick labels are 1-based when
+ * one_based. */
+typedef struct kn_heatmap {
+    const double *z;
+    size_t rows, cols;
+    double zmin, zmax;
+    const char *zlabel;   /* colour bar label */
+    int annotate;
+    int flip_y;
+    int one_based;
+} kn_heatmap;
+
+int kn_plot_heatmap(const char *path, const kn_plot_axes *axes, const kn_heatmap *hm,
+                    kn_error *err);
+
+/* Raw access: opens a PLplot stream writing to `path` (width x height pixels), with kenyon's
+ * colours and fonts; the caller draws with PLplot (plenv, plline, ...) and then calls
+ * kn_plot_end, which finishes the stream and moves the file into place. */
+int kn_plot_begin(const char *path, int width, int height, kn_error *err);
+int kn_plot_end(kn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

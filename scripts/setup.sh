@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs kenyon's build and run dependencies (Debian 12 packages, as root) and builds it into
+# build/. Safe to run again: apt skips what is present and the build is incremental.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev
+  libopenblas-dev liblapacke-dev zlib1g-dev libgsl-dev libcjson-dev libcmocka-dev
+  libplplot-dev plplot-driver-cairo libfreetype-dev
+  dataset-fashion-mnist npm ca-certificates
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"

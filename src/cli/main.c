@@ -1,0 +1,55 @@
+/* kenyon: the command-line entry point. Dispatches to one command per file (commands.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+#ifndef KENYON_VERSION
+#define KENYON_VERSION "unknown"
+#endif
+
+typedef struct command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} command;
+
+/* One line per command. A command appears here once its file exists. */
+static const command commands[] = {
+    {NULL, NULL, NULL},
+};
+
+static void print_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kenyon <command> [options]\n\n"
+            "kenyon %s: brain-inspired learning in C (FlyModel continual learning, SGD limiting\n"
+            "dynamics, dopamine and meta-RL models).\n\ncommands:\n",
+            KENYON_VERSION);
+    for (const command *c = commands; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    fprintf(out, "\nkenyon <command> --help shows a command's options and defaults.\n"
+                 "kenyon --version prints the version.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("kenyon %s\n", KENYON_VERSION);
+        return 0;
+    }
+    for (const command *c = commands; c->name; c++)
+        if (strcmp(c->name, argv[1]) == 0)
+            return c->run(argc - 2, argv + 2);
+    fprintf(stderr, "kenyon: unknown command '%s' (see kenyon --help)\n", argv[1]);
+    return 2;
+}

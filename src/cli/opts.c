@@ -1,0 +1,164 @@
+/* Table-driven option parsing shared by every command; see opts.h. Written here because getopt_long
+ * gives neither typed values with range errors nor generated help with defaults. */
+#include "opts.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void print_default(const kn_opt *o)
+{
+    switch (o->type) {
+    case KN_OPT_FLAG: break;
+    case KN_OPT_INT: printf(" (default %d)", *(int *)o->target); break;
+    case KN_OPT_U64: printf(" (default %llu)", (unsigned long long)*(uint64_t *)o->target); break;
+    case KN_OPT_DOUBLE: printf(" (default %g)", *(double *)o->target); break;
+    case KN_OPT_STRING: {
+        const char *s = *(const char **)o->target;
+        if (s)
+            printf(" (default %s)", s);
+        break;
+    }
+    }
+}
+
+static const char *metavar(kn_opt_type t)
+{
+    switch (t) {
+    case KN_OPT_INT: return " N";
+    case KN_OPT_U64: return " N";
+    case KN_OPT_DOUBLE: return " X";
+    case KN_OPT_STRING: return " S";
+    default: return "";
+    }
+}
+
+void kn_opts_print_help(const kn_command_spec *spec)
+{
+    printf("usage: kenyon %s %s\n\n", spec->name, spec->usage ? spec->usage : "");
+    if (spec->description)
+        printf("%s\n\n", spec->description);
+    printf("options:\n");
+    for (const kn_opt *o = spec->opts; o && o->name; o++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s", o->name, metavar(o->type));
+        printf("  %-24s %s", left, o->help ? o->help : "");
+        print_default(o);
+        printf("\n");
+    }
+    printf("  %-24s %s\n", "--help", "show this help");
+}
+
+static int set_value(const kn_command_spec *spec, const kn_opt *o, const char *v)
+{
+    char *end = NULL;
+    errno = 0;
+    switch (o->type) {
+    case KN_OPT_FLAG: *(int *)o->target = 1; return 0;
+    case KN_OPT_INT: {
+        long x = strtol(v, &end, 10);
+        if (errno || end == v || *end || x < INT_MIN || x > INT_MAX)
+            goto bad;
+        *(int *)o->target = (int)x;
+        return 0;
+    }
+    case KN_OPT_U64: {
+        if (*v == '-')
+            goto bad;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (errno || end == v || *end)
+            goto bad;
+        *(uint64_t *)o->target = (uint64_t)x;
+        return 0;
+    }
+    case KN_OPT_DOUBLE: {
+        double x = strtod(v, &end);
+        if (errno || end == v || *end || !isfinite(x))
+            goto bad;
+        *(double *)o->target = x;
+        return 0;
+    }
+    case KN_OPT_STRING: *(const char **)o->target = v; return 0;
+    }
+bad:
+    fprintf(stderr, "kenyon %s: --%s: '%s' is not a valid %s\n", spec->name, o->name, v,
+            o->type == KN_OPT_DOUBLE ? "number" : o->type == KN_OPT_U64 ? "non-negative integer"
+                                                                        : "integer");
+    return -1;
+}
+
+int kn_opts_parse(const kn_command_spec *spec, int argc, char **argv, const char **positional,
+                  int max_positional, int *n_positional)
+{
+    int npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            kn_opts_print_help(spec);
+            return KN_OPTS_HELP;
+        }
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            if (npos >= max_positional) {
+                fprintf(stderr, "kenyon %s: unexpected argument '%s' (see kenyon %s --help)\n",
+                        spec->name, a, spec->name);
+                return KN_OPTS_ERROR;
+            }
+            positional[npos++] = a;
+            continue;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const kn_opt *o = NULL;
+        for (const kn_opt *p = spec->opts; p && p->name; p++)
+            if (strlen(p->name) == len && strncmp(p->name, name, len) == 0)
+                o = p;
+        if (!o) {
+            fprintf(stderr, "kenyon %s: unknown option '--%.*s' (see kenyon %s --help)\n",
+                    spec->name, (int)len, name, spec->name);
+            return KN_OPTS_ERROR;
+        }
+        const char *value = NULL;
+        if (o->type == KN_OPT_FLAG) {
+            if (eq) {
+                fprintf(stderr, "kenyon %s: --%s takes no value\n", spec->name, o->name);
+                return KN_OPTS_ERROR;
+            }
+        } else if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            fprintf(stderr, "kenyon %s: --%s needs a value\n", spec->name, o->name);
+            return KN_OPTS_ERROR;
+        }
+        if (set_value(spec, o, value) != 0)
+            return KN_OPTS_ERROR;
+    }
+    if (n_positional)
+        *n_positional = npos;
+    return KN_OPTS_OK;
+}
+
+int kn_opts_exit_code(int result) { return result == KN_OPTS_HELP ? 0 : 2; }
+
+int kn_dispatch(const char *command, const kn_subcommand *table, int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        FILE *out = argc < 1 ? stderr : stdout;
+        fprintf(out, "usage: kenyon %s <verb> [options]\n\nverbs:\n", command);
+        for (const kn_subcommand *s = table; s->name; s++)
+            fprintf(out, "  %-12s %s\n", s->name, s->summary);
+        fprintf(out, "\nkenyon %s <verb> --help shows a verb's options.\n", command);
+        return argc < 1 ? 2 : 0;
+    }
+    for (const kn_subcommand *s = table; s->name; s++)
+        if (strcmp(s->name, argv[0]) == 0)
+            return s->run(argc - 1, argv + 1);
+    fprintf(stderr, "kenyon %s: unknown verb '%s' (see kenyon %s --help)\n", command, argv[0],
+            command);
+    return 2;
+}

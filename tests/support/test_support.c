@@ -1,0 +1,77 @@
+/* Test helpers; see test_support.h. */
+#include "test_support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *kt_scratch_dir(const char *tag)
+{
+    static char dir[512];
+    const char *base = getenv("KENYON_TEST_TMP");
+    if (!base || !*base)
+        base = "/tmp";
+    mkdir(base, 0755);
+    snprintf(dir, sizeof dir, "%s/kt-%s-%ld", base, tag, (long)getpid());
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", dir, dir);
+    if (system(cmd) != 0)
+        fail_msg("cannot create scratch dir %s", dir);
+    return dir;
+}
+
+const char *kt_path(const char *dir, const char *name)
+{
+    static char buf[8][512];
+    static int slot;
+    char *p = buf[slot++ & 7];
+    snprintf(p, 512, "%s/%s", dir, name);
+    return p;
+}
+
+int kt_run_cli(char **output, const char *args_fmt, ...)
+{
+    const char *bin = getenv("KENYON");
+    if (!bin || !*bin)
+        bin = "./kenyon";
+    char args[4096];
+    va_list ap;
+    va_start(ap, args_fmt);
+    vsnprintf(args, sizeof args, args_fmt, ap);
+    va_end(ap);
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        fail_msg("popen failed for %s", cmd);
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += got;
+        if (cap - n < 1024) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    buf[n] = '\0';
+    int st = pclose(p);
+    if (output)
+        *output = buf;
+    else
+        free(buf);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void kt_write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        fail_msg("cannot write %s", path);
+    if (len && fwrite(data, 1, len, f) != len)
+        fail_msg("short write to %s", path);
+    fclose(f);
+}
