@@ -13,6 +13,7 @@ echo "== tests (ASan + UBSan build)"
 cmake -S . -B build-san -DCMAKE_BUILD_TYPE=Debug -DKENYON_SANITIZE=ON >/dev/null
 cmake --build build-san -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS=suppressions="$PWD/scripts/lsan.supp" \
   ctest --test-dir build-san --output-on-failure -j"$jobs"
 
 echo "== fuzz targets (${KENYON_FUZZ_SECONDS:-20} s each)"
@@ -27,7 +28,7 @@ for f in build-fuzz/fuzz/fuzz_*; do
   seeds=()
   [ -d "$corpus" ] && seeds=("$corpus")
   echo "-- $name"
-  "$f" -max_total_time="${KENYON_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -print_final_stats=0 \
+  LSAN_OPTIONS=suppressions="$PWD/scripts/lsan.supp" "$f" -max_total_time="${KENYON_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -print_final_stats=0 \
     "$work" "${seeds[@]}" 2>"$work.log" || { tail -50 "$work.log"; exit 1; }
   rm -rf "$work" "$work.log"
 done
