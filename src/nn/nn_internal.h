@@ -1,0 +1,77 @@
+/* Private definitions of the network core: the layer record, the net, the gemm switch between
+ * float and double (KN_NN_DOUBLE, used by the double-precision gradient-check build) and small
+ * buffer helpers shared by the nn source files. */
+#ifndef KENYON_NN_INTERNAL_H
+#define KENYON_NN_INTERNAL_H
+
+#include <cblas.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kenyon/nn.h"
+
+#ifdef KN_NN_DOUBLE
+#define KN_GEMM cblas_dgemm
+#else
+#define KN_GEMM cblas_sgemm
+#endif
+
+typedef struct kn_layer {
+    kn_layer_kind kind;
+    int in_c, in_h, in_w;
+    int out_c, out_h, out_w;
+    size_t in_dim, out_dim;
+    int kernel, stride, pad;       /* conv / pool */
+    size_t p_off, p_count, w_count; /* slice of the flat parameter vector */
+    size_t b_off;                  /* BatchNorm: running mean at b_off, running var at b_off+C */
+    /* State of the last forward (kept for backward). */
+    kn_real *out;                  /* n x out_dim */
+    size_t out_cap;
+    kn_real *aux;                  /* BN: xhat (n x out_dim); conv: im2col columns */
+    size_t aux_cap;
+    kn_real *aux2;                 /* conv: gemm output / output-gradient scratch */
+    size_t aux2_cap;
+    kn_real *aux3;                 /* conv: column-gradient scratch */
+    size_t aux3_cap;
+    double *inv_std;               /* BN: 1/sqrt(var + eps) per channel used in the forward */
+    int bn_was_training;           /* BN: mode of the last forward */
+    int32_t *argmax;               /* maxpool: input index (within the sample) per output */
+    size_t argmax_cap;
+} kn_layer;
+
+struct kn_net {
+    kn_layer *layers;
+    int n_layers, cap_layers;
+    int in_c, in_h, in_w;
+    size_t in_dim;
+    kn_real *params, *grads, *buffers;
+    size_t n_params, n_buffers;
+    int built, training;
+    kn_real *input;   /* copy of the last forward's input */
+    size_t input_cap;
+    size_t n;         /* rows of the last forward; 0 = none */
+    kn_real *gbuf[2]; /* ping-pong gradient buffers for backward */
+    size_t gbuf_cap;
+    kn_real *sq[2];   /* sqgrad scratch */
+    size_t sq_cap;
+};
+
+#define KN_BN_EPS 1e-5
+#define KN_BN_MOMENTUM 0.1
+
+/* Grows *buf to hold at least `count` elements (keeps no contents). 0 ok, -1 on failure. */
+int kn_nn_reserve(kn_real **buf, size_t *cap, size_t count);
+
+/* Layer kernels used by net.c (layer_*.c). `x` is the layer input (n rows); L->out has been
+ * reserved for n rows by the caller. They return 0, or -1 if a scratch allocation failed. */
+int kn_conv_forward(kn_layer *L, const kn_real *params, const kn_real *x, size_t n);
+int kn_conv_backward(kn_layer *L, const kn_real *params, kn_real *grads, const kn_real *dy,
+                     size_t n, kn_real *dx);
+int kn_bn_forward(kn_layer *L, const kn_real *params, kn_real *buffers, int training,
+                  const kn_real *x, size_t n);
+void kn_bn_backward(const kn_layer *L, const kn_real *params, kn_real *grads,
+                    const kn_real *dy, size_t n, kn_real *dx);
+int kn_pool_forward(kn_layer *L, const kn_real *x, size_t n);
+void kn_pool_backward(const kn_layer *L, const kn_real *dy, size_t n, kn_real *dx);
+
+#endif

@@ -1,0 +1,147 @@
+/* Optimisers on flat vectors, in PyTorch's exact update forms (torch.optim.SGD with momentum
+ * and weight decay, Adam with bias correction, RMSprop), and the StepLR schedule. Moments are
+ * kept in kn_real, as PyTorch keeps them in the parameter dtype. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+struct kn_optim {
+    kn_optim_config cfg;
+    size_t n;
+    kn_real *m, *v;
+    long t;
+};
+
+kn_optim_config kn_optim_sgd(double lr, double momentum)
+{
+    kn_optim_config c = {KN_OPT_SGD, lr, 0, momentum, 0.9, 0.999, 0.99, 1e-8};
+    return c;
+}
+
+kn_optim_config kn_optim_adam(double lr)
+{
+    kn_optim_config c = {KN_OPT_ADAM, lr, 0, 0, 0.9, 0.999, 0.99, 1e-8};
+    return c;
+}
+
+kn_optim_config kn_optim_rmsprop(double lr)
+{
+    kn_optim_config c = {KN_OPT_RMSPROP, lr, 0, 0, 0.9, 0.999, 0.99, 1e-8};
+    return c;
+}
+
+int kn_optim_create(const kn_optim_config *cfg, size_t n_params, kn_optim **out, kn_error *err)
+{
+    *out = NULL;
+    if (!(cfg->lr >= 0) || !(cfg->weight_decay >= 0) || !(cfg->momentum >= 0 && cfg->momentum < 1))
+        return kn_fail(err, KN_EINVAL, "kn_optim_create: lr %g, weight_decay %g must be >= 0 and "
+                       "momentum %g in [0, 1)", cfg->lr, cfg->weight_decay, cfg->momentum);
+    if (cfg->kind == KN_OPT_ADAM &&
+        !(cfg->beta1 >= 0 && cfg->beta1 < 1 && cfg->beta2 >= 0 && cfg->beta2 < 1 && cfg->eps > 0))
+        return kn_fail(err, KN_EINVAL, "kn_optim_create: Adam betas (%g, %g) must be in [0, 1) "
+                       "and eps %g positive", cfg->beta1, cfg->beta2, cfg->eps);
+    if (cfg->kind == KN_OPT_RMSPROP && !(cfg->alpha >= 0 && cfg->alpha < 1 && cfg->eps > 0))
+        return kn_fail(err, KN_EINVAL, "kn_optim_create: RMSprop alpha %g must be in [0, 1) and "
+                       "eps %g positive", cfg->alpha, cfg->eps);
+    if (cfg->kind != KN_OPT_SGD && cfg->kind != KN_OPT_ADAM && cfg->kind != KN_OPT_RMSPROP)
+        return kn_fail(err, KN_EINVAL, "kn_optim_create: unknown optimiser kind %d", cfg->kind);
+    kn_optim *o = calloc(1, sizeof *o);
+    if (!o)
+        return kn_fail(err, KN_ENOMEM, "kn_optim_create: out of memory");
+    o->cfg = *cfg;
+    o->n = n_params;
+    size_t cnt = n_params ? n_params : 1;
+    o->m = calloc(cnt, sizeof(kn_real));
+    if (cfg->kind == KN_OPT_ADAM)
+        o->v = calloc(cnt, sizeof(kn_real));
+    if (!o->m || (cfg->kind == KN_OPT_ADAM && !o->v)) {
+        kn_optim_free(o);
+        return kn_fail(err, KN_ENOMEM, "kn_optim_create: out of memory for %zu parameters",
+                       n_params);
+    }
+    *out = o;
+    return 0;
+}
+
+void kn_optim_free(kn_optim *o)
+{
+    if (!o)
+        return;
+    free(o->m);
+    free(o->v);
+    free(o);
+}
+
+void kn_optim_reset(kn_optim *o)
+{
+    o->t = 0;
+    memset(o->m, 0, o->n * sizeof(kn_real));
+    if (o->v)
+        memset(o->v, 0, o->n * sizeof(kn_real));
+}
+
+void kn_optim_set_lr(kn_optim *o, double lr) { o->cfg.lr = lr; }
+double kn_optim_lr(const kn_optim *o) { return o->cfg.lr; }
+
+void kn_optim_step(kn_optim *o, kn_real *p, const kn_real *g)
+{
+    const kn_optim_config *c = &o->cfg;
+    const size_t n = o->n;
+    const kn_real lr = (kn_real)c->lr, wd = (kn_real)c->weight_decay;
+    o->t++;
+    switch (c->kind) {
+    case KN_OPT_SGD: {
+        const kn_real mom = (kn_real)c->momentum;
+        if (mom == 0) {
+            for (size_t i = 0; i < n; i++)
+                p[i] -= lr * (g[i] + wd * p[i]);
+        } else if (o->t == 1) {
+            /* PyTorch: the first momentum buffer is the gradient itself. */
+            for (size_t i = 0; i < n; i++) {
+                kn_real d = g[i] + wd * p[i];
+                o->m[i] = d;
+                p[i] -= lr * d;
+            }
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                kn_real b = mom * o->m[i] + g[i] + wd * p[i];
+                o->m[i] = b;
+                p[i] -= lr * b;
+            }
+        }
+        break;
+    }
+    case KN_OPT_ADAM: {
+        const kn_real b1 = (kn_real)c->beta1, b2 = (kn_real)c->beta2;
+        const double bc1 = 1 - pow(c->beta1, (double)o->t);
+        const double bc2 = 1 - pow(c->beta2, (double)o->t);
+        const kn_real step = (kn_real)(c->lr / bc1), sq2 = (kn_real)sqrt(bc2);
+        const kn_real eps = (kn_real)c->eps;
+        for (size_t i = 0; i < n; i++) {
+            kn_real d = g[i] + wd * p[i];
+            o->m[i] = b1 * o->m[i] + (1 - b1) * d;
+            o->v[i] = b2 * o->v[i] + (1 - b2) * d * d;
+            p[i] -= step * o->m[i] / ((kn_real)sqrt(o->v[i]) / sq2 + eps);
+        }
+        break;
+    }
+    case KN_OPT_RMSPROP: {
+        const kn_real a = (kn_real)c->alpha, eps = (kn_real)c->eps;
+        for (size_t i = 0; i < n; i++) {
+            kn_real d = g[i] + wd * p[i];
+            o->m[i] = a * o->m[i] + (1 - a) * d * d;
+            p[i] -= lr * d / ((kn_real)sqrt(o->m[i]) + eps);
+        }
+        break;
+    }
+    }
+}
+
+double kn_step_lr(double base_lr, double gamma, int step_size, int epoch)
+{
+    if (step_size <= 0 || epoch <= 0)
+        return base_lr;
+    return base_lr * pow(gamma, (double)(epoch / step_size));
+}
