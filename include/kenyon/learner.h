@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kenyon/error.h"
 
@@ -67,6 +68,8 @@ struct kn_learner {
     kn_kv *params;    /* resolved hyperparameters (owned strings), in the method's spec order */
     size_t n_params;
     int task;         /* index of the current/last task, -1 before the first */
+    int in_task;      /* 1 between begin_task and end_task */
+    uint8_t *seen;    /* n_classes flags: classes of every task begun so far (owned) */
     void *impl;       /* method state */
 };
 
@@ -90,6 +93,9 @@ int kn_learner_create(const char *method, const kn_learner_info *info, const kn_
 int kn_learner_load(const char *path, kn_learner **out, kn_error *err);
 void kn_learner_free(kn_learner *l);
 
+/* Prints the method's options with defaults and help (for `kenyon run --method M --help`). */
+void kn_method_print_params(const kn_method *m, FILE *out);
+
 /* Typed access to a resolved parameter (for create functions). */
 const char *kn_learner_param(const kn_learner *l, const char *name);
 int kn_learner_param_int(const kn_learner *l, const char *name, int *out, kn_error *err);
@@ -105,6 +111,13 @@ int kn_learner_predict_scores(kn_learner *l, const float *x, size_t n, float *sc
 int kn_learner_predict_labels(kn_learner *l, const float *x, size_t n, const uint8_t *allowed,
                               int32_t *labels, kn_error *err);
 int kn_learner_save(const kn_learner *l, const char *path, kn_error *err);
+
+/* For a method's save: adds the common part every kenyon learner file carries, so that
+ * kn_learner_load can rebuild the base before calling the method's load: __metadata__ keys
+ * "kenyon.method", "kenyon.d", "kenyon.n_classes", "kenyon.seed", "kenyon.task",
+ * "kenyon.param.<name>" for every resolved parameter, and the U8 tensor "kenyon.seen_classes". */
+struct kn_st_writer;
+int kn_learner_write_common(const kn_learner *l, struct kn_st_writer *w, kn_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,333 @@
+/* FlyModel and its variants as continual learners (rows of the method registry): `fly` (the
+ * paper's rule, V4), the perceptron ablations `v1`, `v2`, `v3`, and `fly-ridge` (streaming ridge
+ * readout on the same KC codes). Hyperparameters and their defaults (the paper's MNIST-20
+ * settings) are the kn_param_spec tables below; the projection's seed is the run's seed.
+ *
+ * Model file (safetensors): the common learner metadata (kenyon/learner.h) plus
+ *   kc_inputs   I32 [m, c]         the projection: the c input indices of every Kenyon cell
+ *   readout     F32 [m, classes]   W, cell-major (fly, v1-v3; fly-ridge: its last solution)
+ * and for fly-ridge
+ *   gram_upper  F64 [m (m + 1) / 2] upper triangle of G = sum h h^T, row by row
+ *   target_sums F64 [m, classes]   B = sum h y^T
+ * with metadata fly.n_seen and fly.dirty. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl/methods.h"
+#include "kenyon/fly.h"
+#include "kenyon/safetensors.h"
+
+#define CODE_CHUNK 4096
+
+typedef struct fly_state {
+    kn_fly_model fly;   /* encoder + fly/perceptron readout */
+    int ridge;          /* 1: fly-ridge */
+    kn_fly_ridge rr;
+} fly_state;
+
+#define COMMON_PARAMS                                                                            \
+    {"m", KN_PARAM_INT, "3200", "number of Kenyon cells"},                                       \
+        {"c", KN_PARAM_INT, "10", "inputs per Kenyon cell (random, binary, fixed)"},             \
+        {"k", KN_PARAM_INT, "0", "winners of the k-WTA (0: use --k-fraction)"},                  \
+        {"k-fraction", KN_PARAM_DOUBLE, "0.05", "winners as a fraction of m (when --k is 0)"}
+
+static const kn_param_spec fly_params[] = {
+    COMMON_PARAMS,
+    {"lr", KN_PARAM_DOUBLE, "0.01", "learning rate"},
+    {"beta", KN_PARAM_DOUBLE, "0", "decay of the target row per sample, in [0, 1)"},
+    {"ceiling", KN_PARAM_DOUBLE, "1", "upper clip of the weights"},
+    {NULL, 0, NULL, NULL},
+};
+#define PERCEPTRON_PARAMS(lr)                                                                    \
+    {                                                                                            \
+        COMMON_PARAMS, {"lr", KN_PARAM_DOUBLE, lr, "learning rate"},                             \
+            {"ceiling", KN_PARAM_DOUBLE, "1", "weights are clipped to [0, ceiling]"},            \
+        {                                                                                        \
+            NULL, 0, NULL, NULL                                                                  \
+        }                                                                                        \
+    }
+static const kn_param_spec v1_params[] = PERCEPTRON_PARAMS("0.1");
+static const kn_param_spec v2_params[] = PERCEPTRON_PARAMS("2");
+static const kn_param_spec v3_params[] = PERCEPTRON_PARAMS("0.001");
+static const kn_param_spec ridge_params[] = {
+    COMMON_PARAMS,
+    {"lambda", KN_PARAM_DOUBLE, "10", "ridge penalty: W = (G + lambda I)^-1 B"},
+    {NULL, 0, NULL, NULL},
+};
+
+static int rule_of(const kn_method *m)
+{
+    if (m == &kn_method_v1)
+        return KN_FLY_RULE_V1;
+    if (m == &kn_method_v2)
+        return KN_FLY_RULE_V2;
+    if (m == &kn_method_v3)
+        return KN_FLY_RULE_V3;
+    return KN_FLY_RULE_FLY;
+}
+
+/* Reads the resolved parameters into p (and lambda for fly-ridge). */
+static int read_params(kn_learner *l, kn_fly_params *p, double *lambda, kn_error *err)
+{
+    const char *mn = l->method->name;
+    kn_fly_params_default(p, l->info.d);
+    p->rule = (kn_fly_rule)rule_of(l->method);
+    p->seed = l->info.seed;
+    double kf, lr = 0, beta = 0, ceil = 1;
+    int rc;
+    if ((rc = kn_learner_param_int(l, "m", &p->m, err)) ||
+        (rc = kn_learner_param_int(l, "c", &p->c, err)) ||
+        (rc = kn_learner_param_int(l, "k", &p->k, err)) ||
+        (rc = kn_learner_param_double(l, "k-fraction", &kf, err)))
+        return rc;
+    if (p->k < 0)
+        return kn_fail(err, KN_EINVAL, "method %s: --k must be >= 1 (or 0 to use --k-fraction)",
+                       mn);
+    if (p->k == 0) {
+        if (!(kf > 0 && kf <= 1))
+            return kn_fail(err, KN_EINVAL, "method %s: --k-fraction must be in (0, 1] (got %g)",
+                           mn, kf);
+        double kk = floor(kf * p->m + 0.5);
+        p->k = kk < 1 ? 1 : (int)kk;
+    }
+    if (l->method == &kn_method_fly_ridge) {
+        if ((rc = kn_learner_param_double(l, "lambda", lambda, err)))
+            return rc;
+        if (!(*lambda > 0))
+            return kn_fail(err, KN_EINVAL, "method %s: --lambda must be positive (got %g)", mn,
+                           *lambda);
+    } else {
+        if ((rc = kn_learner_param_double(l, "lr", &lr, err)) ||
+            (rc = kn_learner_param_double(l, "ceiling", &ceil, err)))
+            return rc;
+        if (kn_learner_param(l, "beta") && (rc = kn_learner_param_double(l, "beta", &beta, err)))
+            return rc;
+        p->lr = (float)lr;
+        p->beta = (float)beta;
+        p->ceiling = (float)ceil;
+    }
+    const char *why = kn_fly_params_check(p);
+    if (why)
+        return kn_fail(err, KN_EINVAL,
+                       "method %s: %s (d=%zu, --m %d, --c %d, k=%d, --lr %g, --beta %g, "
+                       "--ceiling %g)",
+                       mn, why, p->d, p->m, p->c, p->k, lr, beta, ceil);
+    return 0;
+}
+
+static void fly_destroy(kn_learner *l)
+{
+    fly_state *s = l->impl;
+    if (!s)
+        return;
+    kn_fly_model_free(&s->fly);
+    kn_fly_ridge_free(&s->rr);
+    free(s);
+    l->impl = NULL;
+}
+
+static int fly_observe(kn_learner *l, const float *x, const int32_t *y, size_t n, kn_error *err)
+{
+    fly_state *s = l->impl;
+    if (!s->ridge)
+        return kn_fly_learn(&s->fly, x, y, n, l->seen, err);
+    kn_kc_codes codes;
+    size_t cap = n < CODE_CHUNK ? n : CODE_CHUNK;
+    int rc = kn_kc_codes_alloc(&codes, cap, s->fly.p.k, err);
+    for (size_t st = 0; !rc && st < n; st += cap) {
+        size_t b = n - st < cap ? n - st : cap;
+        rc = kn_kc_encode(&s->fly.enc, x + st * l->info.d, b, &codes, err);
+        if (!rc)
+            rc = kn_fly_ridge_accumulate(&s->rr, &codes, y + st, err);
+    }
+    kn_kc_codes_free(&codes);
+    return rc;
+}
+
+static int fly_predict(kn_learner *l, const float *x, size_t n, float *scores, kn_error *err)
+{
+    fly_state *s = l->impl;
+    if (!s->ridge)
+        return kn_fly_scores(&s->fly, x, n, scores, err);
+    int rc = kn_fly_ridge_solve(&s->rr, err);
+    if (rc)
+        return rc;
+    /* Reuse the fly model's scoring with the ridge weights. */
+    float *keep = s->fly.w;
+    s->fly.w = s->rr.w;
+    rc = kn_fly_scores(&s->fly, x, n, scores, err);
+    s->fly.w = keep;
+    return rc;
+}
+
+static int fly_save(const kn_learner *l, const char *path, kn_error *err)
+{
+    const fly_state *s = l->impl;
+    const kn_fly_params *p = &s->fly.p;
+    const size_t m = (size_t)p->m, C = (size_t)l->info.n_classes;
+    kn_st_writer w;
+    kn_st_writer_init(&w);
+    double *packed = NULL;
+    int rc = kn_learner_write_common(l, &w, err);
+    size_t sh_in[2] = {m, (size_t)p->c}, sh_w[2] = {m, C};
+    if (!rc)
+        rc = kn_st_writer_meta_fmt(&w, "fly.k", err, "%d", p->k);
+    if (!rc)
+        rc = kn_st_writer_add(&w, "kc_inputs", KN_ST_I32, 2, sh_in, s->fly.enc.inputs, err);
+    if (!rc)
+        rc = kn_st_writer_add(&w, "readout", KN_ST_F32, 2, sh_w, s->ridge ? s->rr.w : s->fly.w,
+                              err);
+    if (!rc && s->ridge) {
+        size_t np = m * (m + 1) / 2, q = 0;
+        packed = malloc(np * sizeof *packed);
+        if (!packed)
+            rc = kn_fail(err, KN_ENOMEM, "%s: out of memory packing the Gram matrix", path);
+        for (size_t i = 0; !rc && i < m; i++)
+            for (size_t j = i; j < m; j++)
+                packed[q++] = s->rr.g[i * m + j];
+        size_t sh_g[1] = {np};
+        if (!rc)
+            rc = kn_st_writer_add(&w, "gram_upper", KN_ST_F64, 1, sh_g, packed, err);
+        if (!rc)
+            rc = kn_st_writer_add(&w, "target_sums", KN_ST_F64, 2, sh_w, s->rr.b, err);
+        if (!rc)
+            rc = kn_st_writer_meta_fmt(&w, "fly.n_seen", err, "%zu", s->rr.n_seen);
+        if (!rc)
+            rc = kn_st_writer_meta_fmt(&w, "fly.dirty", err, "%d", s->rr.dirty);
+    }
+    if (!rc)
+        rc = kn_st_writer_write(&w, path, err);
+    free(packed);
+    kn_st_writer_free(&w);
+    return rc;
+}
+
+static const kn_learner_ops fly_ops = {
+    .begin_task = NULL,
+    .observe = fly_observe,
+    .end_task = NULL,
+    .predict_scores = fly_predict,
+    .save = fly_save,
+    .destroy = fly_destroy,
+};
+
+static int fly_create(kn_learner *l, kn_error *err)
+{
+    kn_fly_params p;
+    double lambda = 0;
+    int rc = read_params(l, &p, &lambda, err);
+    if (rc)
+        return rc;
+    fly_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return kn_fail(err, KN_ENOMEM, "method %s: out of memory", l->method->name);
+    l->impl = s;
+    l->ops = &fly_ops; /* destroy handles a partly built state */
+    s->ridge = l->method == &kn_method_fly_ridge;
+    rc = kn_fly_model_init(&s->fly, &p, l->info.n_classes, err);
+    if (!rc && s->ridge)
+        rc = kn_fly_ridge_init(&s->rr, p.m, l->info.n_classes, lambda, err);
+    return rc;
+}
+
+static int all_finite_f32(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+static int fly_load(kn_learner *l, const char *path, kn_error *err)
+{
+    int rc = fly_create(l, err);
+    if (rc)
+        return rc;
+    fly_state *s = l->impl;
+    kn_st_file f;
+    rc = kn_st_read(path, &f, err);
+    if (rc)
+        return rc;
+    const size_t m = (size_t)s->fly.p.m, c = (size_t)s->fly.p.c, C = (size_t)l->info.n_classes;
+    size_t sh_in[2] = {m, c}, sh_w[2] = {m, C};
+    const kn_st_tensor *tin, *tw;
+    int64_t kfile;
+    if ((rc = kn_st_meta_int64(&f, "fly.k", &kfile, err)) ||
+        (rc = kn_st_expect(&f, "kc_inputs", KN_ST_I32, 2, sh_in, &tin, err)) ||
+        (rc = kn_st_expect(&f, "readout", KN_ST_F32, 2, sh_w, &tw, err)))
+        goto done;
+    if (kfile != s->fly.p.k) {
+        rc = kn_fail(err, KN_EFORMAT, "%s: fly.k = %lld disagrees with the parameters (k = %d)",
+                     path, (long long)kfile, s->fly.p.k);
+        goto done;
+    }
+    const int32_t *ins = tin->data;
+    for (size_t i = 0; i < m * c; i++)
+        if (ins[i] < 0) {
+            rc = kn_fail(err, KN_EFORMAT, "%s: kc_inputs[%zu] = %d is negative", path, i,
+                         (int)ins[i]);
+            goto done;
+        }
+    kn_kc_encoder enc;
+    rc = kn_kc_encoder_init_inputs(&enc, l->info.d, s->fly.p.m, s->fly.p.c, s->fly.p.k,
+                                   (const uint32_t *)tin->data, err);
+    if (rc) {
+        char inner[KN_ERROR_MSG_MAX];
+        snprintf(inner, sizeof inner, "%s", err ? err->msg : "");
+        rc = kn_fail(err, KN_EFORMAT, "%s: kc_inputs: %s", path, inner);
+        goto done;
+    }
+    kn_kc_encoder_free(&s->fly.enc);
+    s->fly.enc = enc;
+    if (!all_finite_f32(tw->data, m * C)) {
+        rc = kn_fail(err, KN_EFORMAT, "%s: readout holds a non-finite value", path);
+        goto done;
+    }
+    memcpy(s->ridge ? s->rr.w : s->fly.w, tw->data, m * C * sizeof(float));
+    if (s->ridge) {
+        size_t np = m * (m + 1) / 2;
+        size_t sh_g[1] = {np};
+        const kn_st_tensor *tg, *tb;
+        uint64_t n_seen;
+        int64_t dirty;
+        if ((rc = kn_st_expect(&f, "gram_upper", KN_ST_F64, 1, sh_g, &tg, err)) ||
+            (rc = kn_st_expect(&f, "target_sums", KN_ST_F64, 2, sh_w, &tb, err)) ||
+            (rc = kn_st_meta_uint64(&f, "fly.n_seen", &n_seen, err)) ||
+            (rc = kn_st_meta_int64(&f, "fly.dirty", &dirty, err)))
+            goto done;
+        const double *gp = tg->data, *bp = tb->data;
+        size_t q = 0;
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = i; j < m; j++, q++) {
+                if (!isfinite(gp[q])) {
+                    rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper[%zu] is not finite", path, q);
+                    goto done;
+                }
+                s->rr.g[i * m + j] = gp[q];
+            }
+        for (size_t i = 0; i < m * C; i++)
+            if (!isfinite(bp[i])) {
+                rc = kn_fail(err, KN_EFORMAT, "%s: target_sums[%zu] is not finite", path, i);
+                goto done;
+            }
+        memcpy(s->rr.b, bp, m * C * sizeof(double));
+        s->rr.n_seen = (size_t)n_seen;
+        s->rr.dirty = dirty != 0;
+    }
+done:
+    kn_st_free(&f);
+    return rc;
+}
+
+const kn_method kn_method_fly = {"fly", "FlyModel: KC code + partial-freezing associative rule (V4)",
+                                 fly_params, fly_create, fly_load};
+const kn_method kn_method_v1 = {"v1", "classic perceptron on the KC code (paper's V1)", v1_params,
+                                fly_create, fly_load};
+const kn_method kn_method_v2 = {"v2", "perceptron, raise target row on mistakes (paper's V2)",
+                                v2_params, fly_create, fly_load};
+const kn_method kn_method_v3 = {"v3", "always raise target, lower wrong row on mistakes (V3)",
+                                v3_params, fly_create, fly_load};
+const kn_method kn_method_fly_ridge = {"fly-ridge",
+                                       "streaming ridge regression readout on the KC code",
+                                       ridge_params, fly_create, fly_load};

@@ -1,0 +1,18 @@
+/* Every continual-learning method kenyon knows: one `extern const kn_method` per method, defined
+ * in its own file (src/cl/fly_methods.c, the baselines' files) and listed in src/cl/registry.c.
+ * Adding a method = one file + one line here + one row in registry.c. */
+#ifndef KENYON_CL_METHODS_H
+#define KENYON_CL_METHODS_H
+
+#include "kenyon/learner.h"
+
+/* FlyModel and its variants (src/cl/fly_methods.c). */
+extern const kn_method kn_method_fly;
+extern const kn_method kn_method_v1;
+extern const kn_method kn_method_v2;
+extern const kn_method kn_method_v3;
+extern const kn_method kn_method_fly_ridge;
+
+/* Back-prop baselines (nn engineer): add their externs below, one per line. */
+
+#endif

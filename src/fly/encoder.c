@@ -1,0 +1,339 @@
+/* The Kenyon-cell encoder (kenyon/fly.h): sparse binary projection (cell -> c input indices),
+ * per-sample min-max scaling, ReLU, k-winner-take-all by selection, divide by the maximum.
+ *
+ * Speed: samples are encoded in blocks of KC_BLOCK. A block's scaled inputs are stored
+ * input-major (d x KC_BLOCK) so each cell's sum is c contiguous vector loads of KC_BLOCK floats,
+ * which the compiler vectorises; the per-sample winners are then found by a 3-way quickselect on
+ * the positive activities only (O(m), no sort). Blocks are spread over OpenMP threads; every
+ * sample is computed the same way whatever the thread count, so results are bit-identical. */
+#include "kenyon/fly.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kenyon/fileio.h"
+#include "kenyon/rng.h"
+
+#define KC_BLOCK 16
+
+const char *kn_kc_encoder_check(size_t d, int m, int c, int k)
+{
+    if (d == 0)
+        return "input dimension d must be positive";
+    if (d > UINT32_MAX)
+        return "input dimension d is too large (at most 2^32 - 1)";
+    if (m < 1)
+        return "m (number of Kenyon cells) must be at least 1";
+    if (c < 1)
+        return "c (inputs per Kenyon cell) must be at least 1";
+    if ((size_t)c > d)
+        return "c (inputs per Kenyon cell) cannot exceed the input dimension d";
+    if (k < 1)
+        return "k (winners) must be at least 1";
+    if (k > m)
+        return "k (winners) cannot exceed m (number of Kenyon cells)";
+    if ((size_t)m * (size_t)c > ((size_t)1 << 34))
+        return "m * c is too large";
+    return NULL;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+int kn_kc_encoder_init(kn_kc_encoder *e, size_t d, int m, int c, int k, uint64_t seed,
+                       kn_error *err)
+{
+    memset(e, 0, sizeof *e);
+    const char *why = kn_kc_encoder_check(d, m, c, k);
+    if (why)
+        return kn_fail(err, KN_EINVAL, "KC encoder: %s (d=%zu, m=%d, c=%d, k=%d)", why, d, m, c,
+                       k);
+    e->inputs = malloc((size_t)m * (size_t)c * sizeof *e->inputs);
+    if (!e->inputs)
+        return kn_fail(err, KN_ENOMEM, "KC encoder: out of memory for %d x %d projection", m, c);
+    e->d = d;
+    e->m = m;
+    e->c = c;
+    e->k = k;
+    for (int i = 0; i < m; i++) {
+        kn_rng rng;
+        kn_rng_stream(&rng, seed, (uint64_t)i);
+        uint32_t *row = e->inputs + (size_t)i * (size_t)c;
+        /* Floyd's algorithm: c distinct values from [0, d) with c draws. */
+        int got = 0;
+        for (size_t j = d - (size_t)c; j < d; j++) {
+            uint32_t t = (uint32_t)kn_rng_below(&rng, j + 1);
+            int dup = 0;
+            for (int q = 0; q < got; q++)
+                if (row[q] == t)
+                    dup = 1;
+            row[got++] = dup ? (uint32_t)j : t;
+        }
+        qsort(row, (size_t)c, sizeof *row, cmp_u32);
+    }
+    return 0;
+}
+
+int kn_kc_encoder_init_inputs(kn_kc_encoder *e, size_t d, int m, int c, int k,
+                              const uint32_t *inputs, kn_error *err)
+{
+    memset(e, 0, sizeof *e);
+    const char *why = kn_kc_encoder_check(d, m, c, k);
+    if (why)
+        return kn_fail(err, KN_EINVAL, "KC encoder: %s (d=%zu, m=%d, c=%d, k=%d)", why, d, m, c,
+                       k);
+    for (int i = 0; i < m; i++) {
+        const uint32_t *row = inputs + (size_t)i * (size_t)c;
+        for (int j = 0; j < c; j++) {
+            if (row[j] >= d)
+                return kn_fail(err, KN_EFORMAT, "KC encoder: cell %d input %d is %u, not < d=%zu",
+                               i, j, row[j], d);
+            for (int q = 0; q < j; q++)
+                if (row[q] == row[j])
+                    return kn_fail(err, KN_EFORMAT,
+                                   "KC encoder: cell %d lists input %u twice (inputs must be "
+                                   "distinct)",
+                                   i, row[j]);
+        }
+    }
+    size_t bytes = (size_t)m * (size_t)c * sizeof *e->inputs;
+    e->inputs = malloc(bytes);
+    if (!e->inputs)
+        return kn_fail(err, KN_ENOMEM, "KC encoder: out of memory for %d x %d projection", m, c);
+    memcpy(e->inputs, inputs, bytes);
+    e->d = d;
+    e->m = m;
+    e->c = c;
+    e->k = k;
+    return 0;
+}
+
+void kn_kc_encoder_free(kn_kc_encoder *e)
+{
+    if (e) {
+        free(e->inputs);
+        memset(e, 0, sizeof *e);
+    }
+}
+
+int kn_kc_codes_alloc(kn_kc_codes *codes, size_t cap, int k, kn_error *err)
+{
+    memset(codes, 0, sizeof *codes);
+    size_t slots;
+    if (k < 1 || kn_size_mul(cap ? cap : 1, (size_t)k, &slots) || slots > ((size_t)1 << 40))
+        return kn_fail(err, KN_EINVAL, "KC codes: bad size %zu x %d", cap, k);
+    codes->cells = malloc(slots * sizeof *codes->cells);
+    codes->values = malloc(slots * sizeof *codes->values);
+    codes->nnz = malloc((cap ? cap : 1) * sizeof *codes->nnz);
+    if (!codes->cells || !codes->values || !codes->nnz) {
+        kn_kc_codes_free(codes);
+        return kn_fail(err, KN_ENOMEM, "KC codes: out of memory for %zu x %d", cap, k);
+    }
+    codes->cap = cap;
+    codes->k = k;
+    return 0;
+}
+
+void kn_kc_codes_free(kn_kc_codes *codes)
+{
+    if (codes) {
+        free(codes->cells);
+        free(codes->values);
+        free(codes->nnz);
+        memset(codes, 0, sizeof *codes);
+    }
+}
+
+/* Min-max scales one sample into out[j * stride] (stride lets the block code write input-major).
+ * A constant sample scales to all zeros. */
+static void scale_sample(const float *x, size_t d, float *out, size_t stride)
+{
+    float lo = x[0], hi = x[0];
+    for (size_t j = 1; j < d; j++) {
+        lo = x[j] < lo ? x[j] : lo;
+        hi = x[j] > hi ? x[j] : hi;
+    }
+    float range = hi - lo;
+    if (!(range > 0)) {
+        for (size_t j = 0; j < d; j++)
+            out[j * stride] = 0.0f;
+        return;
+    }
+    for (size_t j = 0; j < d; j++)
+        out[j * stride] = (x[j] - lo) / range;
+}
+
+void kn_kc_activity(const kn_kc_encoder *e, const float *x, float *h)
+{
+    /* Same arithmetic, in the same order, as the block code in kn_kc_encode. */
+    float *xs = malloc(e->d * sizeof *xs);
+    if (!xs) {
+        memset(h, 0, (size_t)e->m * sizeof *h);
+        return;
+    }
+    scale_sample(x, e->d, xs, 1);
+    for (int i = 0; i < e->m; i++) {
+        const uint32_t *in = e->inputs + (size_t)i * (size_t)e->c;
+        float acc = 0.0f;
+        for (int t = 0; t < e->c; t++)
+            acc += xs[in[t]];
+        h[i] = acc > 0.0f ? acc : 0.0f;
+    }
+    free(xs);
+}
+
+/* The k-th largest of v[0..n) (1 <= k <= n), by 3-way quickselect; v is reordered. */
+static float kth_largest(float *v, int n, int k)
+{
+    int lo = 0, hi = n - 1, want = k - 1; /* position in descending order */
+    while (lo < hi) {
+        float a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi];
+        float pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        /* Partition descending: [lo, gt) > pivot, [gt, i) == pivot, (lt, hi] < pivot. */
+        int gt = lo, i = lo, lt = hi;
+        while (i <= lt) {
+            float x = v[i];
+            if (x > pivot) {
+                v[i] = v[gt];
+                v[gt] = x;
+                gt++;
+                i++;
+            } else if (x < pivot) {
+                v[i] = v[lt];
+                v[lt] = x;
+                lt--;
+            } else {
+                i++;
+            }
+        }
+        if (want < gt)
+            hi = gt - 1;
+        else if (want > lt)
+            lo = lt + 1;
+        else
+            return pivot;
+    }
+    return v[want];
+}
+
+/* k-WTA and normalisation of one sample's activity h (m cells, all >= 0); writes the winners in
+ * increasing cell order and returns their number. tmp has m floats. */
+static int winners(const float *h, int m, int k, float *tmp, int32_t *cells, float *values)
+{
+    int p = 0;
+    float mx = 0.0f;
+    for (int i = 0; i < m; i++) {
+        float v = h[i];
+        if (v > 0.0f) {
+            tmp[p++] = v;
+            mx = v > mx ? v : mx;
+        }
+    }
+    if (p == 0)
+        return 0;
+    int n = 0;
+    if (p <= k) {
+        for (int i = 0; i < m; i++)
+            if (h[i] > 0.0f) {
+                cells[n] = i;
+                values[n++] = h[i] / mx;
+            }
+        return n;
+    }
+    float thr = kth_largest(tmp, p, k);
+    int above = 0;
+    for (int i = 0; i < m; i++)
+        above += h[i] > thr;
+    int ties = k - above; /* cells equal to thr that still win: the lowest-numbered ones */
+    for (int i = 0; i < m; i++) {
+        float v = h[i];
+        if (v > thr || (v == thr && ties-- > 0)) {
+            cells[n] = i;
+            values[n++] = v / mx;
+        }
+    }
+    return n;
+}
+
+int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *codes,
+                 kn_error *err)
+{
+    if (codes->cap < n || codes->k != e->k)
+        return kn_fail(err, KN_EINVAL, "KC encode: codes buffer holds %zu x %d, need %zu x %d",
+                       codes->cap, codes->k, n, e->k);
+    const size_t d = e->d;
+    const int m = e->m, c = e->c, k = e->k;
+    const size_t n_blocks = (n + KC_BLOCK - 1) / KC_BLOCK;
+    int failed = 0;
+#pragma omp parallel if (n_blocks > 1)
+    {
+        float *xt = malloc(d * KC_BLOCK * sizeof *xt);
+        float *hb = malloc((size_t)m * KC_BLOCK * sizeof *hb);
+        float *tmp = malloc((size_t)m * sizeof *tmp);
+        if (!xt || !hb || !tmp) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp barrier
+        if (!failed) {
+#pragma omp for schedule(static)
+            for (size_t blk = 0; blk < n_blocks; blk++) {
+                size_t s0 = blk * KC_BLOCK;
+                int nb = (int)(n - s0 < KC_BLOCK ? n - s0 : KC_BLOCK);
+                for (int b = 0; b < nb; b++)
+                    scale_sample(x + (s0 + (size_t)b) * d, d, xt + b, KC_BLOCK);
+                for (int b = nb; b < KC_BLOCK; b++)
+                    for (size_t j = 0; j < d; j++)
+                        xt[j * KC_BLOCK + (size_t)b] = 0.0f;
+                for (int i = 0; i < m; i++) {
+                    const uint32_t *in = e->inputs + (size_t)i * (size_t)c;
+                    float acc[KC_BLOCK] = {0};
+                    for (int t = 0; t < c; t++) {
+                        const float *r = xt + (size_t)in[t] * KC_BLOCK;
+                        for (int b = 0; b < KC_BLOCK; b++)
+                            acc[b] += r[b];
+                    }
+                    for (int b = 0; b < KC_BLOCK; b++)
+                        hb[(size_t)b * (size_t)m + (size_t)i] = acc[b] > 0.0f ? acc[b] : 0.0f;
+                }
+                for (int b = 0; b < nb; b++) {
+                    size_t s = s0 + (size_t)b;
+                    codes->nnz[s] = winners(hb + (size_t)b * (size_t)m, m, k, tmp,
+                                            codes->cells + s * (size_t)k,
+                                            codes->values + s * (size_t)k);
+                }
+            }
+        }
+        free(xt);
+        free(hb);
+        free(tmp);
+    }
+    if (failed)
+        return kn_fail(err, KN_ENOMEM, "KC encode: out of memory for thread buffers");
+    codes->n = n;
+    return 0;
+}
+
+void kn_kc_scores(const kn_kc_codes *codes, const float *w, int n_classes, float *scores)
+{
+    const int k = codes->k;
+    const size_t C = (size_t)n_classes;
+#pragma omp parallel for schedule(static) if (codes->n > 256)
+    for (size_t i = 0; i < codes->n; i++) {
+        float *sc = scores + i * C;
+        for (size_t q = 0; q < C; q++)
+            sc[q] = 0.0f;
+        const int32_t *cl = codes->cells + i * (size_t)k;
+        const float *vl = codes->values + i * (size_t)k;
+        for (int j = 0; j < codes->nnz[i]; j++) {
+            const float *wr = w + (size_t)cl[j] * C;
+            float v = vl[j];
+            for (size_t q = 0; q < C; q++)
+                sc[q] += v * wr[q];
+        }
+    }
+}
