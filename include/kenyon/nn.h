@@ -116,6 +116,29 @@ int kn_net_backward_sqgrad(kn_net *net, const kn_real *dout, const kn_real *row_
  * out. Uses the current mode (call kn_net_set_training(net, 0) first to predict). */
 int kn_net_predict(kn_net *net, const kn_real *x, size_t n, kn_real *out, kn_error *err);
 
+/* One training step on a labelled batch: zero_grad, forward, cross-entropy over the active
+ * outputs (NULL = all), backward, optimiser step. *loss (may be NULL) gets the batch loss.
+ * Uses the net's current mode (set training first). */
+struct kn_optim;
+int kn_net_train_step(kn_net *net, struct kn_optim *opt, const kn_real *x, const int32_t *y,
+                      size_t n, const uint8_t *active, double *loss, kn_error *err);
+/* Forward + cross-entropy + backward without the step: adds the batch gradient to the net's
+ * gradient vector (call kn_net_zero_grad first when needed). */
+int kn_net_loss_grad(kn_net *net, const kn_real *x, const int32_t *y, size_t n,
+                     const uint8_t *active, double *loss, kn_error *err);
+
+/* Model files (safetensors, kenyon/safetensors.h). Tensors are named "<prefix>layer<i>.weight",
+ * "<prefix>layer<i>.bias" (dense/conv: PyTorch shapes [out, in] / [out, in, k, k]; BatchNorm:
+ * weight, bias, running_mean, running_var), float32. The writer borrows the net's storage until
+ * it is written. Loading needs a net built with the same architecture; every tensor's shape is
+ * checked and non-finite values are rejected, naming the tensor. */
+struct kn_st_writer;
+struct kn_st_file;
+int kn_net_write_tensors(const kn_net *net, const char *prefix, struct kn_st_writer *w,
+                         kn_error *err);
+int kn_net_read_tensors(kn_net *net, const char *prefix, const struct kn_st_file *f,
+                        kn_error *err);
+
 /* ------------------------------------------------------------------ layer kernels
  * The same kernels the net uses, callable on caller-owned storage (LSTM, VAE heads...).
  * All are batched; products go through BLAS gemm. */

@@ -10,6 +10,11 @@
 
 #include "kenyon/nn.h"
 
+/* OpenBLAS's cblas.h pulls in <complex.h>, whose macro I clashes with ordinary names. */
+#ifdef I
+#undef I
+#endif
+
 #ifdef KN_NN_DOUBLE
 #define KN_GEMM cblas_dgemm
 #else

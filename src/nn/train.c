@@ -1,0 +1,34 @@
+/* Training helpers on top of the net: the loss-gradient of a labelled batch and one optimiser
+ * step, the building blocks every back-prop baseline repeats. */
+#include "nn/nn_internal.h"
+
+#include <stdlib.h>
+
+int kn_net_loss_grad(kn_net *net, const kn_real *x, const int32_t *y, size_t n,
+                     const uint8_t *active, double *loss, kn_error *err)
+{
+    const kn_real *out;
+    int rc = kn_net_forward(net, x, n, &out, err);
+    if (rc)
+        return rc;
+    size_t od = kn_net_out_dim(net);
+    kn_real *d = malloc(n * od * sizeof *d);
+    if (!d)
+        return kn_fail(err, KN_ENOMEM, "kn_net_loss_grad: out of memory");
+    rc = kn_loss_cross_entropy(out, n, (int)od, y, active, loss, d, err);
+    if (!rc)
+        rc = kn_net_backward(net, d, NULL, err);
+    free(d);
+    return rc;
+}
+
+int kn_net_train_step(kn_net *net, kn_optim *opt, const kn_real *x, const int32_t *y, size_t n,
+                      const uint8_t *active, double *loss, kn_error *err)
+{
+    kn_net_zero_grad(net);
+    int rc = kn_net_loss_grad(net, x, y, n, active, loss, err);
+    if (rc)
+        return rc;
+    kn_optim_step(opt, net->params, net->grads);
+    return 0;
+}
