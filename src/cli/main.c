@@ -16,6 +16,8 @@ typedef struct command {
 
 /* One line per command. A command appears here once its file exists. */
 static const command commands[] = {
+    {"run", "run a continual learner through the class-incremental protocol", kn_cmd_run},
+    {"features", "train the LeNet5 feature extractor, extract features", kn_cmd_features},
     {NULL, NULL, NULL},
 };
 

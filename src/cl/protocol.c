@@ -1,0 +1,229 @@
+/* The class-incremental protocol runner (kenyon/protocol.h): one pass over each task's training
+ * data in batches, then evaluation on every task seen so far, class-incremental and
+ * task-incremental from the same scores, with timings and a per-task table on the log. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "kenyon/protocol.h"
+
+#define EVAL_CHUNK 4096
+
+void kn_protocol_options_default(kn_protocol_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->batch = 64;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
+static int argmax_allowed(const float *sc, int C, const uint8_t *allowed)
+{
+    int best = -1;
+    for (int c = 0; c < C; c++)
+        if (allowed[c] && (best < 0 || sc[c] > sc[best]))
+            best = c;
+    return best;
+}
+
+int kn_evaluate(kn_learner *l, const kn_dataset *ds, const size_t *idx, size_t n,
+                const uint8_t *allowed, const int32_t *task_classes, int n_task_classes,
+                double *acc, double *acc_ti, kn_error *err)
+{
+    const int C = l->info.n_classes;
+    if (ds->d != l->info.d)
+        return kn_fail(err, KN_EINVAL, "evaluate: data have %zu features, the learner expects %zu",
+                       ds->d, l->info.d);
+    if (n == 0) {
+        *acc = NAN;
+        if (acc_ti)
+            *acc_ti = NAN;
+        return 0;
+    }
+    size_t chunk = n < EVAL_CHUNK ? n : EVAL_CHUNK;
+    float *x = malloc(chunk * ds->d * sizeof *x);
+    int32_t *y = malloc(chunk * sizeof *y);
+    float *sc = malloc(chunk * (size_t)C * sizeof *sc);
+    uint8_t *tmask = calloc((size_t)C, 1);
+    if (!x || !y || !sc || !tmask) {
+        free(x);
+        free(y);
+        free(sc);
+        free(tmask);
+        return kn_fail(err, KN_ENOMEM, "evaluate: out of memory");
+    }
+    for (int q = 0; task_classes && q < n_task_classes; q++)
+        if (task_classes[q] >= 0 && task_classes[q] < C)
+            tmask[task_classes[q]] = 1;
+    size_t right = 0, right_ti = 0;
+    int rc = 0;
+    for (size_t s = 0; !rc && s < n; s += chunk) {
+        size_t b = n - s < chunk ? n - s : chunk;
+        kn_dataset_gather(ds, idx + s, b, x, y);
+        rc = kn_learner_predict_scores(l, x, b, sc, err);
+        for (size_t i = 0; !rc && i < b; i++) {
+            const float *si = sc + i * (size_t)C;
+            right += argmax_allowed(si, C, allowed) == y[i];
+            if (task_classes)
+                right_ti += argmax_allowed(si, C, tmask) == y[i];
+        }
+    }
+    free(x);
+    free(y);
+    free(sc);
+    free(tmask);
+    if (rc)
+        return rc;
+    *acc = (double)right / (double)n;
+    if (acc_ti)
+        *acc_ti = task_classes ? (double)right_ti / (double)n : NAN;
+    return 0;
+}
+
+static int train_task(kn_learner *l, const kn_dataset *tr, const kn_task *t,
+                      const kn_protocol_options *o, kn_error *err)
+{
+    size_t *order = malloc((t->n_train ? t->n_train : 1) * sizeof *order);
+    size_t batch = o->batch ? o->batch : 64;
+    size_t cap = batch < t->n_train ? batch : t->n_train;
+    if (cap == 0)
+        cap = 1;
+    float *x = malloc(cap * tr->d * sizeof *x);
+    int32_t *y = malloc(cap * sizeof *y);
+    int rc = 0;
+    if (!order || !x || !y)
+        rc = kn_fail(err, KN_ENOMEM, "task %d: out of memory for a batch of %zu", t->index, cap);
+    kn_rng rng;
+    kn_rng_stream(&rng, o->seed, 1000 + (uint64_t)t->index);
+    if (!rc)
+        rc = kn_task_train_order(t, o->shuffle, &rng, order, err);
+    if (!rc)
+        rc = kn_learner_begin_task(l, t->index, t->classes, t->n_classes, err);
+    for (size_t s = 0; !rc && s < t->n_train; s += cap) {
+        size_t b = t->n_train - s < cap ? t->n_train - s : cap;
+        kn_dataset_gather(tr, order + s, b, x, y);
+        rc = kn_learner_observe(l, x, y, b, err);
+    }
+    if (!rc)
+        rc = kn_learner_end_task(l, err);
+    free(order);
+    free(x);
+    free(y);
+    return rc;
+}
+
+int kn_protocol_run(kn_learner *l, const kn_split *sp, const kn_task_stream *ts,
+                    const kn_protocol_options *o, kn_run_result *res, kn_error *err)
+{
+    kn_protocol_options def;
+    if (!o) {
+        kn_protocol_options_default(&def);
+        o = &def;
+    }
+    memset(res, 0, sizeof *res);
+    if (!ts || ts->n_tasks < 1)
+        return kn_fail(err, KN_EINVAL, "protocol: the task stream is empty");
+    if (sp->train.d != l->info.d || sp->test.d != l->info.d)
+        return kn_fail(err, KN_EINVAL,
+                       "protocol: data have %zu/%zu features (train/test), the learner expects %zu",
+                       sp->train.d, sp->test.d, l->info.d);
+    if (l->in_task)
+        return kn_fail(err, KN_ESTATE, "protocol: the learner is in the middle of task %d",
+                       l->task);
+    const int T = ts->n_tasks, C = l->info.n_classes;
+    for (int t = 0; t < T; t++)
+        for (int q = 0; q < ts->tasks[t].n_classes; q++)
+            if (ts->tasks[t].classes[q] >= C)
+                return kn_fail(err, KN_EINVAL,
+                               "protocol: task %d has class %d but the learner knows %d classes",
+                               t, (int)ts->tasks[t].classes[q], C);
+    int start = l->task + 1;
+    if (start >= T)
+        return kn_fail(err, KN_ESTATE, "protocol: the learner has already learned all %d tasks",
+                       T);
+    int rc = kn_run_result_alloc(res, T, err);
+    if (rc)
+        return rc;
+    uint8_t *allowed = calloc((size_t)C, 1);
+    if (!allowed) {
+        kn_run_result_free(res);
+        return kn_fail(err, KN_ENOMEM, "protocol: out of memory");
+    }
+    for (int t = 0; t < start; t++)
+        for (int q = 0; q < ts->tasks[t].n_classes; q++)
+            allowed[ts->tasks[t].classes[q]] = 1;
+    double t_begin = now_seconds();
+    if (o->log) {
+        fprintf(o->log, "%-5s %-12s %7s %7s %8s %8s  %s\n", "task", "classes", "train", "secs",
+                "acc", "acc(TI)", "accuracy on each task so far");
+        fflush(o->log);
+    }
+    for (int i = start; !rc && i < T; i++) {
+        const kn_task *t = &ts->tasks[i];
+        double t0 = now_seconds();
+        rc = train_task(l, &sp->train, t, o, err);
+        double t1 = now_seconds();
+        res->task_train_seconds[i] = t1 - t0;
+        res->train_seconds += t1 - t0;
+        res->n_train += t->n_train;
+        if (rc)
+            break;
+        for (int q = 0; q < t->n_classes; q++)
+            allowed[t->classes[q]] = 1;
+        for (int j = 0; !rc && j <= i; j++) {
+            const kn_task *tj = &ts->tasks[j];
+            rc = kn_evaluate(l, &sp->test, tj->test_idx, tj->n_test, allowed, tj->classes,
+                             tj->n_classes, &res->acc[(size_t)i * T + j],
+                             &res->acc_ti[(size_t)i * T + j], err);
+        }
+        res->eval_seconds += now_seconds() - t1;
+        if (rc)
+            break;
+        if (o->log) {
+            double s = 0, sti = 0;
+            for (int j = 0; j <= i; j++) {
+                s += res->acc[(size_t)i * T + j];
+                sti += res->acc_ti[(size_t)i * T + j];
+            }
+            char cls[64];
+            size_t used = 0;
+            cls[0] = '\0';
+            for (int q = 0; q < t->n_classes && used < sizeof cls - 8; q++)
+                used += (size_t)snprintf(cls + used, sizeof cls - used, "%s%d", q ? "," : "",
+                                         (int)t->classes[q]);
+            fprintf(o->log, "%-5d %-12s %7zu %7.2f %8.4f %8.4f ", i, cls, t->n_train, t1 - t0,
+                    s / (i + 1), sti / (i + 1));
+            for (int j = 0; j <= i; j++)
+                fprintf(o->log, " %.3f", res->acc[(size_t)i * T + j]);
+            fprintf(o->log, "\n");
+            fflush(o->log);
+        }
+        if (o->after_task)
+            rc = o->after_task(o->after_task_ctx, l, i, err);
+    }
+    if (!rc) {
+        for (int j = 0; j < T; j++)
+            res->n_test += ts->tasks[j].n_test;
+        res->total_seconds = now_seconds() - t_begin;
+        res->peak_rss_kb = peak_rss_kb();
+        /* A resumed run has no rows before `start`; metrics that need them come out NaN. */
+        kn_metrics_compute(res);
+    }
+    free(allowed);
+    if (rc)
+        kn_run_result_free(res);
+    return rc;
+}
