@@ -4,6 +4,7 @@
 #define KENYON_CLI_COMMANDS_H
 
 int kn_cmd_data(int argc, char **argv);
+int kn_cmd_data_kana(int argc, char **argv); /* the `data kana` verb (cmd_data_kana.c) */
 int kn_cmd_run(int argc, char **argv);
 int kn_cmd_bench(int argc, char **argv);
 int kn_cmd_features(int argc, char **argv);
