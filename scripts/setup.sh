@@ -9,6 +9,14 @@ PACKAGES=(
   libopenblas-dev liblapacke-dev zlib1g-dev libgsl-dev libcjson-dev libcmocka-dev
   libplplot-dev plplot-driver-cairo libfreetype-dev
   dataset-fashion-mnist ca-certificates
+  # Japanese fonts for `kenyon data kana` (the KMNIST stand-in): brush, handwriting, rounded,
+  # gothic and mincho families.
+  fonts-aoyagi-soseki fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-seto fonts-kiloji
+  fonts-klee fonts-motoya-l-maruberi fonts-motoya-l-cedar fonts-komatuna fonts-konatu
+  fonts-mplus fonts-horai-umefont fonts-ipafont-gothic fonts-ipafont-mincho
+  fonts-ipaexfont-gothic fonts-ipaexfont-mincho fonts-vlgothic fonts-sawarabi-gothic
+  fonts-sawarabi-mincho fonts-monapo fonts-oradano-mincho-gsrr fonts-hanazono fonts-wqy-zenhei
+  fonts-arphic-ukai
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
