@@ -54,6 +54,18 @@ int kn_dataset_balance(kn_dataset *ds, uint64_t seed, kn_error *err);
 /* Per-class counts of labels (counts has n_classes slots). */
 void kn_dataset_class_counts(const kn_dataset *ds, size_t *counts);
 
+/* ---- summaries (`kenyon data info`) ---- */
+
+/* Prints a file's format, element type, shape, value range and, for label data (integer values in
+ * 0..KN_LABEL_MAX in one column, or CIFAR/CSV-with-label-column), the label histogram.
+ * label_column applies to CSV files (-1: none). */
+int kn_data_info_file(const char *path, int label_column, FILE *out, kn_error *err);
+
+/* Prints a split: source, per-class train/test counts, totals, feature size. train_before (per
+ * class, may be NULL) adds a column of training counts before balancing. */
+void kn_split_print_summary(const char *name, const kn_split *sp, const size_t *train_before,
+                            FILE *out);
+
 /* ---- fetch ---- */
 
 typedef struct kn_fetch_options {

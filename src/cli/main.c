@@ -16,6 +16,7 @@ typedef struct command {
 
 /* One line per command. A command appears here once its file exists. */
 static const command commands[] = {
+    {"data", "fetch and describe data (MNIST-20 sources, IDX, npy, CIFAR, CSV)", kn_cmd_data},
     {"run", "run a continual learner through the class-incremental protocol", kn_cmd_run},
     {"features", "train the LeNet5 feature extractor, extract features", kn_cmd_features},
     {NULL, NULL, NULL},

@@ -181,18 +181,17 @@ typedef struct scratch {
     FT_Library lib;
     FT_Outline outline;
     unsigned char canvas[CANVAS * CANVAS];
-    float fine[CANVAS * CANVAS];
 } scratch;
 
 static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
 
 static FT_Fixed to_fixed(double v) { return (FT_Fixed)lround(v * 65536.0); }
 
-/* One smooth displacement wave per axis component: tables for sin/cos of the x and y phases so
- * the per-pixel cost is four multiplications. */
+/* One smooth displacement wave per axis component: tables for sin/cos of the x and y phases at
+ * the output pixels' canvas points, so the per-pixel cost is four multiplications. */
 typedef struct wave {
     double amp;
-    double sx[CANVAS], cx[CANVAS], sy[CANVAS], cy[CANVAS];
+    double sx[KN_KANA_SIDE], cx[KN_KANA_SIDE], sy[KN_KANA_SIDE], cy[KN_KANA_SIDE];
 } wave;
 
 static void wave_init(wave *w, kn_rng *rng, double amplitude)
@@ -202,11 +201,12 @@ static void wave_init(wave *w, kn_rng *rng, double amplitude)
     double k = 2.0 * KANA_PI / wavelength;
     double fx = k * cos(angle), fy = k * sin(angle), phase = 2.0 * KANA_PI * kn_rng_uniform(rng);
     w->amp = amplitude * kn_rng_normal(rng);
-    for (int i = 0; i < CANVAS; i++) {
-        w->sx[i] = sin(fx * i);
-        w->cx[i] = cos(fx * i);
-        w->sy[i] = sin(fy * i + phase);
-        w->cy[i] = cos(fy * i + phase);
+    for (int i = 0; i < KN_KANA_SIDE; i++) { /* at the canvas point of output pixel i */
+        double c = i * SS + SS / 2;
+        w->sx[i] = sin(fx * c);
+        w->cx[i] = cos(fx * c);
+        w->sy[i] = sin(fy * c + phase);
+        w->cy[i] = cos(fy * c + phase);
     }
 }
 
@@ -301,31 +301,30 @@ static int render_one(const kn_kana_renderer *r, scratch *s, size_t face_id, int
         wave_init(&wx[k], rng, elastic);
         wave_init(&wy[k], rng, elastic);
     }
-    for (int y = 0; y < CANVAS; y++)
-        for (int x = 0; x < CANVAS; x++) {
-            double dx = wave_at(&wx[0], x, y) + wave_at(&wx[1], x, y);
-            double dy = wave_at(&wy[0], x, y) + wave_at(&wy[1], x, y);
-            s->fine[y * CANVAS + x] = bilinear(s->canvas, x + dx, y + dy);
-        }
-
     /* Ink: contrast and gamma per sample, multiplicative ink texture, additive background noise. */
     double contrast = 1.0 - 0.3 * kn_rng_uniform(rng) * distortion;
     double gamma = exp(clampd(kn_rng_normal(rng) * 0.3, -0.6, 0.6) * distortion);
     double texture = 0.15 * kn_rng_uniform(rng) * distortion;
-    double noise = (kn_rng_uniform(rng) < 0.5 ? 0.03 * kn_rng_uniform(rng) : 0.0) * distortion;
+    double noise = (kn_rng_uniform(rng) < 0.5 ? 0.04 * kn_rng_uniform(rng) : 0.0) * distortion;
+
+    /* Each output pixel is the canvas sampled bilinearly at the centre of its 2x2 block, moved by
+     * the displacement field: with no displacement that is exactly the block's mean, so the warp
+     * and the 2x downsampling cost one bilinear sample per output pixel. */
     for (int y = 0; y < KN_KANA_SIDE; y++)
         for (int x = 0; x < KN_KANA_SIDE; x++) {
-            double v = 0.0;
-            for (int j = 0; j < SS; j++)
-                for (int i = 0; i < SS; i++)
-                    v += s->fine[(y * SS + j) * CANVAS + x * SS + i];
-            v /= SS * SS;
-            v = contrast * pow(v, gamma);
-            double t = kn_rng_uniform(rng), n = kn_rng_normal(rng);
+            int fx = x * SS + SS / 2, fy = y * SS + SS / 2; /* canvas grid point at block centre */
+            double dx = wave_at(&wx[0], x, y) + wave_at(&wx[1], x, y);
+            double dy = wave_at(&wy[0], x, y) + wave_at(&wy[1], x, y);
+            double v = bilinear(s->canvas, fx - 0.5 + dx, fy - 0.5 + dy);
+            if (v > 0.0)
+                v = contrast * pow(v, gamma);
+            /* One 64-bit draw gives the texture and noise uniforms of this pixel. */
+            uint64_t bits = kn_rng_next(rng);
+            double t = (double)(bits >> 40) * 0x1.0p-24, u = (double)(bits & 0xffffff) * 0x1.0p-24;
             v *= 1.0 - texture * t;
-            v += noise * fabs(n);
+            v += noise * u * u;
             v = clampd(v, 0.0, 1.0);
-            img[y * KN_KANA_SIDE + x] = (uint8_t)lround(v * 255.0);
+            img[y * KN_KANA_SIDE + x] = (uint8_t)(v * 255.0 + 0.5);
         }
     return 0;
 }
