@@ -150,6 +150,9 @@ typedef struct kn_bandit_stats {
     double *best_valid;     /* per trial: episodes where one arm was strictly better */
     /* two-step stay counts, indexed [rewarded][common] */
     double stay[2][2], stay_total[2][2];
+    /* optional, caller-owned: regret of episode k (k < episode_cap) in the order added */
+    double *episode_regret;
+    size_t episode_cap;
 } kn_bandit_stats;
 
 int kn_bandit_stats_init(kn_bandit_stats *s, int n_trials, kn_error *err);

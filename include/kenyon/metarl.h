@@ -75,7 +75,7 @@ void kn_metarl_make_input(const kn_metarl_net_config *c, int prev_action, double
 /* A2C loss over the recorded steps: actions and rewards are steps x batch. If fixed_adv is not
  * NULL its entries (steps x batch) are used as the advantages (for gradient checks); otherwise
  * A = R - V from this forward. If want_grad, ZEROES and fills net->grads. parts (may be NULL)
- * gets policy, value, entropy terms (batch means). Returns the total loss. */
+ * gets the policy, value and entropy terms (batch means) and the total loss. */
 typedef struct kn_a2c_coefs {
     double gamma, value_coef, entropy_coef;
 } kn_a2c_coefs;
@@ -134,9 +134,11 @@ typedef struct kn_metarl_eval {
 /* Runs n_episodes with the weights frozen. Episode i's task comes from kn_rng_stream(seed, i),
  * the same episodes kn_agent_evaluate(..., seed, ...) gives the classical agents; actions are
  * sampled from the policy with kn_rng_stream(seed ^ KN_METARL_ACTION_TAG, i) (greedy: argmax).
- * The net must have batch 1. out->stats is initialised here (free with kn_bandit_stats_free). */
+ * The net must have batch 1. out->stats is initialised here (free with kn_bandit_stats_free).
+ * episode_regret (may be NULL) gets each episode's regret (n_episodes entries). */
 int kn_metarl_evaluate(kn_metarl_net *net, const kn_task_params *task, size_t n_episodes,
-                       uint64_t seed, int greedy, kn_metarl_eval *out, kn_error *err);
+                       uint64_t seed, int greedy, double *episode_regret, kn_metarl_eval *out,
+                       kn_error *err);
 
 /* ------------------------------------------------------------------ model files */
 

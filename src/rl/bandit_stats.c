@@ -35,6 +35,8 @@ void kn_bandit_stats_free(kn_bandit_stats *s)
 void kn_bandit_stats_add(kn_bandit_stats *s, const kn_trace *tr)
 {
     int n = tr->n_trials < s->n_trials ? tr->n_trials : s->n_trials;
+    if (s->episode_regret && s->n_episodes < s->episode_cap)
+        s->episode_regret[s->n_episodes] = tr->regret;
     s->n_episodes++;
     s->regret_sum += tr->regret;
     s->regret_sumsq += tr->regret * tr->regret;
