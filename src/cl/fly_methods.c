@@ -241,25 +241,35 @@ static int all_finite_f32(const float *v, size_t n)
 
 static int fly_load(kn_learner *l, const char *path, kn_error *err)
 {
-    int rc = fly_create(l, err);
+    kn_fly_params p;
+    double lambda = 0;
+    int rc = read_params(l, &p, &lambda, err);
     if (rc)
         return rc;
-    fly_state *s = l->impl;
     kn_st_file f;
     rc = kn_st_read(path, &f, err);
     if (rc)
         return rc;
-    const size_t m = (size_t)s->fly.p.m, c = (size_t)s->fly.p.c, C = (size_t)l->info.n_classes;
-    size_t sh_in[2] = {m, c}, sh_w[2] = {m, C};
-    const kn_st_tensor *tin, *tw;
-    int64_t kfile;
+    /* Check every tensor's shape against the parameters before allocating anything, so a file
+     * cannot make us allocate more than it could possibly describe. */
+    const int ridge = l->method == &kn_method_fly_ridge;
+    const size_t m = (size_t)p.m, c = (size_t)p.c, C = (size_t)l->info.n_classes;
+    size_t sh_in[2] = {m, c}, sh_w[2] = {m, C}, sh_g[1] = {m * (m + 1) / 2};
+    const kn_st_tensor *tin, *tw, *tg = NULL, *tb = NULL;
+    int64_t kfile, dirty = 0;
+    uint64_t n_seen = 0;
     if ((rc = kn_st_meta_int64(&f, "fly.k", &kfile, err)) ||
         (rc = kn_st_expect(&f, "kc_inputs", KN_ST_I32, 2, sh_in, &tin, err)) ||
         (rc = kn_st_expect(&f, "readout", KN_ST_F32, 2, sh_w, &tw, err)))
         goto done;
-    if (kfile != s->fly.p.k) {
+    if (ridge && ((rc = kn_st_expect(&f, "gram_upper", KN_ST_F64, 1, sh_g, &tg, err)) ||
+                  (rc = kn_st_expect(&f, "target_sums", KN_ST_F64, 2, sh_w, &tb, err)) ||
+                  (rc = kn_st_meta_uint64(&f, "fly.n_seen", &n_seen, err)) ||
+                  (rc = kn_st_meta_int64(&f, "fly.dirty", &dirty, err))))
+        goto done;
+    if (kfile != p.k) {
         rc = kn_fail(err, KN_EFORMAT, "%s: fly.k = %lld disagrees with the parameters (k = %d)",
-                     path, (long long)kfile, s->fly.p.k);
+                     path, (long long)kfile, p.k);
         goto done;
     }
     const int32_t *ins = tin->data;
@@ -269,49 +279,48 @@ static int fly_load(kn_learner *l, const char *path, kn_error *err)
                          (int)ins[i]);
             goto done;
         }
-    kn_kc_encoder enc;
-    rc = kn_kc_encoder_init_inputs(&enc, l->info.d, s->fly.p.m, s->fly.p.c, s->fly.p.k,
-                                   (const uint32_t *)tin->data, err);
-    if (rc) {
-        char inner[KN_ERROR_MSG_MAX];
-        snprintf(inner, sizeof inner, "%s", err ? err->msg : "");
-        rc = kn_fail(err, KN_EFORMAT, "%s: kc_inputs: %s", path, inner);
-        goto done;
-    }
-    kn_kc_encoder_free(&s->fly.enc);
-    s->fly.enc = enc;
     if (!all_finite_f32(tw->data, m * C)) {
         rc = kn_fail(err, KN_EFORMAT, "%s: readout holds a non-finite value", path);
         goto done;
     }
-    memcpy(s->ridge ? s->rr.w : s->fly.w, tw->data, m * C * sizeof(float));
-    if (s->ridge) {
-        size_t np = m * (m + 1) / 2;
-        size_t sh_g[1] = {np};
-        const kn_st_tensor *tg, *tb;
-        uint64_t n_seen;
-        int64_t dirty;
-        if ((rc = kn_st_expect(&f, "gram_upper", KN_ST_F64, 1, sh_g, &tg, err)) ||
-            (rc = kn_st_expect(&f, "target_sums", KN_ST_F64, 2, sh_w, &tb, err)) ||
-            (rc = kn_st_meta_uint64(&f, "fly.n_seen", &n_seen, err)) ||
-            (rc = kn_st_meta_int64(&f, "fly.dirty", &dirty, err)))
-            goto done;
+    if (ridge) {
         const double *gp = tg->data, *bp = tb->data;
-        size_t q = 0;
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = i; j < m; j++, q++) {
-                if (!isfinite(gp[q])) {
-                    rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper[%zu] is not finite", path, q);
-                    goto done;
-                }
-                s->rr.g[i * m + j] = gp[q];
+        for (size_t q = 0; q < sh_g[0]; q++)
+            if (!isfinite(gp[q])) {
+                rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper[%zu] is not finite", path, q);
+                goto done;
             }
         for (size_t i = 0; i < m * C; i++)
             if (!isfinite(bp[i])) {
                 rc = kn_fail(err, KN_EFORMAT, "%s: target_sums[%zu] is not finite", path, i);
                 goto done;
             }
-        memcpy(s->rr.b, bp, m * C * sizeof(double));
+    }
+    kn_kc_encoder enc;
+    rc = kn_kc_encoder_init_inputs(&enc, l->info.d, p.m, p.c, p.k, (const uint32_t *)tin->data,
+                                   err);
+    if (rc) {
+        char inner[KN_ERROR_MSG_MAX];
+        snprintf(inner, sizeof inner, "%s", err ? err->msg : "");
+        rc = kn_fail(err, KN_EFORMAT, "%s: kc_inputs: %s", path, inner);
+        goto done;
+    }
+    rc = fly_create(l, err);
+    if (rc) {
+        kn_kc_encoder_free(&enc);
+        goto done;
+    }
+    fly_state *s = l->impl;
+    kn_kc_encoder_free(&s->fly.enc);
+    s->fly.enc = enc;
+    memcpy(ridge ? s->rr.w : s->fly.w, tw->data, m * C * sizeof(float));
+    if (ridge) {
+        const double *gp = tg->data;
+        size_t q = 0;
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = i; j < m; j++)
+                s->rr.g[i * m + j] = gp[q++];
+        memcpy(s->rr.b, tb->data, m * C * sizeof(double));
         s->rr.n_seen = (size_t)n_seen;
         s->rr.dirty = dirty != 0;
     }
