@@ -14,5 +14,9 @@ extern const kn_method kn_method_v3;
 extern const kn_method kn_method_fly_ridge;
 
 /* Back-prop baselines (nn engineer): add their externs below, one per line. */
+extern const kn_method kn_method_vanilla;
+extern const kn_method kn_method_offline;
+extern const kn_method kn_method_ewc;
+extern const kn_method kn_method_gem;
 
 #endif

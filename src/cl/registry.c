@@ -11,6 +11,10 @@ static const kn_method *const methods[] = {
     &kn_method_v3,
     &kn_method_fly_ridge,
     /* Back-prop baselines: one row each below (vanilla, offline, ewc, gem, ...). */
+    &kn_method_vanilla,
+    &kn_method_offline,
+    &kn_method_ewc,
+    &kn_method_gem,
     NULL,
 };
 
