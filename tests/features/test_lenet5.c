@@ -323,6 +323,92 @@ static void test_pretrain_load(void **state)
     assert_non_null(strstr(err.msg, "train-labels-idx1-ubyte"));
 }
 
+static void write_squares_idx(const char *dir, const char *prefix, size_t n, uint64_t seed)
+{
+    kn_dataset ds;
+    make_squares(&ds, n, seed);
+    uint8_t *img = malloc(n * 784), *lab = malloc(n);
+    assert_non_null(img);
+    assert_non_null(lab);
+    for (size_t i = 0; i < n * 784; i++)
+        img[i] = (uint8_t)(ds.x[i] * 255.0f + 0.5f);
+    for (size_t i = 0; i < n; i++)
+        lab[i] = (uint8_t)ds.y[i];
+    char name[128];
+    snprintf(name, sizeof name, "%s-images-idx3-ubyte.gz", prefix);
+    write_idx_u8(kt_path(dir, name), img, 3, n);
+    snprintf(name, sizeof name, "%s-labels-idx1-ubyte.gz", prefix);
+    write_idx_u8(kt_path(dir, name), lab, 1, n);
+    free(img);
+    free(lab);
+    kn_dataset_free(&ds);
+}
+
+/* Runs the cache once; returns the log text (malloc'd). */
+static char *cached_run(const char *pre, const char *cache, kn_split *sp)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *log = open_memstream(&text, &len);
+    assert_non_null(log);
+    kn_feature_cache_options o;
+    kn_feature_cache_options_default(&o);
+    assert_int_equal(o.epochs, 25);
+    o.pretrain_dir = pre;
+    o.cache_dir = cache;
+    o.epochs = 1;
+    o.seed = 5;
+    o.log = log;
+    kn_error err;
+    int rc = kn_features_lenet_cached(&o, sp, &err);
+    if (rc)
+        print_error("%s\n", err.msg);
+    assert_int_equal(rc, 0);
+    fclose(log);
+    return text;
+}
+
+static void test_feature_cache(void **state)
+{
+    (void)state;
+    const char *pre = kt_scratch_dir("cache-pre");
+    const char *cache = kt_scratch_dir("cache-dir");
+    write_squares_idx(pre, "train", 200, 1);
+    write_squares_idx(pre, "t10k", 50, 2);
+    kn_split a, b;
+    make_squares(&a.train, 30, 3);
+    make_squares(&a.test, 20, 4);
+    make_squares(&b.train, 30, 3);
+    make_squares(&b.test, 20, 4);
+    char *log1 = cached_run(pre, cache, &a);
+    assert_non_null(strstr(log1, "training the extractor"));
+    assert_int_equal(a.train.d, 84);
+    assert_int_equal(a.test.d, 84);
+    assert_int_equal(a.test.n, 20);
+    char *log2 = cached_run(pre, cache, &b);
+    assert_non_null(strstr(log2, "reusing cached extractor"));
+    assert_non_null(strstr(log2, "reusing cached features"));
+    assert_null(strstr(log2, "training"));
+    assert_memory_equal(a.train.x, b.train.x, 30 * 84 * sizeof(float));
+    assert_memory_equal(a.test.x, b.test.x, 20 * 84 * sizeof(float));
+    free(log1);
+    free(log2);
+    kn_split_free(&a);
+    kn_split_free(&b);
+    /* Non-image data are refused with the reason. */
+    kn_split c;
+    kn_error err;
+    assert_int_equal(kn_dataset_alloc(&c.train, 2, 10, 2, &err), 0);
+    assert_int_equal(kn_dataset_alloc(&c.test, 2, 10, 2, &err), 0);
+    kn_feature_cache_options o;
+    kn_feature_cache_options_default(&o);
+    o.cache_dir = cache;
+    o.pretrain_dir = pre;
+    assert_int_equal(kn_features_lenet_cached(&o, &c, &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "784"));
+    kn_split_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_train_small),
         cmocka_unit_test(test_train_rejects_bad_input),
         cmocka_unit_test(test_pretrain_load),
+        cmocka_unit_test(test_feature_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
