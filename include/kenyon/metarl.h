@@ -140,6 +140,54 @@ int kn_metarl_evaluate(kn_metarl_net *net, const kn_task_params *task, size_t n_
                        uint64_t seed, int greedy, double *episode_regret, kn_metarl_eval *out,
                        kn_error *err);
 
+/* ------------------------------------------------------------------ test against baselines */
+
+#define KN_METARL_MAX_AGENTS 6
+typedef struct kn_metarl_test_result {
+    kn_task_params task;
+    size_t n_episodes;
+    uint64_t seed;
+    int greedy;
+    kn_metarl_eval net;                 /* the network, weights frozen */
+    int n_agents;                       /* classical agents on the same episodes */
+    kn_agent_kind agents[KN_METARL_MAX_AGENTS];
+    kn_bandit_stats agent_stats[KN_METARL_MAX_AGENTS];
+    double *episode_regret;             /* (1 + n_agents) x n_episodes, the net first */
+    uint64_t checksum_before, checksum_after;
+    double seconds;
+} kn_metarl_test_result;
+
+/* Tests the frozen net on n_episodes fresh episodes (seed) and runs the classical agents on the
+ * same episodes: Thompson, UCB1, eps-greedy, random for the bandits; model-based, model-free,
+ * random for the two-step task. Records the parameter checksum before and after and fails
+ * (KN_ESTATE) if they differ. */
+int kn_metarl_test(kn_metarl_net *net, const kn_task_params *task, size_t n_episodes,
+                   uint64_t seed, int greedy, kn_metarl_test_result *out, kn_error *err);
+void kn_metarl_test_result_free(kn_metarl_test_result *r);
+
+/* Reference regrets over 100 trials (reference/rl-neuroscience.md section 3) or NaN. */
+double kn_metarl_reference_regret(kn_task_kind task, kn_agent_kind agent);
+
+/* Writes into dir: summary.json, regret.csv, episodes.csv, p_best.csv (and stay.csv for the
+ * two-step task), and the plots regret.png, p_best.png (stay.png). */
+int kn_metarl_write_test_report(const char *dir, const kn_metarl_test_result *r,
+                                const char *model_path, kn_error *err);
+
+/* Training curve: rows of (episodes done, mean regret, mean reward, mean loss) -> dir/
+ * train_curve.csv and train_curve.png; train_summary.json with the given facts. */
+typedef struct kn_metarl_curve {
+    long *episodes;
+    double *regret, *reward, *loss;
+    size_t n, cap;
+} kn_metarl_curve;
+int kn_metarl_curve_add(kn_metarl_curve *c, long episodes, double regret, double reward,
+                        double loss, kn_error *err);
+void kn_metarl_curve_free(kn_metarl_curve *c);
+int kn_metarl_write_train_report(const char *dir, const kn_metarl_config *cfg,
+                                 const kn_metarl_curve *curve, long episodes_done,
+                                 double seconds, const char *model_path, uint64_t checksum,
+                                 kn_error *err);
+
 /* ------------------------------------------------------------------ model files */
 
 /* Saves parameters, net config, task parameters and training facts (metadata). */
