@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "kenyon/error.h"
+#include "kenyon/td.h" /* kn_rl_check */
 
 #ifdef __cplusplus
 extern "C" {
@@ -183,6 +184,62 @@ double kn_expectile_loss(const double *tau, const double *expectile, int n_cells
  * the samples in the box and lets them reach its ends). samples: M values, sorted on return. */
 int kn_expectile_decode(const double *tau, const double *expectile, int n_cells,
                         const kn_decode_params *p, double *samples, double *loss, kn_error *err);
+
+/* ---- the whole experiment behind `kenyon rl disttd` (src/rl/disttd_experiment.c) ---- */
+typedef struct kn_disttd_experiment_params {
+    kn_disttd_params cells;   /* rates, steps, window, seed (the rule field is ignored: the
+                                 expectile, quantile and classical populations are all run) */
+    kn_disttd_task task;
+    int default_task;         /* the variable-magnitude task: the targets apply */
+    double min_rate;          /* accuracy over cells with min(alpha+, alpha-) >= this (0.02) */
+    int analyse;              /* run the analysis of simulated recordings */
+    double noise_sd;          /* response noise (0.5) */
+    int trials_per_size;      /* simulated trials per reward size and cell (20) */
+    int recording_learned;    /* reversal points of simulated cells: learned values (1) or the
+                                 analytic fixed points (0, default) */
+    int decode_cells;         /* cells with exact expectiles for the decoding target (40) */
+    kn_decode_params decode;  /* lo/hi are set from each cue's reward range */
+} kn_disttd_experiment_params;
+
+void kn_disttd_experiment_params_default(kn_disttd_experiment_params *p);
+
+typedef struct kn_disttd_experiment {
+    kn_disttd_result expectile, quantile, classical;
+    kn_disttd_accuracy acc_expectile[KN_DISTTD_MAX_CUES], acc_quantile[KN_DISTTD_MAX_CUES],
+        acc_classical[KN_DISTTD_MAX_CUES];
+    /* analysis (cue 0) */
+    int analysed;
+    double *rev_true_dist, *rev_true_null;        /* n_cells: the simulated cells' values */
+    kn_rpe_analysis dist, null, null_other_origin; /* last: slopes around half A's reversal */
+    kn_rpe_analysis dist_other_origin;
+    /* decoding, per cue: from exact expectiles of decode_cells cells at tau = (j+0.5)/n */
+    int n_decode_cells, n_samples;
+    double *decode_tau;      /* n_decode_cells */
+    double *decoded;         /* n_cues x n_samples, sorted */
+    double decode_loss[KN_DISTTD_MAX_CUES], decoded_mean[KN_DISTTD_MAX_CUES];
+    double w1_decoded[KN_DISTTD_MAX_CUES], w1_normal[KN_DISTTD_MAX_CUES],
+        w1_normal_clipped[KN_DISTTD_MAX_CUES], w1_uniform[KN_DISTTD_MAX_CUES];
+    /* decoding from the learned expectile cells (cue 0, cells with min rate >= min_rate) */
+    double *decoded_learned; /* n_samples */
+    double decode_learned_loss, decoded_learned_mean, w1_decoded_learned;
+    int n_learned_cells_used;
+    double seconds_train, seconds_analysis, seconds_decode;
+} kn_disttd_experiment;
+
+int kn_disttd_experiment_run(const kn_disttd_experiment_params *p, kn_disttd_experiment *out,
+                             kn_error *err);
+void kn_disttd_experiment_free(kn_disttd_experiment *e);
+
+#define KN_DISTTD_MAX_CHECKS 24
+/* The targets as verdicts (only those that apply to the task that was run). */
+int kn_disttd_checks(const kn_disttd_experiment_params *p, const kn_disttd_experiment *e,
+                     kn_rl_check *checks);
+
+/* cells.csv, analysis.csv, utility.csv, decoded.csv, summary.json and (plots != 0)
+ * disttd_values_vs_tau.png, disttd_asymmetry_vs_reversal.png, disttd_decoded.png in dir. */
+int kn_disttd_write(const char *dir, const kn_disttd_experiment_params *p,
+                    const kn_disttd_experiment *e, const kn_rl_check *checks, int n_checks,
+                    int plots, kn_error *err);
 
 #ifdef __cplusplus
 }

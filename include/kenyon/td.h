@@ -66,6 +66,29 @@ typedef struct kn_td_result {
 int kn_td_run(const kn_td_params *p, kn_td_result *out, kn_error *err);
 void kn_td_result_free(kn_td_result *r);
 
+/* One verdict: a measured number against a target (used by the rl commands and summary.json). */
+typedef struct kn_rl_check {
+    char what[112];      /* what was measured */
+    double measured;
+    double target;
+    char criterion[40];  /* e.g. "within 1%", "< 0.05" */
+    int pass;
+} kn_rl_check;
+
+#define KN_TD_MAX_CHECKS 12
+
+/* The verdicts for a finished run: the analytic limits (within 1% of p gamma^k r at the cue,
+ * |error| < 0.005 r at the reward and omission within 1% of -r when p = 1; with p < 1 the window
+ * means within 2% of p gamma^k r and within 0.03 |r| of (1-p) r and -p r); for the reference
+ * setting also the observed 8.13, the crossing trial 4405 and the peak positions. Returns the
+ * number of checks written to checks (at most KN_TD_MAX_CHECKS). */
+int kn_td_checks(const kn_td_params *p, const kn_td_result *r, kn_rl_check *checks);
+
+/* Writes td_trials.csv, td_errors.csv (recorded profiles), td_values.csv, summary.json and, when
+ * plots != 0, td_error_heatmap.png and td_error_slices.png into dir (created if needed). */
+int kn_td_write(const char *dir, const kn_td_params *p, const kn_td_result *r,
+                const kn_rl_check *checks, int n_checks, double seconds, int plots, kn_error *err);
+
 #ifdef __cplusplus
 }
 #endif
