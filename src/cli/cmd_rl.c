@@ -18,12 +18,14 @@
 
 int kn_cmd_rl_td(int argc, char **argv);
 int kn_cmd_rl_disttd(int argc, char **argv);
+int kn_cmd_rl_metarl(int argc, char **argv);
 
 static const kn_subcommand rl_verbs[] = {
     {"td", "TD(0) prediction error with a tapped delay line (cue, reward, omission)",
      kn_cmd_rl_td},
     {"disttd", "distributional TD population, analysis of simulated recordings, decoding",
      kn_cmd_rl_disttd},
+    {"metarl", "meta-RL: LSTM actor-critic that learns to learn bandits / two-step (train|test)", kn_cmd_rl_metarl},
     {NULL, NULL, NULL},
 };
 
