@@ -1,0 +1,18 @@
+/* Internal helpers shared by the files of src/dynamics (not part of the public API). */
+#ifndef KENYON_DYNAMICS_INTERNAL_H
+#define KENYON_DYNAMICS_INTERNAL_H
+
+#include "kenyon/dynamics.h"
+
+#define KN_PI 3.14159265358979323846
+
+void kn_dyn_result_init(kn_dyn_result *r, int check, const char *title);
+/* Adds a series with n points and `columns` arrays (2: x,y; 3: +y2; 4: +y3; 5: +y4),
+ * zero-filled; header names the columns for the CSV. */
+kn_dyn_series *kn_dyn_add_series(kn_dyn_result *r, const char *name, const char *header,
+                                 size_t n, int columns, kn_error *err);
+void kn_dyn_set_value(kn_dyn_result *r, const char *key, double value);
+/* Appends printf-formatted text to r->verdict. */
+void kn_dyn_verdict(kn_dyn_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
