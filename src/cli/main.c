@@ -19,6 +19,7 @@ static const command commands[] = {
     {"data", "fetch and describe data (MNIST-20 sources, IDX, npy, CIFAR, CSV)", kn_cmd_data},
     {"run", "run a continual learner through the class-incremental protocol", kn_cmd_run},
     {"features", "train the LeNet5 feature extractor, extract features", kn_cmd_features},
+    {"dynamics", "limiting dynamics of SGD: exact linear-regression theory, MLP tracking", kn_cmd_dynamics},
     {"rl", "dopamine models: TD prediction error, distributional TD (+ analysis, decoding)", kn_cmd_rl},
     {NULL, NULL, NULL},
 };
