@@ -88,7 +88,7 @@ static int load_fashion_source(const char *dir, image_source *s, kn_error *err)
         image_source_free(s);
         return rc;
     }
-    snprintf(s->desc, sizeof s->desc, "Fashion-MNIST (Debian dataset-fashion-mnist)");
+    snprintf(s->desc, sizeof s->desc, "Fashion-MNIST (%.160s)", sub);
     return KN_OK;
 }
 
