@@ -362,18 +362,17 @@ static int ewc_load(kn_learner *l, const char *path, kn_error *err)
         !(rc = kn_st_expect(&f, "ewc_mu", KN_ST_F32, 1, sh, &tb, err)) &&
         !(rc = kn_st_meta_double(&f, "ewc.r", &s->R, err)) &&
         !(rc = kn_st_meta_int64(&f, "ewc.consolidated", &cons, err))) {
-        const float *a = ta->data, *b = tb->data;
+        /* file tensors are not aligned to their dtype: copy, then validate */
+        memcpy(s->A, ta->data, sh[0] * sizeof(float));
+        memcpy(s->mu, tb->data, sh[0] * sizeof(float));
         for (size_t i = 0; i < sh[0] && !rc; i++)
-            if (!isfinite(a[i]) || a[i] < 0 || !isfinite(b[i]))
+            if (!isfinite(s->A[i]) || s->A[i] < 0 || !isfinite(s->mu[i]))
                 rc = kn_fail(err, KN_EFORMAT, "%s: ewc_a/ewc_mu[%zu] invalid (Fisher must be "
                              "finite and >= 0)", path, i);
         if (!rc && (cons < 0 || cons > 1000000 || !isfinite(s->R) || s->R < 0))
             rc = kn_fail(err, KN_EFORMAT, "%s: ewc.consolidated / ewc.r implausible", path);
-        if (!rc) {
-            memcpy(s->A, a, sh[0] * sizeof(float));
-            memcpy(s->mu, b, sh[0] * sizeof(float));
+        if (!rc)
             s->consolidated = (int)cons;
-        }
     }
     kn_st_free(&f);
     return rc;

@@ -293,25 +293,28 @@ static int gem_load(kn_learner *l, const char *path, kn_error *err)
             !(rc = kn_st_expect(&f, "memory_y", KN_ST_I32, 2, shy, &ty, err)) &&
             !(rc = kn_st_expect(&f, "memory_count", KN_ST_I64, 1, sht, &tc, err)) &&
             !(rc = kn_st_expect(&f, "memory_pos", KN_ST_I64, 1, sht, &tp, err))) {
-            const int64_t *cnt = tc->data, *pos = tp->data;
-            const int32_t *yy = ty->data;
+            /* file tensors are not aligned to their dtype: read them through memcpy */
             for (size_t t = 0; t < T && !rc; t++) {
-                if (cnt[t] < 0 || (size_t)cnt[t] > nm || pos[t] < 0 || (size_t)pos[t] >= nm)
+                int64_t cnt, pos;
+                memcpy(&cnt, (const unsigned char *)tc->data + t * sizeof cnt, sizeof cnt);
+                memcpy(&pos, (const unsigned char *)tp->data + t * sizeof pos, sizeof pos);
+                if (cnt < 0 || (size_t)cnt > nm || pos < 0 || (size_t)pos >= nm)
                     rc = kn_fail(err, KN_EFORMAT, "%s: memory_count/memory_pos of task %zu out "
                                  "of range", path, t);
-                for (size_t r = 0; r < (size_t)(rc ? 0 : cnt[t]) && !rc; r++)
-                    if (yy[t * nm + r] < 0 || yy[t * nm + r] >= l->info.n_classes)
-                        rc = kn_fail(err, KN_EFORMAT, "%s: memory_y[%zu][%zu] is not a class",
-                                     path, t, r);
                 if (!rc)
                     rc = add_task_memory(l, s, err);
-                if (!rc) {
-                    memcpy(s->mem_x[t], (const float *)tx->data + t * nm * l->info.d,
-                           nm * l->info.d * sizeof(float));
-                    memcpy(s->mem_y[t], yy + t * nm, nm * sizeof(int32_t));
-                    s->mem_count[t] = cnt[t];
-                    s->mem_pos[t] = pos[t];
-                }
+                if (rc)
+                    break;
+                memcpy(s->mem_x[t], (const unsigned char *)tx->data + t * nm * l->info.d * 4,
+                       nm * l->info.d * sizeof(float));
+                memcpy(s->mem_y[t], (const unsigned char *)ty->data + t * nm * 4,
+                       nm * sizeof(int32_t));
+                s->mem_count[t] = cnt;
+                s->mem_pos[t] = pos;
+                for (size_t r = 0; r < (size_t)cnt && !rc; r++)
+                    if (s->mem_y[t][r] < 0 || s->mem_y[t][r] >= l->info.n_classes)
+                        rc = kn_fail(err, KN_EFORMAT, "%s: memory_y[%zu][%zu] is not a class",
+                                     path, t, r);
             }
         }
     }

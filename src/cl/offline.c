@@ -178,13 +178,13 @@ static int offline_load(kn_learner *l, const char *path, kn_error *err)
         size_t shx[2] = {n, l->info.d}, shy[1] = {n};
         if (!(rc = kn_st_expect(&f, "memory_x", KN_ST_F32, 2, shx, &tx, err)) &&
             !(rc = kn_st_expect(&f, "memory_y", KN_ST_I32, 1, shy, &ty, err))) {
-            const int32_t *yy = ty->data;
-            for (size_t i = 0; i < n && !rc; i++)
-                if (yy[i] < 0 || yy[i] >= l->info.n_classes)
-                    rc = kn_fail(err, KN_EFORMAT, "%s: memory_y[%zu] = %d is not a class", path,
-                                 i, (int)yy[i]);
-            if (!rc && n)
+            /* store() copies (file tensors are not aligned to their dtype), then validate */
+            if (n)
                 rc = store(s, l->info.d, tx->data, ty->data, n, err);
+            for (size_t i = 0; i < n && !rc; i++)
+                if (s->y[i] < 0 || s->y[i] >= l->info.n_classes)
+                    rc = kn_fail(err, KN_EFORMAT, "%s: memory_y[%zu] = %d is not a class", path,
+                                 i, (int)s->y[i]);
         }
     }
     kn_st_free(&f);

@@ -96,12 +96,12 @@ int kn_net_read_tensors(kn_net *net, const char *prefix, const kn_st_file *f, kn
             int rc = kn_st_expect(f, names[j], KN_ST_REAL, ndims[j], shapes[j], &t, err);
             if (rc)
                 return rc;
-            const kn_real *src = t->data;
+            /* tensors in a file are not aligned to their dtype: copy first, then check */
+            memcpy(ptrs[j], t->data, t->count * sizeof(kn_real));
             for (size_t q = 0; q < t->count; q++)
-                if (!isfinite(src[q]))
+                if (!isfinite(ptrs[j][q]))
                     return kn_fail(err, KN_EFORMAT, "%s: tensor %s holds a non-finite value at "
                                    "index %zu", f->source, names[j], q);
-            memcpy(ptrs[j], src, t->count * sizeof(kn_real));
         }
     }
     return 0;
