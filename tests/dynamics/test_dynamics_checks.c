@@ -1,0 +1,185 @@
+/* The six checks of `kenyon dynamics linreg` on small problems with fixed seeds: each must reach
+ * its target (issue 8), the simulator must be deterministic for a seed, and the outputs (CSV,
+ * summary.json, figures) must be written. */
+#include "test_support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kenyon/dynamics.h"
+
+static kn_dyn_config small_config(void)
+{
+    kn_dyn_config c;
+    kn_dyn_config_default(&c);
+    c.problem.dim = 8;
+    c.steps = 400000;
+    c.replicas = 100;
+    c.seed = 3;
+    c.quiet = 1;
+    return c;
+}
+
+static double value(const kn_dyn_result *r, const char *key)
+{
+    for (int i = 0; i < r->n_values; i++)
+        if (strcmp(r->keys[i], key) == 0)
+            return r->values[i];
+    fail_msg("no value %s", key);
+    return NAN;
+}
+
+static void test_check1_speed_law_within_3_percent(void **state)
+{
+    (void)state;
+    kn_dyn_config c = small_config();
+    kn_dyn_result r;
+    kn_error err = {0};
+    assert_int_equal(kn_dyn_check_speed(&c, &r, &err), 0);
+    assert_int_equal(r.pass, 1);
+    assert_true(value(&r, "max_rel_error") < 0.03);
+    /* 9 sweep points: 3 lr, 3 batch, 3 momentum; law scales as eta^2 */
+    assert_int_equal(r.series[0].n, 9);
+    assert_true(fabs(r.series[0].x[2] / r.series[0].x[0] - 16) < 1e-9);
+    kn_dyn_result_free(&r);
+}
+
+static void test_check2_stationary_covariances_within_5_percent(void **state)
+{
+    (void)state;
+    kn_dyn_config c = small_config();
+    c.problem.commute = 0; /* the general (Lyapunov) case */
+    kn_dyn_result r;
+    kn_error err = {0};
+    assert_int_equal(kn_dyn_check_stationary(&c, &r, &err), 0);
+    assert_int_equal(r.pass, 1);
+    assert_true(value(&r, "max_rel_error_var_position") < 0.05);
+    assert_true(value(&r, "max_rel_error_var_velocity") < 0.05);
+    assert_true(value(&r, "max_abs_error_correlation") < 0.05);
+    kn_dyn_result_free(&r);
+}
+
+static void test_check3_mean_inside_band(void **state)
+{
+    (void)state;
+    kn_dyn_config c = small_config();
+    kn_dyn_result r;
+    kn_error err = {0};
+    assert_int_equal(kn_dyn_check_transient(&c, &r, &err), 0);
+    assert_int_equal(r.pass, 1);
+    assert_true(value(&r, "fraction_mean_in_3se_band") >= 0.95);
+    assert_true(fabs(value(&r, "mean_z_squared") - 1) < 0.3);
+    kn_dyn_result_free(&r);
+}
+
+static void test_check4_frequencies_within_2_percent_and_onset(void **state)
+{
+    (void)state;
+    kn_dyn_config c = small_config();
+    c.steps = 1 << 18;
+    kn_dyn_result r;
+    kn_error err = {0};
+    assert_int_equal(kn_dyn_check_oscillation(&c, &r, &err), 0);
+    assert_int_equal(r.pass, 1);
+    assert_true(value(&r, "max_freq_rel_error") < 0.02);
+    assert_true(value(&r, "onset_classification_correct") == 1);
+    kn_dyn_result_free(&r);
+}
+
+static void test_check5_toy_follows_psi_not_L(void **state)
+{
+    (void)state;
+    kn_dyn_config c = small_config();
+    kn_dyn_result r;
+    kn_error err = {0};
+    assert_int_equal(kn_dyn_check_toy2d(&c, &r, &err), 0);
+    assert_int_equal(r.pass, 1);
+    assert_true(value(&r, "axis_error_psi_deg") < 5);
+    assert_true(value(&r, "axis_error_L_deg") > 10);
+    assert_true(value(&r, "current_rel_error") < 0.10);
+    /* the paper's toy: Psi's major axis is ~16 degrees from L's */
+    double off = fabs(value(&r, "axis_angle_psi_deg") - value(&r, "axis_angle_L_deg"));
+    assert_true(off > 15 && off < 18);
+    kn_dyn_result_free(&r);
+}
+
+static void test_check6_msd_follows_theory(void **state)
+{
+    (void)state;
+    kn_dyn_config c = small_config();
+    c.replicas = 200;
+    kn_dyn_result r;
+    kn_error err = {0};
+    assert_int_equal(kn_dyn_check_msd(&c, &r, &err), 0);
+    assert_int_equal(r.pass, -1);
+    assert_true(value(&r, "max_rel_deviation_from_theory") < 0.15);
+    kn_dyn_result_free(&r);
+}
+
+static void test_same_seed_same_numbers(void **state)
+{
+    (void)state;
+    kn_dyn_config c = small_config();
+    c.steps = 20000;
+    kn_dyn_result a, b;
+    kn_error err = {0};
+    assert_int_equal(kn_dyn_check_stationary(&c, &a, &err), 0);
+    assert_int_equal(kn_dyn_check_stationary(&c, &b, &err), 0);
+    for (size_t i = 0; i < a.series[0].n; i++)
+        assert_memory_equal(&a.series[0].y[i], &b.series[0].y[i], sizeof(double));
+    c.seed = 4;
+    kn_dyn_result_free(&b);
+    assert_int_equal(kn_dyn_check_stationary(&c, &b, &err), 0);
+    assert_true(a.series[0].y[0] != b.series[0].y[0]);
+    kn_dyn_result_free(&a);
+    kn_dyn_result_free(&b);
+}
+
+static void test_outputs_written(void **state)
+{
+    (void)state;
+    kn_dyn_config c = small_config();
+    c.steps = 20000;
+    c.replicas = 10;
+    kn_dyn_result r[2];
+    kn_error err = {0};
+    assert_int_equal(kn_dyn_check_speed(&c, &r[0], &err), 0);
+    assert_int_equal(kn_dyn_check_msd(&c, &r[1], &err), 0);
+    const char *dir = kt_scratch_dir("dynamics_outputs");
+    assert_int_equal(kn_dyn_write_outputs(dir, &c, r, 2, 1, &err), 0);
+    struct stat st;
+    assert_int_equal(stat(kt_path(dir, "summary.json"), &st), 0);
+    assert_int_equal(stat(kt_path(dir, "check1_speed.csv"), &st), 0);
+    assert_int_equal(stat(kt_path(dir, "check6_msd.csv"), &st), 0);
+    assert_int_equal(stat(kt_path(dir, "speed.png"), &st), 0);
+    assert_true(st.st_size > 1000);
+    assert_int_equal(stat(kt_path(dir, "msd.png"), &st), 0);
+    FILE *f = fopen(kt_path(dir, "check1_speed.csv"), "r");
+    char line[256];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "law,measured,exact_discrete,lr2_over_S_1mb2\n");
+    fclose(f);
+    kn_dyn_result_free(&r[0]);
+    kn_dyn_result_free(&r[1]);
+    /* bad check number names the check */
+    assert_int_equal(kn_dyn_check_run(7, &c, &r[0], &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "--check 7"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_check1_speed_law_within_3_percent),
+        cmocka_unit_test(test_check2_stationary_covariances_within_5_percent),
+        cmocka_unit_test(test_check3_mean_inside_band),
+        cmocka_unit_test(test_check4_frequencies_within_2_percent_and_onset),
+        cmocka_unit_test(test_check5_toy_follows_psi_not_L),
+        cmocka_unit_test(test_check6_msd_follows_theory),
+        cmocka_unit_test(test_same_seed_same_numbers),
+        cmocka_unit_test(test_outputs_written),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
