@@ -41,7 +41,7 @@ static int on_progress(void *p, long done, double regret, double reward, double 
 static int cmd_train(int argc, char **argv)
 {
     const char *task = "independent", *out = NULL, *model = NULL;
-    int episodes = 40000, time_input = 0, quiet = 0, every = 1000;
+    int episodes = 40000, time_input = 0, quiet = 0, every = 0;
     kn_metarl_config c;
     kn_metarl_config_default(&c, KN_TASK_INDEPENDENT);
     kn_opt opts[] = {
@@ -57,7 +57,7 @@ static int cmd_train(int argc, char **argv)
         {"entropy-coef", KN_OPT_DOUBLE, &c.coefs.entropy_coef, "weight of the entropy bonus"},
         {"grad-clip", KN_OPT_DOUBLE, &c.grad_clip, "global gradient-norm clip (0: none)"},
         {"seed", KN_OPT_U64, &c.seed, "random seed (initial weights and training episodes)"},
-        {"every", KN_OPT_INT, &every, "episodes per row of the training curve"},
+        {"every", KN_OPT_INT, &every, "episodes per row of the training curve (0: episodes / 100)"},
         {"out", KN_OPT_STRING, &out, "output directory (default metarl-TASK-sSEED)"},
         {"model", KN_OPT_STRING, &model, "model file (default OUT/model.safetensors)"},
         {"quiet", KN_OPT_FLAG, &quiet, "no progress display"},
@@ -97,10 +97,12 @@ static int cmd_train(int argc, char **argv)
         fprintf(stderr, "kenyon rl metarl train: %s\n", bad);
         return 2;
     }
-    if (every < 1) {
-        fprintf(stderr, "kenyon rl metarl train: --every must be >= 1\n");
+    if (every < 0) {
+        fprintf(stderr, "kenyon rl metarl train: --every must be >= 0\n");
         return 2;
     }
+    if (every == 0)
+        every = episodes >= 100 ? episodes / 100 : 1;
     char out_buf[512], model_buf[1024];
     if (!out) {
         snprintf(out_buf, sizeof out_buf, "metarl-%s-s%llu", task, (unsigned long long)c.seed);

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# CLI tests of `kenyon rl metarl`: a tiny train + frozen-weight test on the bandit and the two-step
+# task (files written, checksum unchanged, same result twice), help, and the errors users meet.
+set -u
+KENYON=${KENYON:?KENYON must point to the kenyon binary}
+mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
+T=$(mktemp -d "${KENYON_TEST_TMP:-/tmp}/metarl-cli.XXXXXX") || exit 1
+[ -n "$T" ] && [ -d "$T" ] || { echo "cannot create a scratch directory"; exit 1; }
+trap 'rm -rf "$T"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+expect_ok() {
+  local desc=$1 pat=$2; shift 2
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  [ $rc -eq 0 ] || { fail "$desc: exit $rc: $out"; return; }
+  grep -Eq -- "$pat" <<<"$out" || fail "$desc: output lacks /$pat/: $out"
+}
+expect_err() {
+  local desc=$1 pat=$2; shift 2
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  [ $rc -ne 0 ] || fail "$desc: exit 0, expected failure: $out"
+  grep -Eq -- "$pat" <<<"$out" || fail "$desc: message lacks /$pat/: $out"
+}
+
+expect_ok "help lists the verbs" "train.*test|test" "$KENYON" rl metarl --help
+expect_ok "train help shows defaults" "default 0.0007" "$KENYON" rl metarl train --help
+
+for task in independent twostep; do
+  expect_ok "train $task" "trained 24 episodes of $task" \
+    "$KENYON" rl metarl train --task $task --episodes 24 --batch 4 --trials 10 --hidden 6 \
+    --seed 5 --out "$T/$task" --quiet
+  for f in model.safetensors train_curve.csv train_summary.json train_curve.png; do
+    [ -s "$T/$task/$f" ] || fail "train $task did not write $f"
+  done
+  expect_ok "test $task" "checksum before ([0-9a-f]+) after \\1: unchanged" \
+    "$KENYON" rl metarl test --model "$T/$task/model.safetensors" --episodes 30 --quiet
+  for f in summary.json regret.csv episodes.csv p_best.csv regret.png p_best.png; do
+    [ -s "$T/$task/test/$f" ] || fail "test $task did not write $f"
+  done
+  grep -q '"weights_unchanged":[[:space:]]*true' "$T/$task/test/summary.json" ||
+    fail "summary.json of $task lacks weights_unchanged true"
+done
+[ -s "$T/twostep/test/stay.csv" ] || fail "two-step test did not write stay.csv"
+[ -s "$T/twostep/test/stay.png" ] || fail "two-step test did not write stay.png"
+grep -q "^network,1,1," "$T/twostep/test/stay.csv" || fail "stay.csv lacks the network rows"
+
+# same seed, same numbers
+cp "$T/independent/test/episodes.csv" "$T/episodes1.csv"
+"$KENYON" rl metarl test --model "$T/independent/model.safetensors" --episodes 30 --quiet >/dev/null 2>&1
+cmp -s "$T/episodes1.csv" "$T/independent/test/episodes.csv" || fail "testing is not reproducible"
+
+expect_err "unknown task" "--task 'bogus'" "$KENYON" rl metarl train --task bogus --out "$T/x"
+expect_err "bad learning rate" "learning rate" "$KENYON" rl metarl train --lr -1 --out "$T/x"
+expect_err "missing model option" "--model is required" "$KENYON" rl metarl test
+expect_err "missing model file" "$T/nope.safetensors" \
+  "$KENYON" rl metarl test --model "$T/nope.safetensors"
+printf 'not a model' >"$T/junk.safetensors"
+expect_err "junk model file" "junk.safetensors" "$KENYON" rl metarl test --model "$T/junk.safetensors"
+
+[ $failures -eq 0 ] && echo "all metarl CLI tests passed"
+exit $((failures > 0))
