@@ -162,7 +162,10 @@ static int plot_td(const char *dir, const kn_td_result *r, kn_error *err)
     kn_plot_axes ax = {0};
     ax.title = "TD error over training";
     ax.xlabel = "state (time step in trial)";
-    ax.ylabel = "recorded trial (row)";
+    char ylabel[64];
+    int every = r->n_recorded > 1 ? r->recorded_trial[1] - r->recorded_trial[0] : 1;
+    snprintf(ylabel, sizeof ylabel, "trial / %d", every);
+    ax.ylabel = ylabel;
     kn_heatmap hm = {r->errors, (size_t)r->n_recorded, (size_t)r->n_states, 0, 0, "TD error",
                      0, 1, 0};
     rc = kn_plot_heatmap(path, &ax, &hm, err);
