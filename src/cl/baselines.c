@@ -11,7 +11,7 @@ int kn_bp_read_common(const kn_learner *l, kn_bp_common *c, kn_error *err)
         (rc = kn_learner_param_double(l, "lr", &c->lr, err)) ||
         (rc = kn_learner_param_double(l, "momentum", &c->momentum, err)) ||
         (rc = kn_learner_param_double(l, "weight-decay", &c->weight_decay, err)) ||
-        (rc = kn_learner_param_int(l, "batch", &c->batch, err)))
+        (rc = kn_learner_param_int(l, "minibatch", &c->batch, err)))
         return rc;
     const char *m = l->method->name;
     if (c->hidden < 1 || c->hidden > (1 << 20))
@@ -26,7 +26,7 @@ int kn_bp_read_common(const kn_learner *l, kn_bp_common *c, kn_error *err)
         return kn_fail(err, KN_EINVAL, "method %s: --weight-decay %g must be >= 0", m,
                        c->weight_decay);
     if (c->batch < 1 || c->batch > 65536)
-        return kn_fail(err, KN_EINVAL, "method %s: --batch %d must be in [1, 65536]", m,
+        return kn_fail(err, KN_EINVAL, "method %s: --minibatch %d must be in [1, 65536]", m,
                        c->batch);
     return 0;
 }

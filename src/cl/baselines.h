@@ -18,7 +18,8 @@
         {"lr", KN_PARAM_DOUBLE, lr, "SGD learning rate"},                                        \
         {"momentum", KN_PARAM_DOUBLE, "0.9", "SGD momentum (PyTorch form)"},                     \
         {"weight-decay", KN_PARAM_DOUBLE, "0", "L2 weight decay added to the gradient"},         \
-        {"batch", KN_PARAM_INT, "64", "mini-batch size (observed data are split into these)"}
+        {"minibatch", KN_PARAM_INT, "64",                                                        \
+         "SGD mini-batch (observed data are split into these; kenyon run --batch sets the call)"}
 
 /* Every baseline's state starts with its network (kn_bp_learner_net relies on it). */
 typedef struct kn_bp_head {
@@ -32,7 +33,7 @@ typedef struct kn_bp_common {
     int batch;
 } kn_bp_common;
 
-/* Fills c from the learner's resolved "hidden", "lr", "momentum", "weight-decay", "batch" and
+/* Fills c from the learner's resolved "hidden", "lr", "momentum", "weight-decay", "minibatch" and
  * checks their ranges (error names the parameter). */
 int kn_bp_read_common(const kn_learner *l, kn_bp_common *c, kn_error *err);
 

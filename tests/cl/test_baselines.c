@@ -81,7 +81,7 @@ static double accuracy(kn_learner *l, int t, int upto)
     return (double)ok / NTE;
 }
 
-static const kn_kv small[] = {{"hidden", "32"}, {"lr", "0.05"}, {"batch", "16"}};
+static const kn_kv small[] = {{"hidden", "32"}, {"lr", "0.05"}, {"minibatch", "16"}};
 
 static void test_vanilla_forgets_offline_remembers(void **state)
 {
@@ -191,14 +191,14 @@ static void test_ewc_online_mode(void **state)
 static void test_gem_keeps_more_than_vanilla(void **state)
 {
     (void)state;
-    const kn_kv ov[] = {{"hidden", "32"}, {"lr", "0.05"}, {"batch", "16"}, {"n-memories", "64"}};
+    const kn_kv ov[] = {{"hidden", "32"}, {"lr", "0.05"}, {"minibatch", "16"}, {"n-memories", "64"}};
     kn_learner *g = create("gem", ov, 4);
     train_task(g, 0);
     assert_true(accuracy(g, 0, 0) > 0.9);
     train_task(g, 1);
     double g_old = accuracy(g, 0, 1);
     kn_learner_free(g);
-    const kn_kv vv[] = {{"hidden", "32"}, {"lr", "0.05"}, {"batch", "16"}};
+    const kn_kv vv[] = {{"hidden", "32"}, {"lr", "0.05"}, {"minibatch", "16"}};
     kn_learner *v = create("vanilla", vv, 3);
     train_task(v, 0);
     train_task(v, 1);
