@@ -3,9 +3,15 @@
  *
  * Speed: samples are encoded in blocks of KC_BLOCK. A block's scaled inputs are stored
  * input-major (d x KC_BLOCK) so each cell's sum is c contiguous vector loads of KC_BLOCK floats,
- * which the compiler vectorises; the per-sample winners are then found by a 3-way quickselect on
- * the positive activities only (O(m), no sort). Blocks are spread over OpenMP threads; every
- * sample is computed the same way whatever the thread count, so results are bit-identical. */
+ * written with GCC/Clang vector extensions so they compile to SIMD adds on any x86-64 (SSE2) or
+ * wider with -march=native. The per-sample winners are found without sorting: a 1024-bucket
+ * histogram of the activities (buckets linear in h / max h, hence monotonic) locates the bucket
+ * holding the k-th largest value, and a quickselect over that bucket's few members gives the
+ * exact threshold; a last pass keeps the cells above it (ties at the threshold go to the lower
+ * cell numbers). A profile showed the plain 3-way quickselect over all m cells at ~70% of the
+ * time (branch mispredictions); the histogram passes are branch-light. Blocks are spread over
+ * OpenMP threads; every sample is computed the same way whatever the thread count, so results
+ * are bit-identical. */
 #include "kenyon/fly.h"
 
 #include <omp.h>
@@ -16,6 +22,11 @@
 #include "kenyon/rng.h"
 
 #define KC_BLOCK 16
+#define KC_BUCKETS 1024
+
+/* Four SSE-width vectors per block of 16 samples: GCC keeps four named accumulators in
+ * registers, where one 64-byte vector variable was spilled to the stack on every add. */
+typedef float kc_v4 __attribute__((vector_size(4 * sizeof(float))));
 
 const char *kn_kc_encoder_check(size_t d, int m, int c, int k)
 {
@@ -220,18 +231,22 @@ static float kth_largest(float *v, int n, int k)
     return v[want];
 }
 
+static inline int bucket_of(float v, float scale)
+{
+    int b = (int)(v * scale);
+    return b < KC_BUCKETS - 1 ? b : KC_BUCKETS - 1;
+}
+
 /* k-WTA and normalisation of one sample's activity h (m cells, all >= 0); writes the winners in
  * increasing cell order and returns their number. tmp has m floats. */
-static int winners(const float *h, int m, int k, float *tmp, int32_t *cells, float *values)
+static int winners(const float *h, int m, int k, float *tmp, uint32_t *hist, uint16_t *bkt,
+                   int32_t *cells, float *values) /* cells, values: m + 1 slots */
 {
-    int p = 0;
     float mx = 0.0f;
+    int p = 0;
     for (int i = 0; i < m; i++) {
-        float v = h[i];
-        if (v > 0.0f) {
-            tmp[p++] = v;
-            mx = v > mx ? v : mx;
-        }
+        mx = h[i] > mx ? h[i] : mx;
+        p += h[i] > 0.0f;
     }
     if (p == 0)
         return 0;
@@ -244,18 +259,47 @@ static int winners(const float *h, int m, int k, float *tmp, int32_t *cells, flo
             }
         return n;
     }
-    float thr = kth_largest(tmp, p, k);
-    int above = 0;
+    /* Bucket b holds values v with (int)(v * scale) == b; monotonic in v. */
+    const float scale = (float)KC_BUCKETS / mx;
+    /* Zeros land in bucket 0 too; the search stops there at the latest (p > k positives), and
+     * the candidates below exclude them. */
+    memset(hist, 0, KC_BUCKETS * sizeof *hist);
     for (int i = 0; i < m; i++)
-        above += h[i] > thr;
+        bkt[i] = (uint16_t)bucket_of(h[i], scale);
+    for (int i = 0; i < m; i++)
+        hist[bkt[i]]++;
+    int above = 0, b = KC_BUCKETS - 1;
+    while (b > 0 && above + (int)hist[b] < k)
+        above += hist[b--];
+    int nc = 0;
+    for (int i = 0; i < m; i++)
+        if (bkt[i] == b && h[i] > 0.0f)
+            tmp[nc++] = h[i];
+    float thr = kth_largest(tmp, nc, k - above);
+    for (int q = 0; q < nc; q++)
+        above += tmp[q] > thr;
     int ties = k - above; /* cells equal to thr that still win: the lowest-numbered ones */
+    /* Branch-free compaction of every cell >= thr (a branch on a 5% event mispredicts, and a
+     * tie counter inside the loop made a 5-cycle dependency chain): each cell is written at
+     * position n, and n advances only when it is kept, so cells/values need m + 1 slots. */
     for (int i = 0; i < m; i++) {
         float v = h[i];
-        if (v > thr || (v == thr && ties-- > 0)) {
-            cells[n] = i;
-            values[n++] = v / mx;
-        }
+        cells[n] = i;
+        values[n] = v;
+        n += v >= thr;
     }
+    if (n > k) { /* more ties at thr than places left: keep the lowest-numbered ones */
+        int w = 0;
+        for (int j = 0; j < n; j++) {
+            if (values[j] == thr && ties-- <= 0)
+                continue;
+            cells[w] = cells[j];
+            values[w++] = values[j];
+        }
+        n = w;
+    }
+    for (int j = 0; j < n; j++)
+        values[j] /= mx;
     return n;
 }
 
@@ -271,10 +315,15 @@ int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *
     int failed = 0;
 #pragma omp parallel if (n_blocks > 1)
     {
-        float *xt = malloc(d * KC_BLOCK * sizeof *xt);
+        /* d * KC_BLOCK floats is a multiple of the vector size, as aligned_alloc requires. */
+        float *xt = aligned_alloc(64, d * KC_BLOCK * sizeof(float));
         float *hb = malloc((size_t)m * KC_BLOCK * sizeof *hb);
         float *tmp = malloc((size_t)m * sizeof *tmp);
-        if (!xt || !hb || !tmp) {
+        uint32_t *hist = malloc(KC_BUCKETS * sizeof *hist);
+        uint16_t *bkt = malloc((size_t)m * sizeof *bkt);
+        int32_t *wcells = malloc(((size_t)m + 1) * sizeof *wcells);
+        float *wvalues = malloc(((size_t)m + 1) * sizeof *wvalues);
+        if (!xt || !hb || !tmp || !hist || !bkt || !wcells || !wvalues) {
 #pragma omp atomic write
             failed = 1;
         }
@@ -289,28 +338,43 @@ int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *
                 for (int b = nb; b < KC_BLOCK; b++)
                     for (size_t j = 0; j < d; j++)
                         xt[j * KC_BLOCK + (size_t)b] = 0.0f;
+                const kc_v4 *xv = (const kc_v4 *)xt;
                 for (int i = 0; i < m; i++) {
                     const uint32_t *in = e->inputs + (size_t)i * (size_t)c;
-                    float acc[KC_BLOCK] = {0};
+                    kc_v4 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
                     for (int t = 0; t < c; t++) {
-                        const float *r = xt + (size_t)in[t] * KC_BLOCK;
-                        for (int b = 0; b < KC_BLOCK; b++)
-                            acc[b] += r[b];
+                        const kc_v4 *r = xv + 4 * (size_t)in[t];
+                        a0 += r[0];
+                        a1 += r[1];
+                        a2 += r[2];
+                        a3 += r[3];
                     }
-                    for (int b = 0; b < KC_BLOCK; b++)
-                        hb[(size_t)b * (size_t)m + (size_t)i] = acc[b] > 0.0f ? acc[b] : 0.0f;
+                    /* Scaled inputs are >= 0, so the ReLU only matters for -0.0 and NaN. */
+                    float *col = hb + (size_t)i;
+                    for (int b = 0; b < 4; b++) {
+                        col[(size_t)b * (size_t)m] = a0[b] > 0.0f ? a0[b] : 0.0f;
+                        col[(size_t)(b + 4) * (size_t)m] = a1[b] > 0.0f ? a1[b] : 0.0f;
+                        col[(size_t)(b + 8) * (size_t)m] = a2[b] > 0.0f ? a2[b] : 0.0f;
+                        col[(size_t)(b + 12) * (size_t)m] = a3[b] > 0.0f ? a3[b] : 0.0f;
+                    }
                 }
                 for (int b = 0; b < nb; b++) {
                     size_t s = s0 + (size_t)b;
-                    codes->nnz[s] = winners(hb + (size_t)b * (size_t)m, m, k, tmp,
-                                            codes->cells + s * (size_t)k,
-                                            codes->values + s * (size_t)k);
+                    int nw = winners(hb + (size_t)b * (size_t)m, m, k, tmp, hist, bkt, wcells,
+                                     wvalues);
+                    codes->nnz[s] = nw;
+                    memcpy(codes->cells + s * (size_t)k, wcells, (size_t)nw * sizeof *wcells);
+                    memcpy(codes->values + s * (size_t)k, wvalues, (size_t)nw * sizeof *wvalues);
                 }
             }
         }
         free(xt);
         free(hb);
         free(tmp);
+        free(hist);
+        free(bkt);
+        free(wcells);
+        free(wvalues);
     }
     if (failed)
         return kn_fail(err, KN_ENOMEM, "KC encode: out of memory for thread buffers");

@@ -1,0 +1,121 @@
+/* Benchmark of the FlyModel core (not a test): samples per second for encode+learn and
+ * encode+predict at the paper's MNIST-20 sizes (d 84, m 3200, c 10, k 160) on random inputs,
+ * per core (1 thread) and with all threads, plus the split between encoding and the readout.
+ * Reports wall time and process CPU time (the machine may be shared).
+ *
+ * usage: bench_fly [n_samples (default 50000)] [d] [m] [c] [k] */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "kenyon/fly.h"
+#include "kenyon/rng.h"
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void report(const char *what, int threads, size_t n, double w, double c)
+{
+    printf("%-22s threads %d: %9.0f samples/s wall (%.3f s), %9.0f samples/s per CPU-second "
+           "(%.3f CPU s), %.2f us/sample/core\n",
+           what, threads, n / w, w, n / c, c, 1e6 * c / n);
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? (size_t)atol(argv[1]) : 50000;
+    size_t d = argc > 2 ? (size_t)atol(argv[2]) : 84;
+    int m = argc > 3 ? atoi(argv[3]) : 3200;
+    int c = argc > 4 ? atoi(argv[4]) : 10;
+    int k = argc > 5 ? atoi(argv[5]) : 160;
+    const int C = 20;
+    float *x = malloc(n * d * sizeof *x);
+    int32_t *y = malloc(n * sizeof *y);
+    float *scores = malloc(n * C * sizeof *scores);
+    if (!x || !y || !scores) {
+        fprintf(stderr, "bench_fly: out of memory\n");
+        return 1;
+    }
+    kn_rng r;
+    kn_rng_seed(&r, 1);
+    /* Post-ReLU-like features: a third zeros, the rest uniform. */
+    for (size_t i = 0; i < n * d; i++) {
+        double u = kn_rng_uniform(&r);
+        x[i] = u < 0.33 ? 0.0f : (float)(3 * kn_rng_uniform(&r));
+    }
+    for (size_t i = 0; i < n; i++)
+        y[i] = (int32_t)(i % C);
+    printf("bench_fly: n %zu, d %zu, m %d, c %d, k %d, %d classes; max threads %d\n", n, d, m, c,
+           k, C, omp_get_max_threads());
+    int max_threads = omp_get_max_threads();
+    for (int pass = 0; pass < 2; pass++) {
+        int threads = pass == 0 ? 1 : max_threads;
+        if (pass == 1 && max_threads == 1)
+            break;
+        omp_set_num_threads(threads);
+        kn_fly_params p;
+        kn_fly_params_default(&p, d);
+        p.m = m;
+        p.c = c;
+        p.k = k;
+        p.seed = 1;
+        kn_fly_model f;
+        kn_error err;
+        if (kn_fly_model_init(&f, &p, C, &err)) {
+            fprintf(stderr, "bench_fly: %s\n", err.msg);
+            return 1;
+        }
+        /* Encoding alone, then the readouts on the codes. */
+        kn_kc_codes codes;
+        if (kn_kc_codes_alloc(&codes, n, k, &err)) {
+            fprintf(stderr, "bench_fly: %s\n", err.msg);
+            return 1;
+        }
+        double w0 = wall(), c0 = cpu();
+        kn_kc_encode(&f.enc, x, n, &codes, &err);
+        double w1 = wall(), c1 = cpu();
+        report("encode only", threads, n, w1 - w0, c1 - c0);
+        kn_fly_learn_codes(&f, &codes, y, NULL, &err);
+        double w2 = wall(), c2 = cpu();
+        report("learn only (fly rule)", threads, n, w2 - w1, c2 - c1);
+        kn_kc_scores(&codes, f.w, C, scores);
+        double w3 = wall(), c3 = cpu();
+        report("predict only (W h)", threads, n, w3 - w2, c3 - c2);
+        kn_kc_codes_free(&codes);
+        /* End to end, as the learner does it (chunks of 4096). */
+        w0 = wall();
+        c0 = cpu();
+        kn_fly_learn(&f, x, y, n, NULL, &err);
+        w1 = wall();
+        c1 = cpu();
+        report("encode+learn", threads, n, w1 - w0, c1 - c0);
+        kn_fly_scores(&f, x, n, scores, &err);
+        w2 = wall();
+        c2 = cpu();
+        report("encode+predict", threads, n, w2 - w1, c2 - c1);
+        double checksum = 0;
+        for (size_t i = 0; i < n * C; i++)
+            checksum += scores[i];
+        printf("checksum %.6g\n", checksum);
+        kn_fly_model_free(&f);
+    }
+    printf("arithmetic per sample: %zu scale ops, %d adds for the projection (m*c), selection "
+           "over %d cells, %d multiply-adds to predict (k*classes), %d updates to learn (k)\n",
+           2 * d, m * c, m, k * C, k);
+    free(x);
+    free(y);
+    free(scores);
+    return 0;
+}
