@@ -238,7 +238,8 @@ int kn_kana_fonts_find(const char *dirs, const char *test_families, kn_kana_font
     int rc = add_dirs(searched, &files, err);
     if (rc)
         goto done;
-    qsort(files.items, files.n, sizeof *files.items, cmp_str);
+    if (files.n > 1)
+        qsort(files.items, files.n, sizeof *files.items, cmp_str);
 
     FT_Library lib;
     if (FT_Init_FreeType(&lib)) {
