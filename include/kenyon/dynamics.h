@@ -160,6 +160,15 @@ int kn_welch_psd(const double *x, size_t n, size_t seg, double *psd, kn_error *e
  * integer argmax; *refined gets the interpolated position. */
 size_t kn_spectrum_peak(const double *psd, size_t nbins, double *refined);
 
+/* Damped-oscillator line-shape fit around the spectrum's peak: the position spectrum of
+ * a'' + 2 gamma a' + omega^2 a = noise is 1/((omega^2 - nu^2)^2 + 4 gamma^2 nu^2), so 1/P is a
+ * quadratic in nu^2; weighted least squares over the bins holding >= 1/4 of the peak power gives
+ * omega and gamma, and the damped frequency Omega = sqrt(omega^2 - gamma^2), all in cycles per
+ * step (bin j is j/seg). Returns 0 and fills *f_damped (and *f_gamma), or KN_EINVAL if the
+ * peak is not an underdamped line. */
+int kn_spectrum_oscillator_fit(const double *psd, size_t nbins, size_t seg, double *f_damped,
+                               double *f_gamma, kn_error *err);
+
 /* Power-law fit y ~ x^c by ordinary least squares of log y on log x over x in [x_lo, x_hi],
  * using points with x > 0, y > 0. ci95 is the half-width of the 95% confidence interval from the
  * OLS standard error (residuals of a trajectory are correlated, so it is optimistic). */

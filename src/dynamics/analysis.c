@@ -6,6 +6,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_fft_real.h>
 #include <gsl/gsl_fit.h>
+#include <gsl/gsl_multifit.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,71 @@ size_t kn_spectrum_peak(const double *psd, size_t nbins, double *refined)
     if (refined)
         *refined = pos;
     return best;
+}
+
+int kn_spectrum_oscillator_fit(const double *psd, size_t nbins, size_t seg, double *f_damped,
+                               double *f_gamma, kn_error *err)
+{
+    size_t peak = kn_spectrum_peak(psd, nbins, NULL);
+    if (peak < 2 || psd[peak] <= 0)
+        return kn_fail(err, KN_EINVAL, "oscillator fit: no spectral peak above the lowest bins");
+    size_t lo = peak, hi = peak;
+    while (lo > 1 && psd[lo - 1] >= psd[peak] / 4)
+        lo--;
+    while (hi + 1 < nbins && psd[hi + 1] >= psd[peak] / 4)
+        hi++;
+    size_t n = hi - lo + 1;
+    if (n < 4) { /* too narrow to fit three parameters: widen to +-2 bins */
+        lo = peak >= 3 ? peak - 2 : 1;
+        hi = peak + 2 < nbins ? peak + 2 : nbins - 1;
+        n = hi - lo + 1;
+    }
+    if (n < 4)
+        return kn_fail(err, KN_EINVAL, "oscillator fit: peak at bin %zu too close to the edge",
+                       peak);
+    gsl_matrix *X = gsl_matrix_alloc(n, 3), *cov = gsl_matrix_alloc(3, 3);
+    gsl_vector *y = gsl_vector_alloc(n), *w = gsl_vector_alloc(n), *c = gsl_vector_alloc(3);
+    gsl_multifit_linear_workspace *ws = gsl_multifit_linear_alloc(n, 3);
+    int rc = 0;
+    if (!X || !cov || !y || !w || !c || !ws) {
+        rc = kn_fail(err, KN_ENOMEM, "oscillator fit: out of memory");
+        goto done;
+    }
+    /* frequencies in units of the peak frequency keep the normal equations well conditioned */
+    double f0 = (double)peak / (double)seg;
+    for (size_t i = 0; i < n; i++) {
+        double f = (double)(lo + i) / (double)seg / f0, x2 = f * f;
+        gsl_matrix_set(X, i, 0, 1.0);
+        gsl_matrix_set(X, i, 1, x2);
+        gsl_matrix_set(X, i, 2, x2 * x2);
+        double p = psd[lo + i] / psd[peak];
+        gsl_vector_set(y, i, 1.0 / p);
+        gsl_vector_set(w, i, p * p); /* relative errors of P are equal across bins */
+    }
+    double chisq;
+    gsl_multifit_wlinear(X, w, y, c, cov, &chisq, ws);
+    double c0 = gsl_vector_get(c, 0), c1 = gsl_vector_get(c, 1), c2 = gsl_vector_get(c, 2);
+    if (!(c2 > 0) || !(c0 > 0)) {
+        rc = kn_fail(err, KN_EINVAL, "oscillator fit: spectrum near bin %zu is not a damped line",
+                     peak);
+        goto done;
+    }
+    double w2 = sqrt(c0 / c2), g2 = (c1 / c2 + 2 * w2) / 4, W2 = w2 - (g2 > 0 ? g2 : 0);
+    if (!(W2 > 0)) {
+        rc = kn_fail(err, KN_EINVAL, "oscillator fit: overdamped line at bin %zu", peak);
+        goto done;
+    }
+    *f_damped = sqrt(W2) * f0;
+    if (f_gamma)
+        *f_gamma = sqrt(g2 > 0 ? g2 : 0) * f0;
+done:
+    gsl_matrix_free(X);
+    gsl_matrix_free(cov);
+    gsl_vector_free(y);
+    gsl_vector_free(w);
+    gsl_vector_free(c);
+    gsl_multifit_linear_free(ws);
+    return rc;
 }
 
 int kn_powerlaw_fit(const double *x, const double *y, size_t n, double x_lo, double x_hi,

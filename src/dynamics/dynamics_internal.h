@@ -5,6 +5,7 @@
 #include "kenyon/dynamics.h"
 
 #define KN_PI 3.14159265358979323846
+#define KN_DYN_MAX_SERIES 32
 
 void kn_dyn_result_init(kn_dyn_result *r, int check, const char *title);
 /* Adds a series with n points and `columns` arrays (2: x,y; 3: +y2; 4: +y3; 5: +y4),

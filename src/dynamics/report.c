@@ -164,8 +164,8 @@ static int plot_transient(const char *path, const kn_dyn_result *r, kn_error *er
         ns += 2;
     }
     if (ns) {
-        kn_plot_axes ax = {"Mean from an off-minimum start: closed form (+-2 sd band) and "
-                           "replica mean (dashed)", "step", "position offset", 0, 0, 0, 0, 0, 0};
+        kn_plot_axes ax = {"Off-minimum start: closed form +-2 sd, replica mean (dashed)",
+                           "step", "position offset", 0, 0, 0, 0, 0, 0};
         rc = kn_plot_lines(path, &ax, ser, ns, err);
     }
 done:
@@ -210,11 +210,12 @@ static int plot_phase(const char *path, const kn_dyn_result *r, kn_error *err)
             my[t] = s->y3[t] / vmax;
         }
         ser[ns++] = (kn_plot_series){labels[j], mx, my, s->n, NULL, NULL, KN_PLOT_LINE};
-        ser[ns++] = (kn_plot_series){NULL, x, y, s->n, NULL, NULL, KN_PLOT_DASHED};
+        if (j > 0) /* the overdamped mode's noisy run hides the others */
+            ser[ns++] = (kn_plot_series){NULL, x, y, s->n, NULL, NULL, KN_PLOT_DASHED};
     }
     if (ns) {
-        kn_plot_axes ax = {"Phase space: closed-form mean (solid) and one SGD trajectory "
-                           "(dashed), beta 0.99", "position / a0", "velocity / max |mean velocity|",
+        kn_plot_axes ax = {"Phase space: mean (solid), one run (dashed)", "position / a0",
+                           "velocity / max |mean velocity|",
                            0, 0, 0, 0, 0, 0};
         rc = kn_plot_lines(path, &ax, ser, ns, err);
     }
@@ -345,7 +346,7 @@ static int plot_msd(const char *path, const kn_dyn_result *r, kn_error *err)
     by[0] = s->y2[0];
     by[1] = s->y2[0] * bx[1] / bx[0];
     ser[nser++] = (kn_plot_series){"Brownian (slope 1)", bx, by, 2, NULL, NULL, KN_PLOT_DASHED};
-    kn_plot_axes ax = {"Mean squared displacement |theta_k - theta_0|^2 (check 6)", "step k",
+    kn_plot_axes ax = {"MSD |theta_k - theta_0|^2 (check 6)", "step k",
                        "MSD", 1, 1, 0, 0, 0, 0};
     return kn_plot_lines(path, &ax, ser, nser, err);
 }

@@ -33,12 +33,19 @@ void kn_dyn_result_init(kn_dyn_result *r, int check, const char *title)
 kn_dyn_series *kn_dyn_add_series(kn_dyn_result *r, const char *name, const char *header,
                                  size_t n, int columns, kn_error *err)
 {
-    kn_dyn_series *grown = realloc(r->series, (r->n_series + 1) * sizeof *grown);
-    if (!grown) {
-        kn_fail(err, KN_ENOMEM, "check %d: out of memory for series %s", r->check, name);
+    /* Fixed capacity so pointers to earlier series stay valid while later ones are added. */
+    if (!r->series) {
+        r->series = calloc(KN_DYN_MAX_SERIES, sizeof *r->series);
+        if (!r->series) {
+            kn_fail(err, KN_ENOMEM, "check %d: out of memory for series %s", r->check, name);
+            return NULL;
+        }
+    }
+    if (r->n_series >= KN_DYN_MAX_SERIES) {
+        kn_fail(err, KN_ESTATE, "check %d: more than %d series (adding %s)", r->check,
+                KN_DYN_MAX_SERIES, name);
         return NULL;
     }
-    r->series = grown;
     kn_dyn_series *s = &r->series[r->n_series];
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", name);

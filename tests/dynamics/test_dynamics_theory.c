@@ -234,6 +234,31 @@ static void test_welch_peak_of_sinusoid(void **state)
     free(x);
 }
 
+/* The line-shape fit recovers Omega = sqrt(omega^2 - gamma^2) exactly from an ideal spectrum,
+ * although the raw peak sits at sqrt(omega^2 - 2 gamma^2). */
+static void test_oscillator_fit_recovers_damped_frequency(void **state)
+{
+    (void)state;
+    size_t seg = 4096, nb = seg / 2 + 1;
+    double *psd = malloc(nb * sizeof(double));
+    double w = 0.01, g = 0.002; /* cycles per step */
+    for (size_t j = 0; j < nb; j++) {
+        double f = (double)j / (double)seg;
+        psd[j] = 1.0 / ((w * w - f * f) * (w * w - f * f) + 4 * g * g * f * f);
+    }
+    double fd, fg;
+    kn_error err = {0};
+    assert_int_equal(kn_spectrum_oscillator_fit(psd, nb, seg, &fd, &fg, &err), 0);
+    assert_true(fabs(fd - sqrt(w * w - g * g)) < 1e-9);
+    assert_true(fabs(fg - g) < 1e-9);
+    /* a monotone (overdamped) spectrum is refused with a message */
+    for (size_t j = 0; j < nb; j++)
+        psd[j] = 1.0 / (1 + (double)j);
+    assert_int_equal(kn_spectrum_oscillator_fit(psd, nb, seg, &fd, NULL, &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "oscillator fit"));
+    free(psd);
+}
+
 static void test_powerlaw_fit_exact_and_window(void **state)
 {
     (void)state;
@@ -306,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_speed_law_and_threshold_values),
         cmocka_unit_test(test_msd_theory_limits),
         cmocka_unit_test(test_welch_peak_of_sinusoid),
+        cmocka_unit_test(test_oscillator_fit_recovers_damped_frequency),
         cmocka_unit_test(test_powerlaw_fit_exact_and_window),
         cmocka_unit_test(test_bad_inputs_name_the_culprit),
     };
