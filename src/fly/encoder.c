@@ -14,6 +14,7 @@
  * are bit-identical. */
 #include "kenyon/fly.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,14 @@
 /* Four SSE-width vectors per block of 16 samples: GCC keeps four named accumulators in
  * registers, where one 64-byte vector variable was spilled to the stack on every add. */
 typedef float kc_v4 __attribute__((vector_size(4 * sizeof(float))));
+typedef int32_t kc_i4 __attribute__((vector_size(4 * sizeof(int32_t))));
+
+/* Lane-wise maximum (vector casts of equal size reinterpret the bits). */
+static inline kc_v4 kc_max4(kc_v4 a, kc_v4 b)
+{
+    kc_i4 gt = a > b;
+    return (kc_v4)(((kc_i4)a & gt) | ((kc_i4)b & ~gt));
+}
 
 const char *kn_kc_encoder_check(size_t d, int m, int c, int k)
 {
@@ -160,22 +169,32 @@ void kn_kc_codes_free(kn_kc_codes *codes)
 }
 
 /* Min-max scales one sample into out[j * stride] (stride lets the block code write input-major).
- * A constant sample scales to all zeros. */
-static void scale_sample(const float *x, size_t d, float *out, size_t stride)
+ * A constant sample scales to all zeros. Returns the index of a non-finite feature, or -1. */
+static long scale_sample(const float *x, size_t d, float *out, size_t stride)
 {
     float lo = x[0], hi = x[0];
-    for (size_t j = 1; j < d; j++) {
+    int finite = 1;
+    for (size_t j = 0; j < d; j++) {
         lo = x[j] < lo ? x[j] : lo;
         hi = x[j] > hi ? x[j] : hi;
+        finite &= isfinite(x[j]) != 0;
+    }
+    if (!finite) {
+        for (size_t j = 0; j < d; j++) {
+            out[j * stride] = 0.0f;
+            if (!isfinite(x[j]))
+                return (long)j;
+        }
     }
     float range = hi - lo;
     if (!(range > 0)) {
         for (size_t j = 0; j < d; j++)
             out[j * stride] = 0.0f;
-        return;
+        return -1;
     }
     for (size_t j = 0; j < d; j++)
         out[j * stride] = (x[j] - lo) / range;
+    return -1;
 }
 
 void kn_kc_activity(const kn_kc_encoder *e, const float *x, float *h)
@@ -186,7 +205,7 @@ void kn_kc_activity(const kn_kc_encoder *e, const float *x, float *h)
         memset(h, 0, (size_t)e->m * sizeof *h);
         return;
     }
-    scale_sample(x, e->d, xs, 1);
+    (void)scale_sample(x, e->d, xs, 1); /* non-finite samples give all zeros, as in encode */
     for (int i = 0; i < e->m; i++) {
         const uint32_t *in = e->inputs + (size_t)i * (size_t)e->c;
         float acc = 0.0f;
@@ -237,70 +256,65 @@ static inline int bucket_of(float v, float scale)
     return b < KC_BUCKETS - 1 ? b : KC_BUCKETS - 1;
 }
 
-/* k-WTA and normalisation of one sample's activity h (m cells, all >= 0); writes the winners in
- * increasing cell order and returns their number. tmp has m floats. */
-static int winners(const float *h, int m, int k, float *tmp, uint32_t *hist, uint16_t *bkt,
-                   int32_t *cells, float *values) /* cells, values: m + 1 slots */
+/* k-WTA and normalisation of one sample's activity h (m cells, all >= 0, finite), given its
+ * maximum mx and its number p of positive cells; writes the winners in increasing cell order and
+ * returns their number. Scratch: tmp m floats, hist KC_BUCKETS, bkt m; cells/values m + 1. */
+static int winners(const float *h, int m, int k, float mx, int p, float *tmp, uint32_t *hist,
+                   uint16_t *bkt, int32_t *cells, float *values)
 {
-    float mx = 0.0f;
-    int p = 0;
-    for (int i = 0; i < m; i++) {
-        mx = h[i] > mx ? h[i] : mx;
-        p += h[i] > 0.0f;
-    }
     if (p == 0)
         return 0;
     int n = 0;
+    /* Branch-free compactions below: every cell is written at position n and n advances only
+     * when the cell is kept (a branch on a 5% event mispredicts), hence the m + 1 slots. */
     if (p <= k) {
-        for (int i = 0; i < m; i++)
-            if (h[i] > 0.0f) {
-                cells[n] = i;
-                values[n++] = h[i] / mx;
-            }
+        for (int i = 0; i < m; i++) {
+            cells[n] = i;
+            values[n] = h[i];
+            n += h[i] > 0.0f;
+        }
+        for (int j = 0; j < n; j++)
+            values[j] /= mx;
         return n;
     }
-    /* Bucket b holds values v with (int)(v * scale) == b; monotonic in v. */
+    /* Bucket b holds values v with (int)(v * scale) == b; monotonic in v. Zeros land in
+     * bucket 0 too; the search stops there at the latest (p > k positives), and the candidates
+     * below exclude them. */
     const float scale = (float)KC_BUCKETS / mx;
-    /* Zeros land in bucket 0 too; the search stops there at the latest (p > k positives), and
-     * the candidates below exclude them. */
     memset(hist, 0, KC_BUCKETS * sizeof *hist);
-    for (int i = 0; i < m; i++)
-        bkt[i] = (uint16_t)bucket_of(h[i], scale);
-    for (int i = 0; i < m; i++)
-        hist[bkt[i]]++;
+    for (int i = 0; i < m; i++) {
+        int bi = bucket_of(h[i], scale);
+        bkt[i] = (uint16_t)bi;
+        hist[bi]++;
+    }
     int above = 0, b = KC_BUCKETS - 1;
     while (b > 0 && above + (int)hist[b] < k)
-        above += hist[b--];
+        above += (int)hist[b--];
+    /* The cells in buckets >= b: the winners plus the rest of bucket b. */
+    for (int i = 0; i < m; i++) {
+        cells[n] = i;
+        n += bkt[i] >= b;
+    }
     int nc = 0;
-    for (int i = 0; i < m; i++)
-        if (bkt[i] == b && h[i] > 0.0f)
-            tmp[nc++] = h[i];
+    for (int j = 0; j < n; j++) {
+        float v = h[cells[j]];
+        if (bkt[cells[j]] == b && v > 0.0f)
+            tmp[nc++] = v;
+    }
     float thr = kth_largest(tmp, nc, k - above);
     for (int q = 0; q < nc; q++)
         above += tmp[q] > thr;
     int ties = k - above; /* cells equal to thr that still win: the lowest-numbered ones */
-    /* Branch-free compaction of every cell >= thr (a branch on a 5% event mispredicts, and a
-     * tie counter inside the loop made a 5-cycle dependency chain): each cell is written at
-     * position n, and n advances only when it is kept, so cells/values need m + 1 slots. */
-    for (int i = 0; i < m; i++) {
+    int w = 0;
+    for (int j = 0; j < n; j++) {
+        int i = cells[j];
         float v = h[i];
-        cells[n] = i;
-        values[n] = v;
-        n += v >= thr;
-    }
-    if (n > k) { /* more ties at thr than places left: keep the lowest-numbered ones */
-        int w = 0;
-        for (int j = 0; j < n; j++) {
-            if (values[j] == thr && ties-- <= 0)
-                continue;
-            cells[w] = cells[j];
-            values[w++] = values[j];
+        if (v > thr || (v == thr && ties-- > 0)) {
+            cells[w] = i;
+            values[w++] = v / mx;
         }
-        n = w;
     }
-    for (int j = 0; j < n; j++)
-        values[j] /= mx;
-    return n;
+    return w;
 }
 
 int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *codes,
@@ -313,6 +327,8 @@ int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *
     const int m = e->m, c = e->c, k = e->k;
     const size_t n_blocks = (n + KC_BLOCK - 1) / KC_BLOCK;
     int failed = 0;
+    size_t bad_sample = SIZE_MAX;
+    long bad_feature = -1;
 #pragma omp parallel if (n_blocks > 1)
     {
         /* d * KC_BLOCK floats is a multiple of the vector size, as aligned_alloc requires. */
@@ -333,15 +349,28 @@ int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *
             for (size_t blk = 0; blk < n_blocks; blk++) {
                 size_t s0 = blk * KC_BLOCK;
                 int nb = (int)(n - s0 < KC_BLOCK ? n - s0 : KC_BLOCK);
-                for (int b = 0; b < nb; b++)
-                    scale_sample(x + (s0 + (size_t)b) * d, d, xt + b, KC_BLOCK);
+                for (int b = 0; b < nb; b++) {
+                    long bad = scale_sample(x + (s0 + (size_t)b) * d, d, xt + b, KC_BLOCK);
+                    if (bad >= 0) {
+#pragma omp critical(kc_encode_bad)
+                        if (s0 + (size_t)b < bad_sample) {
+                            bad_sample = s0 + (size_t)b;
+                            bad_feature = bad;
+                        }
+                    }
+                }
                 for (int b = nb; b < KC_BLOCK; b++)
                     for (size_t j = 0; j < d; j++)
                         xt[j * KC_BLOCK + (size_t)b] = 0.0f;
+                /* Projection of 16 samples at once; the maximum and the number of positive
+                 * cells of every sample are kept on the way (lane-wise). */
                 const kc_v4 *xv = (const kc_v4 *)xt;
+                const kc_v4 zero = {0};
+                kc_v4 m0 = zero, m1 = zero, m2 = zero, m3 = zero;
+                kc_i4 p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0};
                 for (int i = 0; i < m; i++) {
                     const uint32_t *in = e->inputs + (size_t)i * (size_t)c;
-                    kc_v4 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+                    kc_v4 a0 = zero, a1 = zero, a2 = zero, a3 = zero;
                     for (int t = 0; t < c; t++) {
                         const kc_v4 *r = xv + 4 * (size_t)in[t];
                         a0 += r[0];
@@ -349,19 +378,34 @@ int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *
                         a2 += r[2];
                         a3 += r[3];
                     }
-                    /* Scaled inputs are >= 0, so the ReLU only matters for -0.0 and NaN. */
+                    /* Scaled inputs are finite and >= 0, so every sum is >= 0 (ReLU is a
+                     * no-op here). */
+                    m0 = kc_max4(a0, m0);
+                    m1 = kc_max4(a1, m1);
+                    m2 = kc_max4(a2, m2);
+                    m3 = kc_max4(a3, m3);
+                    p0 -= a0 > zero; /* a true comparison is -1 */
+                    p1 -= a1 > zero;
+                    p2 -= a2 > zero;
+                    p3 -= a3 > zero;
                     float *col = hb + (size_t)i;
-                    for (int b = 0; b < 4; b++) {
-                        col[(size_t)b * (size_t)m] = a0[b] > 0.0f ? a0[b] : 0.0f;
-                        col[(size_t)(b + 4) * (size_t)m] = a1[b] > 0.0f ? a1[b] : 0.0f;
-                        col[(size_t)(b + 8) * (size_t)m] = a2[b] > 0.0f ? a2[b] : 0.0f;
-                        col[(size_t)(b + 12) * (size_t)m] = a3[b] > 0.0f ? a3[b] : 0.0f;
+                    for (int q = 0; q < 4; q++) {
+                        col[(size_t)q * (size_t)m] = a0[q];
+                        col[(size_t)(q + 4) * (size_t)m] = a1[q];
+                        col[(size_t)(q + 8) * (size_t)m] = a2[q];
+                        col[(size_t)(q + 12) * (size_t)m] = a3[q];
                     }
+                }
+                float mx[KC_BLOCK];
+                int pos[KC_BLOCK];
+                for (int q = 0; q < 4; q++) {
+                    mx[q] = m0[q], mx[q + 4] = m1[q], mx[q + 8] = m2[q], mx[q + 12] = m3[q];
+                    pos[q] = p0[q], pos[q + 4] = p1[q], pos[q + 8] = p2[q], pos[q + 12] = p3[q];
                 }
                 for (int b = 0; b < nb; b++) {
                     size_t s = s0 + (size_t)b;
-                    int nw = winners(hb + (size_t)b * (size_t)m, m, k, tmp, hist, bkt, wcells,
-                                     wvalues);
+                    int nw = winners(hb + (size_t)b * (size_t)m, m, k, mx[b], pos[b], tmp, hist,
+                                     bkt, wcells, wvalues);
                     codes->nnz[s] = nw;
                     memcpy(codes->cells + s * (size_t)k, wcells, (size_t)nw * sizeof *wcells);
                     memcpy(codes->values + s * (size_t)k, wvalues, (size_t)nw * sizeof *wvalues);
@@ -378,6 +422,9 @@ int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *
     }
     if (failed)
         return kn_fail(err, KN_ENOMEM, "KC encode: out of memory for thread buffers");
+    if (bad_sample != SIZE_MAX)
+        return kn_fail(err, KN_EINVAL, "KC encode: sample %zu, feature %ld is not finite",
+                       bad_sample, bad_feature);
     codes->n = n;
     return 0;
 }

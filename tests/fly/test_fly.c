@@ -109,6 +109,10 @@ static void test_kwta_ties_and_zeros(void **state)
     assert_int_equal(codes.cells[1], 3);
     assert_float_equal(codes.values[0], 0.5, 1e-7);
     assert_true(codes.values[1] == 1.0f);
+    /* A non-finite feature is an error naming the sample and the feature. */
+    float bad[8] = {0, 1, 2, 3, 0, 1, NAN, 3};
+    assert_int_equal(kn_kc_encode(&e, bad, 2, &codes, &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "sample 1, feature 2 is not finite"));
     kn_kc_codes_free(&codes);
     kn_kc_encoder_free(&e);
 }
