@@ -150,7 +150,7 @@ static int read_images(const char *path, kn_dataset *ds, kn_error *err)
 static int cmd_extract(int argc, char **argv)
 {
     const char *model = NULL, *dataset = NULL, *images = NULL, *out = NULL, *data_dir = NULL;
-    const char *split = "all";
+    const char *split = "all", *labels_out = NULL;
     kn_opt opts[] = {
         {"model", KN_OPT_STRING, &model, "LeNet5 model file (from `kenyon features train`)"},
         {"dataset", KN_OPT_STRING, &dataset, "named data set (mnist20, mnist, fashion)"},
@@ -159,6 +159,8 @@ static int cmd_extract(int argc, char **argv)
          "with --dataset: train, test, or all (train rows then test rows)"},
         {"data-dir", KN_OPT_STRING, &data_dir, "data directory (default $KENYON_DATA or ./data)"},
         {"out", KN_OPT_STRING, &out, "output .npy file (n x 84 float32)"},
+        {"labels-out", KN_OPT_STRING, &labels_out,
+         "with --dataset: also write the rows' labels (n int32 .npy)"},
         {NULL, 0, NULL, NULL},
     };
     kn_command_spec spec = {
@@ -177,6 +179,10 @@ static int cmd_extract(int argc, char **argv)
     }
     int want_train = !strcmp(split, "train") || !strcmp(split, "all");
     int want_test = !strcmp(split, "test") || !strcmp(split, "all");
+    if (labels_out && !dataset) {
+        fprintf(stderr, "kenyon features extract: --labels-out needs --dataset\n");
+        return 2;
+    }
     if (!want_train && !want_test) {
         fprintf(stderr, "kenyon features extract: --split must be train, test or all, got '%s'\n",
                 split);
@@ -190,6 +196,7 @@ static int cmd_extract(int argc, char **argv)
     kn_dataset single;
     memset(&single, 0, sizeof single);
     float *feats = NULL;
+    int32_t *labels = NULL;
     int rc = kn_lenet5_load(model, &net, &err);
     if (!rc && dataset) {
         kn_data_options o;
@@ -214,7 +221,8 @@ static int cmd_extract(int argc, char **argv)
         for (int k = 0; k < 2; k++)
             rows += parts[k] ? parts[k]->n : 0;
         feats = malloc((rows ? rows : 1) * KN_LENET5_FEATURES * sizeof *feats);
-        if (!feats)
+        labels = malloc((rows ? rows : 1) * sizeof *labels);
+        if (!feats || !labels)
             rc = kn_fail(&err, KN_ENOMEM, "out of memory for %zu feature rows", rows);
         size_t at = 0;
         for (int k = 0; k < 2 && !rc; k++) {
@@ -226,14 +234,19 @@ static int cmd_extract(int argc, char **argv)
             if (!rc)
                 rc = kn_lenet5_features(net, parts[k]->x, parts[k]->n,
                                         feats + at * KN_LENET5_FEATURES, &err);
+            if (!rc)
+                memcpy(labels + at, parts[k]->y, parts[k]->n * sizeof *labels);
             at += parts[k]->n;
         }
     }
     if (!rc) {
         size_t shape[2] = {rows, KN_LENET5_FEATURES};
         rc = kn_npy_write_f32(out, feats, shape, 2, &err);
+        if (!rc && labels_out)
+            rc = kn_npy_write_i32(labels_out, labels, shape, 1, &err);
     }
     free(feats);
+    free(labels);
     kn_net_free(net);
     kn_split_free(&sp);
     kn_dataset_free(&single);
