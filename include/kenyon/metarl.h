@@ -173,15 +173,15 @@ double kn_metarl_reference_regret(kn_task_kind task, kn_agent_kind agent);
 int kn_metarl_write_test_report(const char *dir, const kn_metarl_test_result *r,
                                 const char *model_path, kn_error *err);
 
-/* Training curve: rows of (episodes done, mean regret, mean reward, mean loss) -> dir/
+/* Training curve: rows of (episodes done, seconds, mean regret, mean reward, mean loss) -> dir/
  * train_curve.csv and train_curve.png; train_summary.json with the given facts. */
 typedef struct kn_metarl_curve {
     long *episodes;
-    double *regret, *reward, *loss;
+    double *seconds, *regret, *reward, *loss;
     size_t n, cap;
 } kn_metarl_curve;
-int kn_metarl_curve_add(kn_metarl_curve *c, long episodes, double regret, double reward,
-                        double loss, kn_error *err);
+int kn_metarl_curve_add(kn_metarl_curve *c, long episodes, double seconds, double regret,
+                        double reward, double loss, kn_error *err);
 void kn_metarl_curve_free(kn_metarl_curve *c);
 int kn_metarl_write_train_report(const char *dir, const kn_metarl_config *cfg,
                                  const kn_metarl_curve *curve, long episodes_done,

@@ -20,7 +20,7 @@ int kn_cmd_rl_metarl(int argc, char **argv);
 typedef struct train_ctx {
     kn_progress progress;
     kn_metarl_curve curve;
-    long total;
+    double start;
     int failed;
     kn_error err;
 } train_ctx;
@@ -28,7 +28,8 @@ typedef struct train_ctx {
 static int on_progress(void *p, long done, double regret, double reward, double loss)
 {
     train_ctx *c = p;
-    if (kn_metarl_curve_add(&c->curve, done, regret, reward, loss, &c->err)) {
+    if (kn_metarl_curve_add(&c->curve, done, kn_seconds() - c->start, regret, reward, loss,
+                            &c->err)) {
         c->failed = 1;
         return 1;
     }
@@ -127,6 +128,7 @@ static int cmd_train(int argc, char **argv)
     snprintf(label, sizeof label, "metarl train %s", task);
     kn_progress_start(&ctx.progress, NULL, quiet, label, (size_t)episodes);
     double t0 = kn_seconds();
+    ctx.start = t0;
     long done = 0;
     int rc = kn_metarl_train(&net, &c, every, on_progress, &ctx, &done, &err);
     double seconds = kn_seconds() - t0;

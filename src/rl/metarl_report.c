@@ -413,15 +413,18 @@ int kn_metarl_write_test_report(const char *dir, const kn_metarl_test_result *r,
 
 /* ------------------------------------------------------------------ training report */
 
-int kn_metarl_curve_add(kn_metarl_curve *c, long episodes, double regret, double reward,
-                        double loss, kn_error *err)
+int kn_metarl_curve_add(kn_metarl_curve *c, long episodes, double seconds, double regret,
+                        double reward, double loss, kn_error *err)
 {
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 64;
         long *e = realloc(c->episodes, cap * sizeof *e);
         if (e)
             c->episodes = e;
-        double *a = e ? realloc(c->regret, cap * sizeof *a) : NULL;
+        double *sec = e ? realloc(c->seconds, cap * sizeof *sec) : NULL;
+        if (sec)
+            c->seconds = sec;
+        double *a = sec ? realloc(c->regret, cap * sizeof *a) : NULL;
         if (a)
             c->regret = a;
         double *b = a ? realloc(c->reward, cap * sizeof *b) : NULL;
@@ -435,6 +438,7 @@ int kn_metarl_curve_add(kn_metarl_curve *c, long episodes, double regret, double
         c->cap = cap;
     }
     c->episodes[c->n] = episodes;
+    c->seconds[c->n] = seconds;
     c->regret[c->n] = regret;
     c->reward[c->n] = reward;
     c->loss[c->n] = loss;
@@ -447,6 +451,7 @@ void kn_metarl_curve_free(kn_metarl_curve *c)
     if (!c)
         return;
     free(c->episodes);
+    free(c->seconds);
     free(c->regret);
     free(c->reward);
     free(c->loss);
@@ -464,10 +469,10 @@ int kn_metarl_write_train_report(const char *dir, const kn_metarl_config *cfg,
     kn_atomic_file af;
     if ((rc = open_out(&af, dir, "train_curve.csv", err)))
         return rc;
-    fprintf(af.fp, "episodes,regret,reward,loss\n");
+    fprintf(af.fp, "episodes,seconds,regret,reward,loss\n");
     for (size_t i = 0; i < curve->n; i++)
-        fprintf(af.fp, "%ld,%.6f,%.6f,%.6f\n", curve->episodes[i], curve->regret[i],
-                curve->reward[i], curve->loss[i]);
+        fprintf(af.fp, "%ld,%.3f,%.6f,%.6f,%.6f\n", curve->episodes[i], curve->seconds[i],
+                curve->regret[i], curve->reward[i], curve->loss[i]);
     if ((rc = commit_out(&af, err)))
         return rc;
 
