@@ -105,6 +105,7 @@ typedef struct kn_disttd_result {
      * SD / sqrt(average_last), 1.4% of the mean at the defaults) is common to every cell; the
      * error against these values isolates what the learning rule itself gets wrong. */
     double *window_analytic; /* n_cells x n_cues */
+    double cue_range[KN_DISTTD_MAX_CUES]; /* largest minus smallest reward of each cue */
 } kn_disttd_result;
 
 int kn_disttd_run(const kn_disttd_params *p, const kn_disttd_task *t, kn_disttd_result *out,
@@ -113,7 +114,8 @@ void kn_disttd_result_free(kn_disttd_result *r);
 
 typedef struct kn_disttd_accuracy {
     int n_included;        /* cells with min(alpha+, alpha-) >= min_rate */
-    double median_rel_err; /* |learned - analytic| / |analytic| over included cells */
+    double median_rel_err; /* |learned - analytic| / max(|analytic|, 1% of the cue's reward
+                              range) over the included cells */
     double max_rel_err;
     double corr_tau_value;     /* Pearson correlation of tau with the learned value, all cells */
     double spearman_tau_value;

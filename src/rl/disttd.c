@@ -151,6 +151,8 @@ int kn_disttd_run(const kn_disttd_params *p, const kn_disttd_task *t, kn_disttd_
         }
     }
 
+    for (int c = 0; c < C; c++)
+        r.cue_range[c] = t->cue[c].sizes[t->cue[c].n - 1] - t->cue[c].sizes[0];
     const int start_avg = p->steps - p->average_last;
     const double *ap = r.alpha_plus, *am = r.alpha_minus;
     for (int step = 0; step < p->steps; step++) {
@@ -237,8 +239,10 @@ int kn_disttd_accuracy_of(const kn_disttd_result *r, int cue, double min_rate,
         double refw = r->window_analytic[(size_t)i * C + cue];
         ti[a.n_included] = r->tau[i];
         vi[a.n_included] = learned;
-        relw[a.n_included] = fabs(learned - refw) / (fabs(refw) > 1e-12 ? fabs(refw) : 1e-12);
-        rel[a.n_included++] = fabs(learned - ref) / (fabs(ref) > 1e-12 ? fabs(ref) : 1e-12);
+        /* the floor keeps values at or near 0 (e.g. the 0-quantile of a 10% cue) meaningful */
+        double floor = fmax(0.01 * r->cue_range[cue], 1e-12);
+        relw[a.n_included] = fabs(learned - refw) / fmax(fabs(refw), floor);
+        rel[a.n_included++] = fabs(learned - ref) / fmax(fabs(ref), floor);
         if (learned < a.value_min)
             a.value_min = learned;
         if (learned > a.value_max)
