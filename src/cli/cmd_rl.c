@@ -288,7 +288,9 @@ int kn_cmd_rl_disttd(int argc, char **argv)
             fprintf(stderr, "kenyon rl disttd: give both --alpha-plus and --alpha-minus\n");
             return 2;
         }
-        int cap = 1000000, na = 0, nm = 0;
+        int cap = 1, na = 0, nm = 0; /* room for the longer list: commas + 1 */
+        for (const char *q = strlen(ap_s) > strlen(am_s) ? ap_s : am_s; *q; q++)
+            cap += *q == ',';
         ap = malloc((size_t)cap * sizeof *ap);
         am = malloc((size_t)cap * sizeof *am);
         if (!ap || !am) {
