@@ -22,7 +22,9 @@
  * Part 2: the six checks of the theory against simulation (kn_dyn_check_*), each filling a result
  * with measured and predicted numbers and a verdict.
  *
- * Part 3: displacement tracking of a real network (kn_dyn_train_*), see dynamics_train.h. */
+ * Part 3: displacement tracking of a real network (kn_dyn_train_*): pretrain an MLP
+ * (include/kenyon/nn.h), then continue at fixed hyperparameters and record, per step,
+ * |delta_k|^2 = eta^2 |b_{k+1}|^2, |theta_k - theta_0|^2, |theta_k| and theta_k . theta_0. */
 #ifndef KENYON_DYNAMICS_H
 #define KENYON_DYNAMICS_H
 
@@ -231,6 +233,60 @@ int kn_dyn_check_run(int check, const kn_dyn_config *c, kn_dyn_result *r, kn_err
  * the figures (PNG). */
 int kn_dyn_write_outputs(const char *dir, const kn_dyn_config *c, const kn_dyn_result *results,
                          size_t n_results, int plots, kn_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Part 3: an MLP after pretraining. */
+struct kn_split;
+
+#define KN_DYN_MAX_RUNS 8
+
+typedef struct kn_dyn_train_config {
+    int hidden, depth;        /* depth hidden ReLU layers of width hidden (dense, no BatchNorm) */
+    size_t n_train;           /* random training subset (0: all rows) */
+    int pre_epochs;           /* pretraining epochs */
+    kn_sgd_hparams pre;       /* pretraining hyperparameters (batch is an integer) */
+    kn_sgd_hparams hp;        /* continuation hyperparameters */
+    size_t steps;             /* continuation steps per run */
+    const char *sweep_name;   /* NULL or "lr", "batch", "momentum", "wd" */
+    double sweep[KN_DYN_MAX_RUNS];
+    int n_sweep;              /* 0: runs at hp.lr and hp.lr / 2 */
+    double burn_in;           /* fraction of each run dropped before the CV and the fit (0.1) */
+    int windows;              /* windows for the coefficient of variation (10) */
+    uint64_t seed;
+    int quiet;
+} kn_dyn_train_config;
+
+void kn_dyn_train_config_default(kn_dyn_train_config *c);
+
+typedef struct kn_dyn_train_run {
+    kn_sgd_hparams hp;
+    size_t steps;
+    double *delta_sq, *disp_sq, *norm, *dot; /* per step k = 1..steps (index k-1) */
+    double *loss;                            /* batch loss per step */
+    double mean_delta_sq;                    /* after burn-in */
+    double cv;                               /* across windows, after burn-in */
+    double law;                              /* eta^2 / (S (1 - beta^2)) */
+    kn_powerfit fit;                         /* log |theta_k - theta_0|^2 on log k */
+    double test_accuracy, seconds;
+} kn_dyn_train_run;
+
+typedef struct kn_dyn_train_result {
+    size_t n_params, n_train, n_test;
+    double pre_test_accuracy, pre_train_loss, pre_seconds;
+    double theta0_norm;
+    kn_dyn_train_run runs[KN_DYN_MAX_RUNS];
+    int n_runs;
+    double cv_max, law_error_max;
+    int pass;
+    char verdict[3072];
+} kn_dyn_train_result;
+
+int kn_dyn_train(const kn_dyn_train_config *c, const struct kn_split *data,
+                 kn_dyn_train_result *r, kn_error *err);
+void kn_dyn_train_result_free(kn_dyn_train_result *r);
+/* <dir>/train_run<i>.csv, <dir>/summary.json, figures (msd_train.png, speed_train.png). */
+int kn_dyn_train_write_outputs(const char *dir, const kn_dyn_train_config *c,
+                               const kn_dyn_train_result *r, int plots, kn_error *err);
 
 #ifdef __cplusplus
 }

@@ -8,10 +8,12 @@
 
 #include "cli/opts.h"
 #include "commands.h"
+#include "kenyon/dataset.h"
+#include "kenyon/datasets.h"
 #include "kenyon/dynamics.h"
 #include "kenyon/progress.h"
 
-int kn_cmd_dynamics_train(int argc, char **argv);
+static int cmd_train(int argc, char **argv);
 
 /* "all" or a comma-separated list of check numbers -> mask bits 1..6 */
 static int parse_checks(const char *s, int *mask)
@@ -159,16 +161,149 @@ static int cmd_linreg(int argc, char **argv)
 static const kn_subcommand verbs[] = {
     {"linreg", "exact theory vs simulation on linear regression (six checks)", cmd_linreg},
     {"train", "pretrain an MLP, keep training, track displacement and exponent c",
-     kn_cmd_dynamics_train},
+     cmd_train},
     {NULL, NULL, NULL},
 };
 
 int kn_cmd_dynamics(int argc, char **argv) { return kn_dispatch("dynamics", verbs, argc, argv); }
 
-int kn_cmd_dynamics_train(int argc, char **argv)
+/* "lr=0.01,0.005" -> name and values */
+static int parse_sweep(const char *s, kn_dyn_train_config *c, char *name, size_t name_size)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "kenyon dynamics train: not implemented yet\n");
-    return 2;
+    const char *eq = strchr(s, '=');
+    if (!eq || eq == s || (size_t)(eq - s) >= name_size)
+        return -1;
+    memcpy(name, s, (size_t)(eq - s));
+    name[eq - s] = 0;
+    c->sweep_name = name;
+    c->n_sweep = 0;
+    const char *p = eq + 1;
+    while (*p) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || c->n_sweep >= KN_DYN_MAX_RUNS)
+            return -1;
+        c->sweep[c->n_sweep++] = v;
+        p = end;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return -1;
+    }
+    return c->n_sweep ? 0 : -1;
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    kn_dyn_train_config c;
+    kn_dyn_train_config_default(&c);
+    const char *data = "fashion", *data_dir = NULL, *out = NULL, *sweep = NULL;
+    const char *train_x = NULL, *train_y = NULL, *test_x = NULL, *test_y = NULL;
+    double n_train = (double)c.n_train, steps = (double)c.steps;
+    int no_plots = 0, quiet = 0;
+    uint64_t seed = c.seed;
+    kn_opt opts[] = {
+        {"data", KN_OPT_STRING, &data, "data set: mnist20, mnist, fashion, cifar100"},
+        {"data-dir", KN_OPT_STRING, &data_dir, "data directory (default $KENYON_DATA or ./data)"},
+        {"train-x", KN_OPT_STRING, &train_x, "your own training inputs (.npy, IDX, CSV)"},
+        {"train-y", KN_OPT_STRING, &train_y, "your own training labels"},
+        {"test-x", KN_OPT_STRING, &test_x, "your own test inputs"},
+        {"test-y", KN_OPT_STRING, &test_y, "your own test labels"},
+        {"n-train", KN_OPT_DOUBLE, &n_train, "random training subset size (0: all)"},
+        {"hidden", KN_OPT_INT, &c.hidden, "width of each hidden layer"},
+        {"depth", KN_OPT_INT, &c.depth, "number of hidden ReLU layers"},
+        {"pre-epochs", KN_OPT_INT, &c.pre_epochs, "pretraining epochs"},
+        {"pre-lr", KN_OPT_DOUBLE, &c.pre.lr, "pretraining learning rate"},
+        {"pre-momentum", KN_OPT_DOUBLE, &c.pre.momentum, "pretraining momentum"},
+        {"pre-wd", KN_OPT_DOUBLE, &c.pre.wd, "pretraining weight decay"},
+        {"pre-batch", KN_OPT_DOUBLE, &c.pre.batch, "pretraining batch size"},
+        {"lr", KN_OPT_DOUBLE, &c.hp.lr, "continuation learning rate eta"},
+        {"momentum", KN_OPT_DOUBLE, &c.hp.momentum, "continuation momentum beta"},
+        {"wd", KN_OPT_DOUBLE, &c.hp.wd, "continuation weight decay lambda"},
+        {"batch", KN_OPT_DOUBLE, &c.hp.batch, "continuation batch size S"},
+        {"steps", KN_OPT_DOUBLE, &steps, "continuation steps per run"},
+        {"sweep", KN_OPT_STRING, &sweep,
+         "runs over one hyperparameter, e.g. lr=0.02,0.01,0.005 (default: lr and lr/2)"},
+        {"burn-in", KN_OPT_DOUBLE, &c.burn_in, "fraction of each run dropped before CV and fit"},
+        {"windows", KN_OPT_INT, &c.windows, "windows for the coefficient of variation"},
+        {"seed", KN_OPT_U64, &seed, "random seed"},
+        {"out", KN_OPT_STRING, &out, "directory for CSV, summary.json and figures"},
+        {"no-plots", KN_OPT_FLAG, &no_plots, "no figures"},
+        {"quiet", KN_OPT_FLAG, &quiet, "no progress display"},
+        {NULL, 0, NULL, NULL},
+    };
+    kn_command_spec spec = {
+        "dynamics train", "[options]",
+        "Pretrains an MLP with SGD (momentum, weight decay; PyTorch form), then keeps training "
+        "from the pretrained parameters theta_0 at fixed hyperparameters and records every step "
+        "|delta_k|^2, |theta_k - theta_0|^2, |theta_k| and theta_k . theta_0. Checks that "
+        "|delta|^2 is flat (CV of window means < 10%) and scales as eta^2/(S(1-beta^2)) between "
+        "runs (10%), and fits the exponent c of |theta_k - theta_0|^2 ~ k^c with a 95% interval. "
+        "Exits 1 if a check fails.",
+        opts};
+    int pr = kn_opts_parse(&spec, argc, argv, NULL, 0, NULL);
+    if (pr != KN_OPTS_OK)
+        return kn_opts_exit_code(pr);
+    char sweep_name[16];
+    if (sweep && parse_sweep(sweep, &c, sweep_name, sizeof sweep_name)) {
+        fprintf(stderr, "kenyon dynamics train: --sweep '%s': expected NAME=V1,V2,... with at "
+                        "most %d values\n", sweep, KN_DYN_MAX_RUNS);
+        return 2;
+    }
+    if (!(n_train >= 0 && n_train <= 1e9) || !(steps >= 20 && steps <= 1e9)) {
+        fprintf(stderr, "kenyon dynamics train: --n-train must be in [0, 1e9] and --steps in "
+                        "[20, 1e9]\n");
+        return 2;
+    }
+    int own = train_x || train_y || test_x || test_y;
+    if (own && !(train_x && train_y && test_x && test_y)) {
+        fprintf(stderr, "kenyon dynamics train: --train-x, --train-y, --test-x and --test-y go "
+                        "together\n");
+        return 2;
+    }
+    c.n_train = (size_t)n_train;
+    c.steps = (size_t)steps;
+    c.seed = seed;
+    c.quiet = quiet;
+    kn_error err = {0};
+    kn_data_options o;
+    kn_data_options_default(&o);
+    o.data_dir = data_dir;
+    o.seed = seed;
+    kn_split sp;
+    memset(&sp, 0, sizeof sp);
+    int rc = own ? kn_load_user_split(train_x, train_y, test_x, test_y, &o, &sp, &err)
+                 : kn_load_dataset(data, &o, &sp, &err);
+    if (rc) {
+        fprintf(stderr, "kenyon dynamics train: %s\n", err.msg);
+        return 1;
+    }
+    printf("kenyon dynamics train: %s (%zu train, %zu test rows, %d classes)\n",
+           own ? train_x : data, sp.train.n, sp.test.n, sp.train.n_classes);
+    fflush(stdout);
+    kn_dyn_train_result r;
+    double t0 = kn_seconds();
+    rc = kn_dyn_train(&c, &sp, &r, &err);
+    if (rc) {
+        fprintf(stderr, "kenyon dynamics train: %s\n", err.msg);
+        kn_dyn_train_result_free(&r);
+        kn_split_free(&sp);
+        return rc == KN_EINVAL ? 2 : 1;
+    }
+    char dur[32];
+    kn_format_duration(kn_seconds() - t0, dur, sizeof dur);
+    printf("%s  verdict: %s  (%s)\n", r.verdict, r.pass ? "PASS" : "FAIL", dur);
+    int status = r.pass ? 0 : 1;
+    if (out) {
+        if (kn_dyn_train_write_outputs(out, &c, &r, !no_plots, &err)) {
+            fprintf(stderr, "kenyon dynamics train: %s\n", err.msg);
+            status = 1;
+        } else {
+            printf("wrote %s/summary.json, train_run*.csv%s\n", out,
+                   no_plots ? "" : ", msd_train.png, speed_train.png");
+        }
+    }
+    kn_dyn_train_result_free(&r);
+    kn_split_free(&sp);
+    return status;
 }
