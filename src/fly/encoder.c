@@ -329,7 +329,9 @@ int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *
     int failed = 0;
     size_t bad_sample = SIZE_MAX;
     long bad_feature = -1;
-#pragma omp parallel if (n_blocks > 1)
+/* Threads only pay off for several blocks each: a parallel region per small batch (the
+     * protocol's 64 samples = 4 blocks) costs more than it saves. */
+#pragma omp parallel if (n_blocks >= 16)
     {
         /* d * KC_BLOCK floats is a multiple of the vector size, as aligned_alloc requires. */
         float *xt = aligned_alloc(64, d * KC_BLOCK * sizeof(float));

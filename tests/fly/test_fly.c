@@ -146,7 +146,7 @@ static void random_data(float *x, size_t n, size_t d, uint64_t seed, int quantis
 static void test_encode_matches_reference_and_threads(void **state)
 {
     (void)state;
-    const size_t d = 30, n = 77;
+    const size_t d = 30, n = 300;
     const int m = 200, c = 4, k = 17;
     kn_kc_encoder e;
     kn_error err;
