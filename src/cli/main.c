@@ -18,6 +18,7 @@ typedef struct command {
 static const command commands[] = {
     {"data", "fetch and describe data (MNIST-20 sources, IDX, npy, CIFAR, CSV)", kn_cmd_data},
     {"run", "run a continual learner through the class-incremental protocol", kn_cmd_run},
+    {"bench", "reproduce a paper's comparison in one command (bench mnist20)", kn_cmd_bench},
     {"features", "train the LeNet5 feature extractor, extract features", kn_cmd_features},
     {"dynamics", "limiting dynamics of SGD: exact linear-regression theory, MLP tracking", kn_cmd_dynamics},
     {"rl", "dopamine models: TD prediction error, distributional TD (+ analysis, decoding)", kn_cmd_rl},

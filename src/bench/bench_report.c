@@ -1,0 +1,453 @@
+/* The benchmark's outputs: results.csv (method x seed x task), summary.json (per method: mean and
+ * standard deviation over seeds of every metric), report.md (the paper's table layout, with the
+ * paper's own numbers in labelled columns) and plots (accuracy vs classes with error bands,
+ * memory-loss bars, one mean accuracy-matrix heat map per method), each as PNG and SVG. Every
+ * number except the paper's columns comes from the runs. */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench/bench_internal.h"
+#include "kenyon/fileio.h"
+#include "kenyon/plot.h"
+
+/* The paper's MNIST-20 numbers (Shen, Dasgupta & Navlakha 2021; mean of 5 seeds, LeNet5
+ * features): accuracy over the classes trained so far at 2/4/10/16/20 classes, memory loss. */
+typedef struct paper_row {
+    const char *method, *label;
+    double acc[5];
+    double memory_loss; /* NAN: not reported */
+} paper_row;
+
+static const int report_classes[5] = {2, 4, 10, 16, 20};
+
+static const paper_row paper[] = {
+    {"offline", "Offline", {.999, .979, .943, .901, .857}, NAN},
+    {"fly", "FlyModel", {.998, .936, .864, .805, .751}, 0.070},
+    {"bir", "BI-R", {.999, .962, .768, .703, .563}, 0.417},
+    {"gem", "GEM", {.996, .866, .686, .503, .430}, 0.239},
+    {"ewc", "EWC", {.998, .803, .577, .464, .443}, 0.267},
+    {"vanilla", "Vanilla", {.998, .479, .192, .124, .113}, 0.86},
+    {NULL, NULL, {0}, NAN},
+};
+
+static const paper_row *paper_for(const char *method)
+{
+    for (const paper_row *p = paper; p->method; p++)
+        if (strcmp(p->method, method) == 0)
+            return p;
+    return NULL;
+}
+
+/* Mean and sample standard deviation of the finite values. */
+static void mean_std(const double *v, size_t n, size_t stride, double *mean, double *sd)
+{
+    double s = 0, s2 = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i * stride];
+        if (!isfinite(x))
+            continue;
+        s += x;
+        k++;
+    }
+    *mean = k ? s / (double)k : NAN;
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i * stride];
+        if (isfinite(x))
+            s2 += (x - *mean) * (x - *mean);
+    }
+    *sd = k > 1 ? sqrt(s2 / (double)(k - 1)) : (k == 1 ? 0 : NAN);
+}
+
+/* Per-method aggregate over its seeds. */
+typedef struct method_stats {
+    const char *method;
+    size_t n_seeds;
+    int T;
+    double *curve_mean, *curve_sd;    /* T */
+    double *acc_mean;                 /* T x T */
+    double final_mean, final_sd, ml_mean, ml_sd, fg_mean, fg_sd, bwt_mean, bwt_sd;
+    double ti_final_mean, ti_final_sd;
+    double train_mean, train_sd, eval_mean;
+    double rss_max_mb;
+} method_stats;
+
+static void stats_free(method_stats *s)
+{
+    free(s->curve_mean);
+    free(s->curve_sd);
+    free(s->acc_mean);
+    s->curve_mean = s->curve_sd = s->acc_mean = NULL;
+}
+
+static int stats_compute(const char *method, const bench_run *runs, size_t n_runs,
+                         method_stats *st, kn_error *err)
+{
+    memset(st, 0, sizeof *st);
+    st->method = method;
+    const bench_run *mine[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n_runs && k < 64; i++)
+        if (strcmp(runs[i].method, method) == 0)
+            mine[k++] = &runs[i];
+    if (k == 0)
+        return kn_fail(err, KN_ESTATE, "no runs of %s", method);
+    int T = mine[0]->res.n_tasks;
+    st->T = T;
+    st->n_seeds = k;
+    st->curve_mean = calloc((size_t)T, sizeof(double));
+    st->curve_sd = calloc((size_t)T, sizeof(double));
+    st->acc_mean = calloc((size_t)T * T, sizeof(double));
+    double *tmp = calloc(k, sizeof(double));
+    if (!st->curve_mean || !st->curve_sd || !st->acc_mean || !tmp) {
+        free(tmp);
+        stats_free(st);
+        return kn_fail(err, KN_ENOMEM, "out of memory");
+    }
+#define AGG(expr, m, s)                                                                        \
+    do {                                                                                       \
+        for (size_t q = 0; q < k; q++)                                                         \
+            tmp[q] = (expr);                                                                   \
+        mean_std(tmp, k, 1, &(m), &(s));                                                       \
+    } while (0)
+    double unused;
+    for (int t = 0; t < T; t++)
+        AGG(mine[q]->res.curve[t], st->curve_mean[t], st->curve_sd[t]);
+    for (int c = 0; c < T * T; c++)
+        AGG(mine[q]->res.acc[c], st->acc_mean[c], unused);
+    AGG(mine[q]->res.final_accuracy, st->final_mean, st->final_sd);
+    AGG(mine[q]->res.final_accuracy_ti, st->ti_final_mean, st->ti_final_sd);
+    AGG(mine[q]->res.memory_loss, st->ml_mean, st->ml_sd);
+    AGG(mine[q]->res.forgetting, st->fg_mean, st->fg_sd);
+    AGG(mine[q]->res.bwt, st->bwt_mean, st->bwt_sd);
+    AGG(mine[q]->res.train_seconds, st->train_mean, st->train_sd);
+    AGG(mine[q]->res.eval_seconds, st->eval_mean, unused);
+#undef AGG
+    for (size_t q = 0; q < k; q++)
+        st->rss_max_mb = fmax(st->rss_max_mb, mine[q]->res.peak_rss_kb / 1024.0);
+    free(tmp);
+    return KN_OK;
+}
+
+static void path_in(const char *dir, const char *name, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", dir, name);
+}
+
+static int write_results_csv(const char *dir, const bench_run *runs, size_t n_runs, int cpt,
+                             kn_error *err)
+{
+    char path[4096];
+    path_in(dir, "results.csv", path, sizeof path);
+    kn_atomic_file af;
+    int rc = kn_atomic_open(&af, path, err);
+    if (rc)
+        return rc;
+    fprintf(af.fp, "method,seed,task,classes_trained,accuracy,accuracy_task_incremental,"
+                   "task_train_seconds,final_accuracy,memory_loss,forgetting,bwt,train_seconds,"
+                   "eval_seconds,peak_rss_mb,cached\n");
+    for (size_t i = 0; i < n_runs; i++) {
+        const kn_run_result *r = &runs[i].res;
+        for (int t = 0; t < r->n_tasks; t++)
+            fprintf(af.fp, "%s,%" PRIu64 ",%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,"
+                           "%.1f,%d\n",
+                    runs[i].method, runs[i].seed, t + 1, (t + 1) * cpt, r->curve[t],
+                    r->curve_ti[t], r->task_train_seconds[t], r->final_accuracy, r->memory_loss,
+                    r->forgetting, r->bwt, r->train_seconds, r->eval_seconds,
+                    r->peak_rss_kb / 1024.0, runs[i].from_cache);
+    }
+    return kn_atomic_commit(&af, err);
+}
+
+static cJSON *json_numbers(const double *v, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++)
+        cJSON_AddItemToArray(a, isfinite(v[i]) ? cJSON_CreateNumber(v[i]) : cJSON_CreateNull());
+    return a;
+}
+
+static void add_ms(cJSON *o, const char *name, double mean, double sd)
+{
+    cJSON *m = cJSON_AddObjectToObject(o, name);
+    if (!m)
+        return;
+    if (isfinite(mean))
+        cJSON_AddNumberToObject(m, "mean", mean);
+    else
+        cJSON_AddNullToObject(m, "mean");
+    if (isfinite(sd))
+        cJSON_AddNumberToObject(m, "std", sd);
+    else
+        cJSON_AddNullToObject(m, "std");
+}
+
+static int write_summary_json(const kn_bench_options *o, const method_stats *st, size_t n_methods,
+                              const bench_run *runs, size_t n_runs, const char *source,
+                              const char *features, size_t n_train, size_t n_test, int cpt,
+                              kn_error *err)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return kn_fail(err, KN_ENOMEM, "out of memory");
+    cJSON_AddStringToObject(root, "benchmark", "mnist20");
+    cJSON_AddStringToObject(root, "data_source", source);
+    cJSON_AddStringToObject(root, "features", features);
+    cJSON_AddNumberToObject(root, "n_train", (double)n_train);
+    cJSON_AddNumberToObject(root, "n_test", (double)n_test);
+    cJSON_AddNumberToObject(root, "classes_per_task", cpt);
+    cJSON_AddNumberToObject(root, "batch", (double)o->batch);
+    cJSON_AddBoolToObject(root, "quick", o->quick);
+    cJSON *defs = cJSON_AddObjectToObject(root, "definitions");
+    cJSON_AddStringToObject(defs, "accuracy_after_task",
+                            "unweighted mean over tasks seen so far of per-task test accuracy, "
+                            "argmax over all classes seen so far (class-incremental)");
+    cJSON_AddStringToObject(defs, "memory_loss",
+                            "mean over all tasks j of R[j][j] - R[T-1][j] (the fly paper's)");
+    cJSON_AddStringToObject(defs, "forgetting",
+                            "mean over j < T-1 of max_i R[i][j] - R[T-1][j] (Mammoth)");
+    cJSON_AddStringToObject(defs, "bwt", "mean over j < T-1 of R[T-1][j] - R[j][j]");
+    cJSON_AddStringToObject(defs, "std", "sample standard deviation over seeds");
+    cJSON *ms = cJSON_AddObjectToObject(root, "methods");
+    for (size_t m = 0; m < n_methods; m++) {
+        const method_stats *s = &st[m];
+        cJSON *mo = cJSON_AddObjectToObject(ms, s->method);
+        if (!mo)
+            continue;
+        cJSON *seeds = cJSON_AddArrayToObject(mo, "seeds");
+        for (size_t i = 0; i < n_runs; i++)
+            if (strcmp(runs[i].method, s->method) == 0)
+                cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)runs[i].seed));
+        cJSON_AddItemToObject(mo, "curve_mean", json_numbers(s->curve_mean, (size_t)s->T));
+        cJSON_AddItemToObject(mo, "curve_std", json_numbers(s->curve_sd, (size_t)s->T));
+        cJSON_AddItemToObject(mo, "accuracy_matrix_mean",
+                              json_numbers(s->acc_mean, (size_t)s->T * (size_t)s->T));
+        add_ms(mo, "final_accuracy", s->final_mean, s->final_sd);
+        add_ms(mo, "final_accuracy_task_incremental", s->ti_final_mean, s->ti_final_sd);
+        add_ms(mo, "memory_loss", s->ml_mean, s->ml_sd);
+        add_ms(mo, "forgetting", s->fg_mean, s->fg_sd);
+        add_ms(mo, "bwt", s->bwt_mean, s->bwt_sd);
+        add_ms(mo, "train_seconds", s->train_mean, s->train_sd);
+        cJSON_AddNumberToObject(mo, "eval_seconds_mean", s->eval_mean);
+        cJSON_AddNumberToObject(mo, "peak_rss_mb_max", s->rss_max_mb);
+        const paper_row *p = paper_for(s->method);
+        if (p) {
+            cJSON *po = cJSON_AddObjectToObject(mo, "paper");
+            cJSON_AddStringToObject(po, "source", "Shen, Dasgupta & Navlakha 2021, LeNet5 "
+                                                  "features, mean of 5 seeds");
+            cJSON_AddItemToObject(po, "accuracy_at_classes_2_4_10_16_20",
+                                  json_numbers(p->acc, 5));
+            if (isfinite(p->memory_loss))
+                cJSON_AddNumberToObject(po, "memory_loss", p->memory_loss);
+        }
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return kn_fail(err, KN_ENOMEM, "out of memory");
+    char path[4096];
+    path_in(o->out_dir, "summary.json", path, sizeof path);
+    int rc = kn_write_file_atomic(path, text, strlen(text), err);
+    free(text);
+    return rc;
+}
+
+static void cell(FILE *f, double mean, double sd)
+{
+    if (!isfinite(mean))
+        fprintf(f, " - |");
+    else if (isfinite(sd))
+        fprintf(f, " %.3f ± %.3f |", mean, sd);
+    else
+        fprintf(f, " %.3f |", mean);
+}
+
+static int write_report_md(const kn_bench_options *o, const method_stats *st, size_t n_methods,
+                           const char *source, const char *features, size_t n_train,
+                           size_t n_test, int cpt, kn_error *err)
+{
+    char path[4096];
+    path_in(o->out_dir, "report.md", path, sizeof path);
+    kn_atomic_file af;
+    int rc = kn_atomic_open(&af, path, err);
+    if (rc)
+        return rc;
+    FILE *f = af.fp;
+    time_t now = time(NULL);
+    char when[64];
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    fprintf(f, "# MNIST-20 class-incremental benchmark\n\n");
+    fprintf(f, "Generated by `kenyon bench mnist20` on %s.\n\n", when);
+    fprintf(f, "- Data: %s; %zu training / %zu test samples%s.\n", source, n_train, n_test,
+            o->quick ? " (--quick: a subset of every class)" : " (class-balanced training set)");
+    fprintf(f, "- Features: %s.\n", features);
+    fprintf(f, "- Protocol: %d classes per task in label order, one pass over each task's "
+               "training data (batch %zu), after every task a test on all tasks seen so far, "
+               "argmax over all classes seen so far (no task id).\n",
+            cpt, o->batch);
+    fprintf(f, "- Accuracy after c classes = unweighted mean of the per-task test accuracies of "
+               "the tasks trained so far. Memory loss = mean over tasks of (accuracy right after "
+               "training the task) - (accuracy after the last task), the paper's definition.\n");
+    fprintf(f, "- Values are mean ± sample standard deviation over seeds. Columns marked "
+               "*paper* are the published numbers (Shen, Dasgupta & Navlakha 2021, Fig. 2; "
+               "LeNet5 features trained on KMNIST), copied for comparison, not computed here.\n\n");
+
+    fprintf(f, "## Accuracy over the classes trained so far\n\n| method | seeds |");
+    for (int c = 0; c < 5; c++)
+        fprintf(f, " %d classes |", report_classes[c]);
+    fprintf(f, " memory loss |");
+    for (int c = 0; c < 5; c++)
+        fprintf(f, " *paper* %d |", report_classes[c]);
+    fprintf(f, " *paper* memory loss |\n|---|---|");
+    for (int c = 0; c < 12; c++)
+        fprintf(f, "---|");
+    fprintf(f, "\n");
+    for (size_t m = 0; m < n_methods; m++) {
+        const method_stats *s = &st[m];
+        fprintf(f, "| %s | %zu |", s->method, s->n_seeds);
+        for (int c = 0; c < 5; c++) {
+            int t = report_classes[c] / cpt - 1;
+            if (report_classes[c] % cpt == 0 && t >= 0 && t < s->T)
+                cell(f, s->curve_mean[t], s->curve_sd[t]);
+            else
+                fprintf(f, " - |");
+        }
+        cell(f, s->ml_mean, s->ml_sd);
+        const paper_row *p = paper_for(s->method);
+        for (int c = 0; c < 5; c++)
+            if (p)
+                fprintf(f, " *%.3f* |", p->acc[c]);
+            else
+                fprintf(f, " - |");
+        if (p && isfinite(p->memory_loss))
+            fprintf(f, " *%.3f* |\n", p->memory_loss);
+        else
+            fprintf(f, " - |\n");
+    }
+    fprintf(f, "\n## Other metrics\n\n| method | final accuracy | task-incremental final | "
+               "forgetting (best - final) | BWT | train seconds | eval seconds | peak RSS MB |\n"
+               "|---|---|---|---|---|---|---|---|\n");
+    for (size_t m = 0; m < n_methods; m++) {
+        const method_stats *s = &st[m];
+        fprintf(f, "| %s |", s->method);
+        cell(f, s->final_mean, s->final_sd);
+        cell(f, s->ti_final_mean, s->ti_final_sd);
+        cell(f, s->fg_mean, s->fg_sd);
+        cell(f, s->bwt_mean, s->bwt_sd);
+        cell(f, s->train_mean, s->train_sd);
+        fprintf(f, " %.2f | %.0f |\n", s->eval_mean, s->rss_max_mb);
+    }
+    fprintf(f, "\n## Figures\n\n- `accuracy_vs_classes.png` (.svg): accuracy over the classes "
+               "trained so far, mean with a ± 1 sd band (the paper's Fig. 2A).\n"
+               "- `memory_loss.png` (.svg): memory loss per method with ± 1 sd error bars "
+               "(Fig. 2B).\n- `accuracy_matrix_<method>.png` (.svg): mean R[i][j], the accuracy "
+               "on task j after training task i.\n\nPer-run numbers: `results.csv`; "
+               "aggregates: `summary.json`.\n");
+    return kn_atomic_commit(&af, err);
+}
+
+static int write_plots(const kn_bench_options *o, const method_stats *st, size_t n_methods,
+                       int cpt, kn_error *err)
+{
+    const char *exts[2] = {"png", "svg"};
+    int T = st[0].T;
+    double *x = malloc(sizeof(double) * (size_t)T);
+    double *lo = malloc(sizeof(double) * (size_t)T * n_methods);
+    double *hi = malloc(sizeof(double) * (size_t)T * n_methods);
+    kn_plot_series *series = calloc(n_methods, sizeof *series);
+    double *vals = malloc(sizeof(double) * n_methods);
+    double *errs = malloc(sizeof(double) * n_methods);
+    const char **labels = malloc(sizeof(char *) * n_methods);
+    int rc = KN_OK;
+    if (!x || !lo || !hi || !series || !vals || !errs || !labels) {
+        rc = kn_fail(err, KN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (int t = 0; t < T; t++)
+        x[t] = (double)((t + 1) * cpt);
+    for (size_t m = 0; m < n_methods; m++) {
+        for (int t = 0; t < T; t++) {
+            double sd = isfinite(st[m].curve_sd[t]) ? st[m].curve_sd[t] : 0;
+            lo[m * T + t] = st[m].curve_mean[t] - sd;
+            hi[m * T + t] = st[m].curve_mean[t] + sd;
+        }
+        series[m] = (kn_plot_series){.label = st[m].method, .x = x, .y = st[m].curve_mean,
+                                     .n = (size_t)T, .y_lo = lo + m * T, .y_hi = hi + m * T,
+                                     .style = KN_PLOT_LINE_POINTS};
+        vals[m] = st[m].ml_mean;
+        errs[m] = st[m].ml_sd;
+        labels[m] = st[m].method;
+    }
+    for (int e = 0; e < 2 && !rc; e++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/accuracy_vs_classes.%s", o->out_dir, exts[e]);
+        kn_plot_axes ax = {.title = "MNIST-20: accuracy over the classes trained so far",
+                           .xlabel = "number of classes trained",
+                           .ylabel = "accuracy (mean of per-task test accuracy)",
+                           .xmin = cpt * 0.5, .xmax = T * cpt + cpt * 0.5, .ymin = 0,
+                           .ymax = 1.02};
+        rc = kn_plot_lines(path, &ax, series, n_methods, err);
+        if (rc)
+            break;
+        snprintf(path, sizeof path, "%s/memory_loss.%s", o->out_dir, exts[e]);
+        kn_plot_axes bx = {.title = "MNIST-20: memory loss (mean ± sd over seeds)",
+                           .xlabel = "method",
+                           .ylabel = "memory loss (accuracy right after a task - final)"};
+        rc = kn_plot_bars(path, &bx, labels, vals, errs, n_methods, err);
+        for (size_t m = 0; m < n_methods && !rc; m++) {
+            snprintf(path, sizeof path, "%s/accuracy_matrix_%s.%s", o->out_dir, st[m].method,
+                     exts[e]);
+            char title[128];
+            snprintf(title, sizeof title, "%s: accuracy on task j after training task i",
+                     st[m].method);
+            kn_plot_axes hx = {.title = title, .xlabel = "task j (evaluated)",
+                               .ylabel = "task i (trained up to)"};
+            kn_heatmap hm = {.z = st[m].acc_mean, .rows = (size_t)T, .cols = (size_t)T,
+                             .zmin = 0, .zmax = 1, .zlabel = "test accuracy", .annotate = 1,
+                             .flip_y = 1, .one_based = 1};
+            rc = kn_plot_heatmap(path, &hx, &hm, err);
+        }
+    }
+out:
+    free(x);
+    free(lo);
+    free(hi);
+    free(series);
+    free(vals);
+    free(errs);
+    free(labels);
+    return rc;
+}
+
+int bench_write_reports(const kn_bench_options *o, const bench_run *runs, size_t n_runs,
+                        const char *const *methods, size_t n_methods, const char *data_source,
+                        const char *features_label, size_t n_train, size_t n_test,
+                        int classes_per_task, kn_error *err)
+{
+    method_stats *st = calloc(n_methods, sizeof *st);
+    if (!st)
+        return kn_fail(err, KN_ENOMEM, "out of memory");
+    int rc = KN_OK;
+    size_t done = 0;
+    for (; done < n_methods && !rc; done++)
+        rc = stats_compute(methods[done], runs, n_runs, &st[done], err);
+    if (!rc)
+        rc = write_results_csv(o->out_dir, runs, n_runs, classes_per_task, err);
+    if (!rc)
+        rc = write_summary_json(o, st, n_methods, runs, n_runs, data_source, features_label,
+                                n_train, n_test, classes_per_task, err);
+    if (!rc)
+        rc = write_report_md(o, st, n_methods, data_source, features_label, n_train, n_test,
+                             classes_per_task, err);
+    if (!rc)
+        rc = write_plots(o, st, n_methods, classes_per_task, err);
+    for (size_t m = 0; m < done; m++)
+        stats_free(&st[m]);
+    free(st);
+    return rc;
+}

@@ -1,0 +1,383 @@
+/* The benchmark's main loop: every method x seed through the protocol, with the cache, a progress
+ * display and a line per finished run; then the reports. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/bench_internal.h"
+#include "kenyon/datasets.h"
+#include "kenyon/features.h"
+#include "kenyon/fileio.h"
+#include "kenyon/formats.h"
+#include "kenyon/progress.h"
+#include "kenyon/tasks.h"
+
+#define MAX_LIST 64
+
+void kn_bench_options_default(kn_bench_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->features = "pixels";
+    o->methods = KN_BENCH_DEFAULT_METHODS;
+    o->seeds = NULL;
+    o->out_dir = "runs/mnist20";
+    o->quick_train_per_class = 300;
+    o->quick_test_per_class = 100;
+    o->classes_per_task = 2;
+    o->batch = 64;
+}
+
+/* Splits a comma list into at most max owned copies. */
+static int split_list(const char *what, const char *text, char **items, size_t max, size_t *n,
+                      kn_error *err)
+{
+    *n = 0;
+    const char *p = text;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0)
+            return kn_fail(err, KN_EINVAL, "--%s: empty item in '%s'", what, text);
+        if (*n == max)
+            return kn_fail(err, KN_EINVAL, "--%s: more than %zu items", what, max);
+        items[*n] = strndup(p, len);
+        if (!items[*n])
+            return kn_fail(err, KN_ENOMEM, "out of memory");
+        (*n)++;
+        p += len + (end ? 1 : 0);
+        if (end && !*p)
+            return kn_fail(err, KN_EINVAL, "--%s: trailing comma in '%s'", what, text);
+    }
+    if (*n == 0)
+        return kn_fail(err, KN_EINVAL, "--%s: empty list", what);
+    return KN_OK;
+}
+
+static void free_list(char **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(items[i]);
+}
+
+static int parse_seeds(char **items, size_t n, uint64_t *seeds, kn_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        if (items[i][0] == '-')
+            return kn_fail(err, KN_EINVAL, "--seeds: '%s' is not a non-negative integer",
+                           items[i]);
+        unsigned long long v = strtoull(items[i], &end, 10);
+        if (*end || end == items[i])
+            return kn_fail(err, KN_EINVAL, "--seeds: '%s' is not a non-negative integer",
+                           items[i]);
+        seeds[i] = v;
+        for (size_t j = 0; j < i; j++)
+            if (seeds[j] == v)
+                return kn_fail(err, KN_EINVAL, "--seeds: %llu is listed twice", v);
+    }
+    return KN_OK;
+}
+
+/* The methods the comparison knows of; a known one missing from the registry is skipped with a
+ * note (it is being built), an unknown one is an error. */
+static int is_planned_method(const char *name)
+{
+    static const char *const planned[] = {"fly", "fly-ridge", "v1",  "v2",  "v3",
+                                          "vanilla", "offline", "ewc", "gem", "bir", NULL};
+    for (const char *const *p = planned; *p; p++)
+        if (strcmp(*p, name) == 0)
+            return 1;
+    return 0;
+}
+
+typedef struct progress_ctx {
+    kn_progress *bar;
+    size_t done_before;
+    const char *method;
+    uint64_t seed;
+    int n_tasks;
+} progress_ctx;
+
+static int on_task(void *ctx, kn_learner *l, int task, kn_error *err)
+{
+    (void)l;
+    (void)err;
+    progress_ctx *p = ctx;
+    char detail[128];
+    snprintf(detail, sizeof detail, "%s seed %" PRIu64 " task %d/%d", p->method, p->seed,
+             task + 1, p->n_tasks);
+    kn_progress_update(p->bar, p->done_before + (size_t)task + 1, detail);
+    return 0;
+}
+
+int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char *data_source,
+                       const char *features_label, kn_error *err)
+{
+    char *method_items[MAX_LIST], *seed_items[MAX_LIST];
+    size_t n_methods_req = 0, n_seeds = 0;
+    uint64_t seeds[MAX_LIST];
+    const char *methods[MAX_LIST];
+    size_t n_methods = 0;
+    bench_run *runs = NULL;
+    size_t n_runs = 0;
+    kn_task_stream ts;
+    memset(&ts, 0, sizeof ts);
+    const char *seed_text = o->seeds ? o->seeds : o->quick ? KN_BENCH_QUICK_SEEDS
+                                                           : KN_BENCH_DEFAULT_SEEDS;
+    int rc = split_list("methods", o->methods, method_items, MAX_LIST, &n_methods_req, err);
+    if (rc)
+        goto out_methods;
+    rc = split_list("seeds", seed_text, seed_items, MAX_LIST, &n_seeds, err);
+    if (rc)
+        goto out_seeds;
+    rc = parse_seeds(seed_items, n_seeds, seeds, err);
+    if (rc)
+        goto out_seeds;
+    for (size_t i = 0; i < n_methods_req; i++) {
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(method_items[i], method_items[j]) == 0) {
+                rc = kn_fail(err, KN_EINVAL, "--methods: %s is listed twice", method_items[i]);
+                goto out_seeds;
+            }
+        if (kn_method_find(method_items[i])) {
+            methods[n_methods++] = method_items[i];
+        } else if (is_planned_method(method_items[i])) {
+            if (o->log)
+                fprintf(o->log, "note: method %s is not built into this kenyon yet; skipped\n",
+                        method_items[i]);
+        } else {
+            rc = kn_fail(err, KN_EINVAL, "--methods: unknown method '%s' (kenyon run --help "
+                                         "lists them)", method_items[i]);
+            goto out_seeds;
+        }
+    }
+    if (n_methods == 0) {
+        rc = kn_fail(err, KN_EINVAL, "--methods: none of the requested methods is available");
+        goto out_seeds;
+    }
+    if (o->classes_per_task < 1 || o->batch < 1) {
+        rc = kn_fail(err, KN_EINVAL, "classes per task and batch must be at least 1");
+        goto out_seeds;
+    }
+    rc = kn_mkdirs(o->out_dir, err);
+    if (!rc) {
+        char cache_dir[4096];
+        snprintf(cache_dir, sizeof cache_dir, "%s/cache", o->out_dir);
+        rc = kn_mkdirs(cache_dir, err);
+    }
+    if (!rc)
+        rc = kn_task_stream_build(sp, o->classes_per_task, NULL, &ts, err);
+    if (rc)
+        goto out_seeds;
+    runs = calloc(n_methods * n_seeds, sizeof *runs);
+    if (!runs) {
+        rc = kn_fail(err, KN_ENOMEM, "out of memory");
+        goto out_seeds;
+    }
+
+    const uint64_t digest = bench_split_digest(sp);
+    const int n_classes = sp->train.n_classes > sp->test.n_classes ? sp->train.n_classes
+                                                                    : sp->test.n_classes;
+    const int tty = isatty(STDERR_FILENO);
+    kn_progress bar;
+    char label[64];
+    snprintf(label, sizeof label, "bench %zu methods x %zu seeds", n_methods, n_seeds);
+    kn_progress_start(&bar, stderr, !o->progress, label,
+                      n_methods * n_seeds * (size_t)ts.n_tasks);
+    if (o->log)
+        fprintf(o->log, "benchmark: %zu methods x %zu seeds, %d tasks of %d classes, %zu train "
+                        "/ %zu test samples, %zu features (%s); results in %s\n",
+                n_methods, n_seeds, ts.n_tasks, o->classes_per_task, sp->train.n, sp->test.n,
+                sp->train.d, features_label, o->out_dir);
+    for (size_t mi = 0; mi < n_methods && !rc; mi++)
+        for (size_t si = 0; si < n_seeds && !rc; si++) {
+            bench_run *run = &runs[n_runs];
+            run->method = methods[mi];
+            run->seed = seeds[si];
+            kn_learner_info info = {.d = sp->train.d, .n_classes = n_classes, .seed = seeds[si]};
+            kn_learner *l = NULL;
+            rc = kn_learner_create(methods[mi], &info, NULL, 0, &l, err);
+            if (rc)
+                break;
+            uint64_t key = bench_cache_key(l, digest, features_label, o->batch,
+                                           o->classes_per_task);
+            char path[4096];
+            bench_cache_path(o->out_dir, methods[mi], seeds[si], key, path, sizeof path);
+            size_t done_before = (mi * n_seeds + si) * (size_t)ts.n_tasks;
+            if (bench_cache_load(path, key, &run->res) && run->res.n_tasks == ts.n_tasks) {
+                run->from_cache = 1;
+                kn_progress_update(&bar, done_before + (size_t)ts.n_tasks, "cached");
+            } else {
+                kn_run_result_free(&run->res);
+                progress_ctx pc = {&bar, done_before, methods[mi], seeds[si], ts.n_tasks};
+                kn_protocol_options po;
+                kn_protocol_options_default(&po);
+                po.batch = o->batch;
+                po.seed = seeds[si];
+                po.after_task = on_task;
+                po.after_task_ctx = &pc;
+                rc = kn_protocol_run(l, sp, &ts, &po, &run->res, err);
+                if (!rc)
+                    rc = bench_cache_store(path, key, methods[mi], seeds[si], &run->res, err);
+            }
+            kn_learner_free(l);
+            if (rc) {
+                kn_run_result_free(&run->res);
+                break;
+            }
+            n_runs++;
+            if (o->log) {
+                if (tty && o->progress)
+                    fprintf(stderr, "\r\033[K");
+                fprintf(o->log,
+                        "%-10s seed %-4" PRIu64 " final %.4f  memory loss %.4f  train %.2f s"
+                        "%s\n",
+                        run->method, run->seed, run->res.final_accuracy, run->res.memory_loss,
+                        run->res.train_seconds, run->from_cache ? "  (cached)" : "");
+                fflush(o->log);
+            }
+        }
+    kn_progress_finish(&bar, rc ? "stopped" : NULL);
+    if (!rc)
+        rc = bench_write_reports(o, runs, n_runs, methods, n_methods, data_source,
+                                 features_label, sp->train.n, sp->test.n, o->classes_per_task,
+                                 err);
+    for (size_t i = 0; i < n_runs; i++)
+        kn_run_result_free(&runs[i].res);
+    free(runs);
+out_seeds:
+    free_list(seed_items, n_seeds);
+out_methods:
+    free_list(method_items, n_methods_req);
+    kn_task_stream_free(&ts);
+    return rc;
+}
+
+/* Keeps the first `per_class` rows of every class (file order). */
+static int subset_per_class(kn_dataset *ds, size_t per_class, kn_error *err)
+{
+    size_t *idx = malloc((ds->n ? ds->n : 1) * sizeof *idx);
+    size_t *count = calloc((size_t)ds->n_classes + 1, sizeof *count);
+    if (!idx || !count) {
+        free(idx);
+        free(count);
+        return kn_fail(err, KN_ENOMEM, "out of memory");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < ds->n; i++)
+        if (count[ds->y[i]]++ < per_class)
+            idx[n++] = i;
+    kn_dataset sub;
+    int rc = kn_dataset_subset(ds, idx, n, &sub, err);
+    free(idx);
+    free(count);
+    if (rc)
+        return rc;
+    kn_dataset_free(ds);
+    *ds = sub;
+    return KN_OK;
+}
+
+/* Replaces the split's rows by those of a feature file: unbalanced train rows then test rows. */
+static int apply_feature_file(const char *path, kn_split *sp, kn_error *err)
+{
+    kn_array f;
+    memset(&f, 0, sizeof f);
+    int rc = kn_array_read_any(path, &f, err);
+    if (rc)
+        return rc;
+    size_t rows = f.ndim >= 1 ? f.shape[0] : 0;
+    size_t d = rows ? f.count / rows : 0;
+    if (f.ndim != 2 || rows != sp->train.n + sp->test.n || d == 0) {
+        rc = kn_fail(err, KN_EINVAL,
+                     "%s: expected a 2-d array of %zu rows (MNIST-20's %zu train + %zu test rows, "
+                     "as `kenyon features extract --dataset mnist20 --split all` writes), got %d "
+                     "dimensions and %zu rows",
+                     path, sp->train.n + sp->test.n, sp->train.n, sp->test.n, f.ndim, rows);
+        kn_array_free(&f);
+        return rc;
+    }
+    kn_dataset *parts[2] = {&sp->train, &sp->test};
+    size_t offset = 0;
+    for (int k = 0; k < 2 && !rc; k++) {
+        kn_dataset *ds = parts[k];
+        float *x = malloc(ds->n * d * sizeof *x + 1);
+        if (!x) {
+            rc = kn_fail(err, KN_ENOMEM, "out of memory");
+            break;
+        }
+        for (size_t i = 0; i < ds->n * d; i++) {
+            double v = kn_array_get(&f, (offset * d) + i);
+            if (!isfinite(v)) {
+                free(x);
+                kn_array_free(&f);
+                return kn_fail(err, KN_EFORMAT, "%s: value %zu is not finite", path,
+                               offset * d + i);
+            }
+            x[i] = (float)v;
+        }
+        free(ds->x);
+        ds->x = x;
+        ds->d = d;
+        ds->channels = ds->height = ds->width = 0;
+        offset += ds->n;
+    }
+    kn_array_free(&f);
+    return rc;
+}
+
+int kn_bench_mnist20(const kn_bench_options *o, kn_error *err)
+{
+    kn_data_options dopt;
+    kn_data_options_default(&dopt);
+    dopt.data_dir = o->data_dir;
+    const int pixels = strcmp(o->features, "pixels") == 0;
+    const int lenet = strcmp(o->features, "lenet") == 0;
+    const char *dot = strrchr(o->features, '.');
+    if (!pixels && !lenet && !(dot && strcmp(dot, ".npy") == 0))
+        return kn_fail(err, KN_EINVAL,
+                       "--features: '%s' is not pixels, lenet or a .npy file", o->features);
+    /* A feature file's rows follow the unbalanced file order, so balance after applying it. */
+    dopt.balance = 0;
+    kn_split sp;
+    memset(&sp, 0, sizeof sp);
+    double t0 = kn_seconds();
+    int rc = kn_load_dataset("mnist20", &dopt, &sp, err);
+    if (rc)
+        return rc;
+    char source[512];
+    snprintf(source, sizeof source, "%s", sp.train.source);
+    char features_label[600];
+    if (pixels) {
+        snprintf(features_label, sizeof features_label, "pixels (784 grey levels scaled to [0,1])");
+    } else if (lenet) {
+        kn_feature_cache_options fo;
+        kn_feature_cache_options_default(&fo);
+        fo.data_dir = o->data_dir;
+        fo.log = o->log;
+        rc = kn_features_lenet_cached(&fo, &sp, err);
+        snprintf(features_label, sizeof features_label,
+                 "lenet (84-d LeNet5 features, extractor trained on the pretraining set, seed %" PRIu64
+                 ", %d epochs)", fo.seed, fo.epochs);
+    } else {
+        rc = apply_feature_file(o->features, &sp, err);
+        snprintf(features_label, sizeof features_label, "features from %s", o->features);
+    }
+    if (!rc)
+        rc = kn_dataset_balance(&sp.train, dopt.seed, err);
+    if (!rc && o->quick) {
+        rc = subset_per_class(&sp.train, o->quick_train_per_class, err);
+        if (!rc)
+            rc = subset_per_class(&sp.test, o->quick_test_per_class, err);
+    }
+    if (!rc && o->log)
+        fprintf(o->log, "data: MNIST-20 from %s, loaded in %.1f s%s\n", source,
+                kn_seconds() - t0, o->quick ? " (quick: a subset of every class)" : "");
+    if (!rc)
+        rc = kn_bench_run_split(o, &sp, source, features_label, err);
+    kn_split_free(&sp);
+    return rc;
+}

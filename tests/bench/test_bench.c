@@ -1,0 +1,218 @@
+/* Tests for the benchmark (src/bench) on tiny generated data: the outputs hold the computed
+ * numbers, the cache resumes and invalidates exactly what a change affects, bad options fail. */
+#include "test_support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kenyon/bench.h"
+#include "kenyon/rng.h"
+
+/* 4 classes of separated Gaussian blobs in 16 dimensions (non-negative, like pixels). */
+static void make_split(kn_split *sp, float shift_one_value)
+{
+    kn_error err;
+    const size_t per_train = 40, per_test = 20, d = 16;
+    assert_int_equal(kn_dataset_alloc(&sp->train, 4 * per_train, d, 4, &err), KN_OK);
+    assert_int_equal(kn_dataset_alloc(&sp->test, 4 * per_test, d, 4, &err), KN_OK);
+    kn_rng r;
+    kn_rng_seed(&r, 99);
+    kn_dataset *parts[2] = {&sp->train, &sp->test};
+    for (int k = 0; k < 2; k++) {
+        kn_dataset *ds = parts[k];
+        for (size_t i = 0; i < ds->n; i++) {
+            int c = (int)(i % 4);
+            ds->y[i] = c;
+            for (size_t j = 0; j < d; j++) {
+                double centre = (j / 4 == (size_t)c) ? 1.0 : 0.1;
+                double v = centre + 0.1 * kn_rng_normal(&r);
+                ds->x[i * d + j] = (float)(v < 0 ? 0 : v);
+            }
+        }
+        snprintf(ds->source, sizeof ds->source, "synthetic blobs");
+    }
+    sp->train.x[0] += shift_one_value;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* Counts results.csv rows with cached == want (last column). */
+static int count_cached(const char *dir, int want)
+{
+    char *csv = slurp(kt_path(dir, "results.csv"));
+    assert_non_null(csv);
+    int n = 0;
+    for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
+        char *last = strrchr(line, ',');
+        if (last && strcmp(last + 1, want ? "1" : "0") == 0)
+            n++;
+    }
+    free(csv);
+    return n;
+}
+
+static void options(kn_bench_options *o, const char *dir, const char *seeds)
+{
+    kn_bench_options_default(o);
+    o->methods = "fly,v1";
+    o->seeds = seeds;
+    o->out_dir = dir;
+    o->log = NULL;
+}
+
+static void test_outputs_hold_the_computed_numbers(void **state)
+{
+    (void)state;
+    const char *dir = kt_scratch_dir("bench");
+    kn_split sp = {0};
+    make_split(&sp, 0);
+    kn_bench_options o;
+    options(&o, dir, "1,2");
+    kn_error err;
+    assert_int_equal(kn_bench_run_split(&o, &sp, "synthetic blobs", "raw", &err), KN_OK);
+
+    /* results.csv: header + 2 methods x 2 seeds x 2 tasks. */
+    char *csv = slurp(kt_path(dir, "results.csv"));
+    assert_non_null(csv);
+    int lines = 0;
+    double fly_final_sum = 0;
+    int fly_final_n = 0;
+    for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        char method[32];
+        int seed, task, classes;
+        double acc;
+        if (sscanf(line, "%31[^,],%d,%d,%d,%lf", method, &seed, &task, &classes, &acc) == 5 &&
+            strcmp(method, "fly") == 0 && task == 2) {
+            fly_final_sum += acc;
+            fly_final_n++;
+        }
+    }
+    free(csv);
+    assert_int_equal(lines, 1 + 2 * 2 * 2);
+    assert_int_equal(fly_final_n, 2);
+
+    /* The report's fly row shows the mean of the per-seed final accuracies (4 classes is the
+     * last task here, the report's second column). */
+    char *md = slurp(kt_path(dir, "report.md"));
+    assert_non_null(md);
+    char *row = strstr(md, "| fly | 2 |");
+    assert_non_null(row);
+    char expect[32];
+    snprintf(expect, sizeof expect, "%.3f ±", fly_final_sum / 2);
+    char *eol = strchr(row, '\n');
+    assert_non_null(eol);
+    *eol = '\0';
+    assert_non_null(strstr(row, expect));
+    *eol = '\n';
+    assert_non_null(strstr(md, "synthetic blobs"));
+    assert_non_null(strstr(md, "*0.998*")); /* the paper's FlyModel column, labelled */
+    free(md);
+    /* Blobs this separated are learned: the fly's final accuracy is far above chance (0.25). */
+    assert_true(fly_final_sum / 2 > 0.8);
+
+    char *js = slurp(kt_path(dir, "summary.json"));
+    assert_non_null(js);
+    assert_non_null(strstr(js, "\"memory_loss\""));
+    free(js);
+    const char *files[] = {"accuracy_vs_classes.png", "accuracy_vs_classes.svg",
+                           "memory_loss.png", "accuracy_matrix_fly.png", "accuracy_matrix_v1.svg"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        FILE *f = fopen(kt_path(dir, files[i]), "rb");
+        assert_non_null(f);
+        fclose(f);
+    }
+    kn_split_free(&sp);
+}
+
+static void test_cache_resumes_and_invalidates_exactly(void **state)
+{
+    (void)state;
+    const char *dir = kt_scratch_dir("bench-cache");
+    kn_split sp = {0};
+    make_split(&sp, 0);
+    kn_bench_options o;
+    options(&o, dir, "1,2");
+    kn_error err;
+    assert_int_equal(kn_bench_run_split(&o, &sp, "s", "raw", &err), KN_OK);
+    assert_int_equal(count_cached(dir, 1), 0);
+    /* Same settings: everything from the cache. */
+    assert_int_equal(kn_bench_run_split(&o, &sp, "s", "raw", &err), KN_OK);
+    assert_int_equal(count_cached(dir, 1), 2 * 2 * 2);
+    /* A new seed: only its runs are computed. */
+    options(&o, dir, "1,3");
+    assert_int_equal(kn_bench_run_split(&o, &sp, "s", "raw", &err), KN_OK);
+    assert_int_equal(count_cached(dir, 1), 2 * 2);
+    assert_int_equal(count_cached(dir, 0), 2 * 2);
+    /* Different features label: nothing reused. */
+    assert_int_equal(kn_bench_run_split(&o, &sp, "s", "other features", &err), KN_OK);
+    assert_int_equal(count_cached(dir, 1), 0);
+    /* One changed value in the data: nothing reused. */
+    kn_split_free(&sp);
+    make_split(&sp, 0.5f);
+    assert_int_equal(kn_bench_run_split(&o, &sp, "s", "raw", &err), KN_OK);
+    assert_int_equal(count_cached(dir, 1), 0);
+    /* A corrupt cache file is recomputed, not trusted. */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "for f in '%s'/cache/fly-seed1-*.json; do echo '{\"key\":' > \"$f\"; done",
+             dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(kn_bench_run_split(&o, &sp, "s", "raw", &err), KN_OK);
+    assert_int_equal(count_cached(dir, 1), 3 * 2);
+    kn_split_free(&sp);
+}
+
+static void test_bad_options(void **state)
+{
+    (void)state;
+    const char *dir = kt_scratch_dir("bench-bad");
+    kn_split sp = {0};
+    make_split(&sp, 0);
+    kn_bench_options o;
+    kn_error err;
+    options(&o, dir, "1,1");
+    assert_int_equal(kn_bench_run_split(&o, &sp, "s", "raw", &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "twice"));
+    options(&o, dir, "1,x");
+    assert_int_equal(kn_bench_run_split(&o, &sp, "s", "raw", &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "'x'"));
+    options(&o, dir, "1");
+    o.methods = "fly,nosuch";
+    assert_int_equal(kn_bench_run_split(&o, &sp, "s", "raw", &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "nosuch"));
+    o.methods = "fly,";
+    assert_int_equal(kn_bench_run_split(&o, &sp, "s", "raw", &err), KN_EINVAL);
+    kn_split_free(&sp);
+
+    options(&o, dir, "1");
+    o.data_dir = kt_path(dir, "no-data-here");
+    assert_int_not_equal(kn_bench_mnist20(&o, &err), KN_OK);
+    assert_non_null(strstr(err.msg, "kenyon data fetch"));
+    o.features = "features.csv";
+    assert_int_equal(kn_bench_mnist20(&o, &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "features.csv"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_outputs_hold_the_computed_numbers),
+        cmocka_unit_test(test_cache_resumes_and_invalidates_exactly),
+        cmocka_unit_test(test_bad_options),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
