@@ -20,19 +20,21 @@ typedef struct tensor_slot {
     size_t shape[2];
 } tensor_slot;
 
-static int net_slots(const kn_metarl_net *net, tensor_slot slots[8])
+/* Tensor names, shapes and offsets in the flat vector for a net of config c (input size in);
+ * the same layout kn_metarl_net_create makes. */
+static int net_slots(const kn_metarl_net_config *c, int in, tensor_slot slots[8])
 {
-    const size_t H = (size_t)net->cfg.hidden, A = (size_t)net->cfg.n_actions, I = (size_t)net->in;
-    const size_t G = 4 * H;
+    const size_t H = (size_t)c->hidden, A = (size_t)c->n_actions, I = (size_t)in;
+    const size_t G = 4 * H, pw = G * I + G * H + 2 * G;
     tensor_slot s[8] = {
         {"lstm.weight_ih_l0", 0, 2, {G, I}},
         {"lstm.weight_hh_l0", G * I, 2, {G, H}},
         {"lstm.bias_ih_l0", G * I + G * H, 1, {G, 0}},
         {"lstm.bias_hh_l0", G * I + G * H + G, 1, {G, 0}},
-        {"policy.weight", net->off_policy_w, 2, {A, H}},
-        {"policy.bias", net->off_policy_b, 1, {A, 0}},
-        {"value.weight", net->off_value_w, 2, {1, H}},
-        {"value.bias", net->off_value_b, 1, {1, 0}},
+        {"policy.weight", pw, 2, {A, H}},
+        {"policy.bias", pw + A * H, 1, {A, 0}},
+        {"value.weight", pw + A * H + A, 2, {1, H}},
+        {"value.bias", pw + A * H + A + H, 1, {1, 0}},
     };
     memcpy(slots, s, sizeof s);
     return 8;
@@ -45,7 +47,9 @@ int kn_metarl_save(const char *path, const kn_metarl_net *net, const kn_task_par
     kn_st_writer w;
     kn_st_writer_init(&w);
     tensor_slot slots[8];
-    int n = net_slots(net, slots), rc = 0;
+    int n = net_slots(&net->cfg, net->in, slots), rc = 0;
+    if (slots[4].offset != net->off_policy_w || slots[7].offset != net->off_value_b)
+        return kn_fail(err, KN_ESTATE, "metarl save: parameter layout mismatch (internal error)");
     for (int i = 0; i < n && !rc; i++)
         rc = kn_st_writer_add(&w, slots[i].name, KN_ST_F32, slots[i].ndim, slots[i].shape,
                               net->params + slots[i].offset, err);
@@ -165,19 +169,20 @@ int kn_metarl_load(const char *path, kn_metarl_net *net, kn_task_params *task, s
                      c.n_obs, kind);
         goto done;
     }
-    rc = kn_metarl_net_create(net, &c, batch, (size_t)task->n_trials, NULL, err);
+    /* Every tensor must be present with its shape before anything is allocated, so a file
+     * cannot make the loader reserve memory its contents do not back. */
+    tensor_slot slots[8];
+    const kn_st_tensor *found[8];
+    int n = net_slots(&c, kn_metarl_input_size(&c), slots);
+    for (int i = 0; i < n && !rc; i++)
+        rc = kn_st_expect(&f, slots[i].name, KN_ST_F32, slots[i].ndim, slots[i].shape, &found[i],
+                          err);
+    if (!rc)
+        rc = kn_metarl_net_create(net, &c, batch, (size_t)task->n_trials, NULL, err);
     if (rc)
         goto done;
-    tensor_slot slots[8];
-    int n = net_slots(net, slots);
-    for (int i = 0; i < n && !rc; i++) {
-        const kn_st_tensor *t;
-        rc = kn_st_expect(&f, slots[i].name, KN_ST_F32, slots[i].ndim, slots[i].shape, &t, err);
-        if (!rc)
-            memcpy(net->params + slots[i].offset, t->data, t->nbytes);
-    }
-    if (rc)
-        kn_metarl_net_free(net);
+    for (int i = 0; i < n; i++)
+        memcpy(net->params + slots[i].offset, found[i]->data, found[i]->nbytes);
 done:
     kn_st_free(&f);
     return rc;
