@@ -97,6 +97,8 @@ typedef struct kn_metarl_config {
     long episodes;          /* training episodes; default 20000 */
     int batch;              /* episodes per update (run in lockstep); default 1 */
     double lr;              /* RMSprop learning rate; default 7e-4 */
+    double lr_end;          /* < 0: constant lr (default); else lr falls linearly to lr_end
+                             * over training */
     double rms_alpha;       /* default 0.99 */
     double rms_eps;         /* default 1e-5 */
     double grad_clip;       /* global gradient-norm clip; 0 = none; default 0 */

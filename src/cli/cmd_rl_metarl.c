@@ -53,6 +53,8 @@ static int cmd_train(int argc, char **argv)
         {"time-input", KN_OPT_FLAG, &time_input, "also give the network t / trials"},
         {"batch", KN_OPT_INT, &c.batch, "episodes per update (run in lockstep)"},
         {"lr", KN_OPT_DOUBLE, &c.lr, "RMSprop learning rate"},
+        {"lr-end", KN_OPT_DOUBLE, &c.lr_end,
+         "if >= 0, the learning rate falls linearly from --lr to this over training"},
         {"gamma", KN_OPT_DOUBLE, &c.coefs.gamma, "discount factor"},
         {"value-coef", KN_OPT_DOUBLE, &c.coefs.value_coef, "weight of the value loss"},
         {"entropy-coef", KN_OPT_DOUBLE, &c.coefs.entropy_coef, "weight of the entropy bonus"},
@@ -89,6 +91,7 @@ static int cmd_train(int argc, char **argv)
     d.episodes = episodes;
     d.batch = c.batch;
     d.lr = c.lr;
+    d.lr_end = c.lr_end;
     d.coefs = c.coefs;
     d.grad_clip = c.grad_clip;
     d.seed = c.seed;

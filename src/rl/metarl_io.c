@@ -77,6 +77,7 @@ int kn_metarl_save(const char *path, const kn_metarl_net *net, const kn_task_par
         META("seed", "%llu", (unsigned long long)tc->seed);
         META("batch", "%d", tc->batch);
         META("lr", "%.17g", tc->lr);
+        META("lr_end", "%.17g", tc->lr_end);
         META("rms_alpha", "%.17g", tc->rms_alpha);
         META("rms_eps", "%.17g", tc->rms_eps);
         META("grad_clip", "%.17g", tc->grad_clip);

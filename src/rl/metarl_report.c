@@ -493,6 +493,7 @@ int kn_metarl_write_train_report(const char *dir, const kn_metarl_config *cfg,
     cJSON_AddBoolToObject(root, "time_input", cfg->net.time_input);
     cJSON_AddNumberToObject(root, "batch", cfg->batch);
     cJSON_AddNumberToObject(root, "lr", cfg->lr);
+    cJSON_AddNumberToObject(root, "lr_end", cfg->lr_end);
     cJSON_AddNumberToObject(root, "gamma", cfg->coefs.gamma);
     cJSON_AddNumberToObject(root, "value_coef", cfg->coefs.value_coef);
     cJSON_AddNumberToObject(root, "entropy_coef", cfg->coefs.entropy_coef);

@@ -18,6 +18,7 @@ void kn_metarl_config_default(kn_metarl_config *c, kn_task_kind kind)
     c->episodes = 20000;
     c->batch = 1;
     c->lr = 7e-4;
+    c->lr_end = -1.0;
     c->rms_alpha = 0.99;
     c->rms_eps = 1e-5;
     c->grad_clip = 0.0;
@@ -44,6 +45,8 @@ const char *kn_metarl_config_check(const kn_metarl_config *c)
         return "batch (episodes per update) must be in [1, 4096]";
     if (!(c->lr > 0 && c->lr < 1))
         return "learning rate must be in (0, 1)";
+    if (!(c->lr_end < 1))
+        return "final learning rate must be < 1 (negative: constant learning rate)";
     if (!(c->rms_alpha >= 0 && c->rms_alpha < 1) || !(c->rms_eps > 0))
         return "RMSprop alpha must be in [0, 1) and eps positive";
     if (!(c->grad_clip >= 0))
@@ -244,6 +247,8 @@ int kn_metarl_train(kn_metarl_net *net, const kn_metarl_config *c, long every,
                     net->grads[k] *= scale;
             }
         }
+        if (c->lr_end >= 0)
+            kn_optim_set_lr(opt, c->lr + (c->lr_end - c->lr) * (double)u / (double)updates);
         kn_optim_step(opt, net->params, net->grads);
         for (size_t i = 0; i < n; i++) {
             regret_acc += r.tr[i].regret;
