@@ -79,7 +79,9 @@ typedef struct kn_rl_check {
 
 /* The verdicts for a finished run: the analytic limits (within 1% of p gamma^k r at the cue,
  * |error| < 0.005 r at the reward and omission within 1% of -r when p = 1; with p < 1 the window
- * means within 2% of p gamma^k r and within 0.03 |r| of (1-p) r and -p r); for the reference
+ * means of the three errors within 3 sd of p gamma^k r, (1-p) r and -p r, where
+ * sd = sqrt(alpha / (2 - alpha) p (1 - p)) |r| is the spread of the fluctuating values, and at
+ * least 1% of |r|); for the reference
  * setting also the observed 8.13, the crossing trial 4405 and the peak positions. Returns the
  * number of checks written to checks (at most KN_TD_MAX_CHECKS). */
 int kn_td_checks(const kn_td_params *p, const kn_td_result *r, kn_rl_check *checks);

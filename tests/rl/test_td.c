@@ -99,6 +99,11 @@ static void check_probability(double prob, uint64_t seed)
     for (int n = 0; n < p.trials; n++)
         k += r.rewarded[n];
     assert_true(fabs((double)k / p.trials - prob) < 0.02);
+    kn_rl_check c[KN_TD_MAX_CHECKS];
+    int nc = kn_td_checks(&p, &r, c);
+    assert_int_equal(nc, 3);
+    for (int i = 0; i < nc; i++)
+        assert_true(c[i].pass);
     kn_td_result_free(&r);
 }
 
