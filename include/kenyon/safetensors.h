@@ -41,7 +41,8 @@ typedef struct kn_st_tensor {
     size_t shape[KN_ST_MAX_DIMS];
     size_t count;                 /* product of shape */
     size_t nbytes;                /* count * dtype size */
-    const void *data;             /* points into the file buffer (8-byte aligned copy) */
+    const void *data;             /* the tensor's bytes (an 8-byte-aligned copy owned by the file) */
+    size_t file_offset;           /* where those bytes are in the file (reading only) */
 } kn_st_tensor;
 
 typedef struct kn_st_file {

@@ -286,28 +286,35 @@ int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_
                      src, buf_len - pos, (size_t)(8 + hlen + pos));
         goto fail;
     }
-    /* Copy the data so tensors are aligned for any dtype and outlive the caller's bytes. */
-    out->buffer = malloc(buf_len ? buf_len : 1);
-    if (!out->buffer) {
-        rc = kn_fail(err, KN_ENOMEM, "%s: out of memory for %zu bytes of tensors", src, buf_len);
-        goto fail;
-    }
-    if (buf_len)
-        memcpy(out->buffer, buf, buf_len);
-    /* Re-order tensors by offset and point them into the buffer. */
-    if (out->n_tensors) {
-        kn_st_tensor *sorted = calloc(out->n_tensors, sizeof *sorted);
-        if (!sorted) {
-            rc = kn_fail(err, KN_ENOMEM, "%s: out of memory", src);
+    /* Copy every tensor to its own 8-byte-aligned place (in the file a tensor may start at any
+     * offset, e.g. after a 3-byte U8 tensor), so the data can be read as their dtype. */
+    size_t total = 0;
+    for (size_t i = 0; i < out->n_tensors; i++) {
+        size_t nb = out->tensors[order[2 * i + 1]].nbytes;
+        if (kn_size_add(total, (nb + 7) & ~(size_t)7, &total)) {
+            rc = kn_fail(err, KN_EFORMAT, "%s: tensor sizes overflow", src);
             goto fail;
         }
-        for (size_t i = 0; i < out->n_tensors; i++) {
-            sorted[i] = out->tensors[order[2 * i + 1]];
-            sorted[i].data = (unsigned char *)out->buffer + order[2 * i];
-        }
-        free(out->tensors);
-        out->tensors = sorted;
     }
+    out->buffer = malloc(total ? total : 8);
+    kn_st_tensor *sorted = out->n_tensors ? calloc(out->n_tensors, sizeof *sorted) : NULL;
+    if (!out->buffer || (out->n_tensors && !sorted)) {
+        free(sorted);
+        rc = kn_fail(err, KN_ENOMEM, "%s: out of memory for %zu bytes of tensors", src, total);
+        goto fail;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < out->n_tensors; i++) {
+        sorted[i] = out->tensors[order[2 * i + 1]];
+        unsigned char *dst = (unsigned char *)out->buffer + at;
+        if (sorted[i].nbytes)
+            memcpy(dst, buf + order[2 * i], sorted[i].nbytes);
+        sorted[i].data = dst;
+        sorted[i].file_offset = 8 + (size_t)hlen + order[2 * i];
+        at += (sorted[i].nbytes + 7) & ~(size_t)7;
+    }
+    free(out->tensors);
+    out->tensors = sorted;
     free(order);
     cJSON_Delete(root);
     return 0;

@@ -289,23 +289,20 @@ static void test_bad_model_files(void **state)
     /* A projection index outside the input, and a non-finite weight. */
     kn_st_file f;
     assert_int_equal(kn_st_parse(b, len, "good", &f, &err), 0);
-    uint64_t hl = 0;
-    for (int i = 7; i >= 0; i--)
-        hl = (hl << 8) | b[i];
     const kn_st_tensor *t = kn_st_find(&f, "kc_inputs");
-    size_t off = 8 + hl + (size_t)((const unsigned char *)t->data - (unsigned char *)f.buffer);
+    size_t off = t->file_offset;
     memcpy(c, b, len);
     int32_t big = D;
     memcpy(c + off + 4 * 4, &big, 4);
     expect_load_fails(bad, c, len, "kc_inputs: KC encoder: cell 1 input 1 is 20, not < d=20");
     t = kn_st_find(&f, "readout");
-    off = 8 + hl + (size_t)((const unsigned char *)t->data - (unsigned char *)f.buffer);
+    off = t->file_offset;
     memcpy(c, b, len);
     float inf = INFINITY;
     memcpy(c + off, &inf, 4);
     expect_load_fails(bad, c, len, "readout holds a non-finite value");
     t = kn_st_find(&f, "kenyon.seen_classes");
-    off = 8 + hl + (size_t)((const unsigned char *)t->data - (unsigned char *)f.buffer);
+    off = t->file_offset;
     memcpy(c, b, len);
     c[off] = 2;
     expect_load_fails(bad, c, len, "kenyon.seen_classes[0] = 2");
