@@ -28,7 +28,7 @@ void kn_dyn_train_config_default(kn_dyn_train_config *c)
     c->pre_epochs = 30;
     c->pre = (kn_sgd_hparams){.lr = 0.01, .momentum = 0.9, .wd = 5e-4, .batch = 64};
     c->hp = (kn_sgd_hparams){.lr = 0.01, .momentum = 0.9, .wd = 5e-4, .batch = 64};
-    c->steps = 5000;
+    c->steps = 20000;
     c->burn_in = 0.1;
     c->windows = 10;
     c->seed = 1;
