@@ -138,6 +138,11 @@ static int range_of(const kn_plot_series *s, size_t ns, const kn_plot_axes *a, d
     if (a->xmin != 0 || a->xmax != 0) {
         xlo = tx(a->xmin, a->logx);
         xhi = tx(a->xmax, a->logx);
+    } else {
+        /* A little room so markers at the ends are not cut by the frame. */
+        double pad = (xhi - xlo) * 0.02;
+        xlo -= pad;
+        xhi += pad;
     }
     if (a->ymin != 0 || a->ymax != 0) {
         ylo = tx(a->ymin, a->logy);
@@ -211,7 +216,7 @@ static void draw_legend(const char *const *labels, const PLINT *colours, const P
         }
         plschr(0, 0.8);
         pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-                 PL_POSITION_RIGHT | PL_POSITION_TOP | PL_POSITION_OUTSIDE, 0.02, 0.0, 0.08,
+                 PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT, 0.02, 0.0, 0.08,
                  COL_BG, COL_FG, 1, 0, 0, n, opts, 0.8, 1.0, 2.0, 0.0, text_colours, labels,
                  colours, box_patterns, box_scales, box_widths, colours, styles, line_widths,
                  colours, sym_scales, sym_numbers, symbols);
