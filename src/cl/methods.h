@@ -18,5 +18,6 @@ extern const kn_method kn_method_vanilla;
 extern const kn_method kn_method_offline;
 extern const kn_method kn_method_ewc;
 extern const kn_method kn_method_gem;
+extern const kn_method kn_method_bir;
 
 #endif

@@ -15,6 +15,7 @@ static const kn_method *const methods[] = {
     &kn_method_offline,
     &kn_method_ewc,
     &kn_method_gem,
+    &kn_method_bir,
     NULL,
 };
 
