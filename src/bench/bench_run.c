@@ -182,6 +182,8 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
     const int n_classes = sp->train.n_classes > sp->test.n_classes ? sp->train.n_classes
                                                                     : sp->test.n_classes;
     const int tty = isatty(STDERR_FILENO);
+    if (o->log)
+        fflush(o->log); /* keep stdout lines ahead of the progress display on stderr */
     kn_progress bar;
     char label[64];
     snprintf(label, sizeof label, "bench %zu methods x %zu seeds", n_methods, n_seeds);
