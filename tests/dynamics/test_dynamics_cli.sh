@@ -27,4 +27,13 @@ grep -q "momentum" "$tmp/err" || fail "error should name momentum: $(cat "$tmp/e
 [ $? = 2 ] || fail "--spectrum zipf should exit 2"
 grep -q "zipf" "$tmp/err" || fail "error should name the spectrum: $(cat "$tmp/err")"
 "$KENYON" dynamics linreg --help | grep -q -- "--non-commuting" || fail "help lacks --non-commuting"
+
+# train: option errors come before any data is read; missing data points at `kenyon data fetch`
+"$KENYON" dynamics train --sweep lr >"$tmp/err" 2>&1
+[ $? = 2 ] || fail "--sweep lr should exit 2"
+grep -q -- "--sweep 'lr'" "$tmp/err" || fail "error should name --sweep: $(cat "$tmp/err")"
+"$KENYON" dynamics train --quiet --data-dir "$tmp/nodata" >"$tmp/err" 2>&1
+[ $? = 1 ] || fail "missing data should exit 1"
+grep -q "data fetch" "$tmp/err" || fail "missing data should mention kenyon data fetch: $(cat "$tmp/err")"
+"$KENYON" dynamics train --help | grep -q -- "--pre-epochs" || fail "train help lacks --pre-epochs"
 echo ok
