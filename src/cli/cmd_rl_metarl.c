@@ -258,7 +258,8 @@ static int cmd_test(int argc, char **argv)
     for (int i = 0; i < r.n_agents; i++)
         print_stats_line(kn_agent_kind_name(r.agents[i]), &r.agent_stats[i],
                          kn_metarl_reference_regret(task.kind, r.agents[i]));
-    printf("  network P(action 0) on trial 1: %.3f\n", r.net.trial1_p_action0);
+    printf("  network on trial 1: P(better arm) %.3f (chance 0.5), policy P(action 0) %.3f\n",
+           r.net.trial1_p_best, r.net.trial1_p_action0);
     if (task.kind == KN_TASK_TWOSTEP) {
         print_stays("network", &r.net.stats);
         for (int i = 0; i < r.n_agents; i++)

@@ -237,7 +237,11 @@ static int write_summary(const char *dir, const kn_metarl_test_result *r, const 
         cJSON_AddBoolToObject(targets, "regret_below_eps_greedy", net_regret < eps);
         cJSON_AddItemToObject(targets, "regret_over_thompson", num(net_regret / thompson));
         cJSON_AddBoolToObject(targets, "within_1.25x_thompson", net_regret <= 1.25 * thompson);
-        cJSON_AddBoolToObject(targets, "trial1_choice_at_chance",
+        /* On trial 1 nothing is known yet: P(better arm) must be at chance. Whether the policy
+         * itself prefers one side on trial 1 costs nothing and is reported separately. */
+        cJSON_AddBoolToObject(targets, "trial1_p_better_arm_at_chance",
+                              fabs(r->net.trial1_p_best - 0.5) <= 0.05);
+        cJSON_AddBoolToObject(targets, "trial1_policy_unbiased",
                               fabs(r->net.trial1_p_action0 - 0.5) <= 0.05);
     } else if (targets) {
         cJSON_AddBoolToObject(targets, "model_based_signature", stay_signature(&r->net.stats));
