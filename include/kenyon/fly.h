@@ -70,6 +70,23 @@ void kn_kc_activity(const kn_kc_encoder *e, const float *x, float *h);
 /* scores[i * n_classes + c] = sum_j values[i,j] * w[cells[i,j] * n_classes + c]. */
 void kn_kc_scores(const kn_kc_codes *codes, const float *w, int n_classes, float *scores);
 
+/* A cache of codes for input blocks seen before (e.g. the test sets the protocol predicts after
+ * every task). Hits require byte-identical blocks, so results equal encoding again. Entries are
+ * added while their total size stays within max_bytes. */
+struct kn_kc_cache_entry;
+typedef struct kn_kc_cache {
+    struct kn_kc_cache_entry *entries;
+    size_t n, cap;
+    size_t bytes, max_bytes;
+} kn_kc_cache;
+
+void kn_kc_cache_init(kn_kc_cache *c, size_t max_bytes);
+void kn_kc_cache_free(kn_kc_cache *c);
+/* Points *codes at the codes of x (n x e->d): a cached entry, a new entry, or scratch (grown as
+ * needed) when the cache is full. */
+int kn_kc_cache_encode(kn_kc_cache *c, const kn_kc_encoder *e, const float *x, size_t n,
+                       kn_kc_codes *scratch, const kn_kc_codes **codes, kn_error *err);
+
 /* ---- fly rule and perceptron variants ---- */
 
 typedef enum {

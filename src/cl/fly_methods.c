@@ -20,10 +20,15 @@
 
 #define CODE_CHUNK 4096
 
+/* Codes of up to this many bytes of previously predicted inputs are kept (kenyon/fly.h). */
+#define CODE_CACHE_BYTES ((size_t)256 << 20)
+
 typedef struct fly_state {
     kn_fly_model fly;   /* encoder + fly/perceptron readout */
     int ridge;          /* 1: fly-ridge */
     kn_fly_ridge rr;
+    kn_kc_cache cache;  /* codes of inputs predicted before */
+    kn_kc_codes scratch;
 } fly_state;
 
 #define COMMON_PARAMS                                                                            \
@@ -123,6 +128,8 @@ static void fly_destroy(kn_learner *l)
         return;
     kn_fly_model_free(&s->fly);
     kn_fly_ridge_free(&s->rr);
+    kn_kc_cache_free(&s->cache);
+    kn_kc_codes_free(&s->scratch);
     free(s);
     l->impl = NULL;
 }
@@ -148,16 +155,17 @@ static int fly_observe(kn_learner *l, const float *x, const int32_t *y, size_t n
 static int fly_predict(kn_learner *l, const float *x, size_t n, float *scores, kn_error *err)
 {
     fly_state *s = l->impl;
-    if (!s->ridge)
-        return kn_fly_scores(&s->fly, x, n, scores, err);
-    int rc = kn_fly_ridge_solve(&s->rr, err);
-    if (rc)
-        return rc;
-    /* Reuse the fly model's scoring with the ridge weights. */
-    float *keep = s->fly.w;
-    s->fly.w = s->rr.w;
-    rc = kn_fly_scores(&s->fly, x, n, scores, err);
-    s->fly.w = keep;
+    int rc = s->ridge ? kn_fly_ridge_solve(&s->rr, err) : 0;
+    const float *w = s->ridge ? s->rr.w : s->fly.w;
+    const size_t C = (size_t)l->info.n_classes;
+    for (size_t st = 0; !rc && st < n; st += CODE_CHUNK) {
+        size_t b = n - st < CODE_CHUNK ? n - st : CODE_CHUNK;
+        const kn_kc_codes *codes;
+        rc = kn_kc_cache_encode(&s->cache, &s->fly.enc, x + st * l->info.d, b, &s->scratch,
+                                &codes, err);
+        if (!rc)
+            kn_kc_scores(codes, w, (int)C, scores + st * C);
+    }
     return rc;
 }
 
@@ -224,6 +232,7 @@ static int fly_create(kn_learner *l, kn_error *err)
         return kn_fail(err, KN_ENOMEM, "method %s: out of memory", l->method->name);
     l->impl = s;
     l->ops = &fly_ops; /* destroy handles a partly built state */
+    kn_kc_cache_init(&s->cache, CODE_CACHE_BYTES);
     s->ridge = l->method == &kn_method_fly_ridge;
     rc = kn_fly_model_init(&s->fly, &p, l->info.n_classes, err);
     if (!rc && s->ridge)

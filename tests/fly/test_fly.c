@@ -523,6 +523,46 @@ static void test_ridge_equals_direct_solve(void **state)
     kn_kc_encoder_free(&e);
 }
 
+/* The code cache returns exactly the codes of a fresh encoding, hits only on identical blocks,
+ * and falls back to the scratch buffer when its budget is spent. */
+static void test_code_cache(void **state)
+{
+    (void)state;
+    const size_t d = 20, n = 50;
+    kn_kc_encoder e;
+    kn_error err;
+    assert_int_equal(kn_kc_encoder_init(&e, d, 100, 3, 10, 4, &err), 0);
+    float *x = malloc(n * d * sizeof *x);
+    random_data(x, n, d, 77, 0);
+    kn_kc_codes ref, scratch = {0};
+    assert_int_equal(kn_kc_codes_alloc(&ref, n, 10, &err), 0);
+    assert_int_equal(kn_kc_encode(&e, x, n, &ref, &err), 0);
+    kn_kc_cache c;
+    kn_kc_cache_init(&c, 1 << 20);
+    const kn_kc_codes *a, *b;
+    assert_int_equal(kn_kc_cache_encode(&c, &e, x, n, &scratch, &a, &err), 0);
+    assert_int_equal(kn_kc_cache_encode(&c, &e, x, n, &scratch, &b, &err), 0);
+    assert_ptr_equal(a, b);
+    assert_int_equal(c.n, 1);
+    assert_memory_equal(a->nnz, ref.nnz, n * sizeof(int32_t));
+    assert_memory_equal(a->cells, ref.cells, n * 10 * sizeof(int32_t));
+    assert_memory_equal(a->values, ref.values, n * 10 * sizeof(float));
+    x[n * d - 1] += 1.0f; /* a different block misses */
+    assert_int_equal(kn_kc_cache_encode(&c, &e, x, n, &scratch, &b, &err), 0);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(c.n, 2);
+    kn_kc_cache_free(&c);
+    kn_kc_cache_init(&c, 0); /* no budget: scratch */
+    assert_int_equal(kn_kc_cache_encode(&c, &e, x, n, &scratch, &b, &err), 0);
+    assert_ptr_equal(b, &scratch);
+    assert_int_equal(c.n, 0);
+    kn_kc_cache_free(&c);
+    kn_kc_codes_free(&scratch);
+    kn_kc_codes_free(&ref);
+    kn_kc_encoder_free(&e);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_perceptron_variants),
         cmocka_unit_test(test_bad_parameters),
         cmocka_unit_test(test_ridge_equals_direct_solve),
+        cmocka_unit_test(test_code_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
