@@ -184,12 +184,41 @@ static void fill_normal(kn_real *v, size_t n, kn_rng *rng)
         v[i] = (kn_real)kn_rng_normal(rng);
 }
 
+/* A replay batch of m samples from the previous model into s->rcls (classes), s->rr (replay-level
+ * samples) and the targets: s->soft (distillation) or s->rlab (previous model's argmax). */
+static int make_replay(kn_learner *l, size_t m, kn_error *err)
+{
+    bir_state *s = l->impl;
+    const size_t K = (size_t)s->cfg.latent, C = (size_t)s->cfg.n_classes;
+    for (size_t i = 0; i < m; i++)
+        s->rcls[i] = s->prev_classes[kn_rng_below(&s->rng, (uint64_t)s->n_prev_classes)];
+    fill_normal(s->eps, m * K, &s->rng);
+    int rc = kn_bir_model_generate(s->prev, s->rcls, s->eps, m, s->rr, err);
+    if (!rc)
+        rc = kn_bir_model_logits(s->prev, s->rr, m, s->plogits, err);
+    if (rc)
+        return rc;
+    if (s->distill) {
+        kn_softmax_temperature(s->plogits, m, (int)C, s->temperature, s->prev_seen, s->soft);
+        return 0;
+    }
+    for (size_t i = 0; i < m; i++) {
+        const kn_real *p = s->plogits + i * C;
+        int best = -1;
+        for (size_t c = 0; c < C; c++)
+            if (s->prev_seen[c] && (best < 0 || p[c] > p[best]))
+                best = (int)c;
+        s->rlab[i] = best;
+    }
+    return 0;
+}
+
 /* One step on m current samples (and m replayed ones after the first task). */
 static int train_step(kn_learner *l, const float *x, const int32_t *y, size_t m, kn_error *err)
 {
     bir_state *s = l->impl;
     kn_bir_model *md = s->model;
-    const size_t K = (size_t)s->cfg.latent, C = (size_t)s->cfg.n_classes;
+    const size_t K = (size_t)s->cfg.latent;
     const int replay = s->prev && s->n_prev_classes > 0;
     const int below_trainable = md->below && !s->prev; /* frozen after the first task */
     const double t = (double)(l->task + 1);
@@ -209,30 +238,16 @@ static int train_step(kn_learner *l, const float *x, const int32_t *y, size_t m,
     if (rc)
         return rc;
     if (replay) {
-        for (size_t i = 0; i < m; i++)
-            s->rcls[i] = s->prev_classes[kn_rng_below(&s->rng, (uint64_t)s->n_prev_classes)];
-        fill_normal(s->eps, m * K, &s->rng);
-        if ((rc = kn_bir_model_generate(s->prev, s->rcls, s->eps, m, s->rr, err)) ||
-            (rc = kn_bir_model_logits(s->prev, s->rr, m, s->plogits, err)))
+        if ((rc = make_replay(l, m, err)))
             return rc;
         /* The current model answers over every class seen so far: the previous model's targets
          * cover the earlier classes and give the current task's classes probability 0 (the
          * original pads them with zeros), which is what keeps new classes from taking over. */
         kn_bir_target tr = {.active = l->seen, .temperature = s->temperature};
-        if (s->distill) {
-            kn_softmax_temperature(s->plogits, m, (int)C, s->temperature, s->prev_seen, s->soft);
+        if (s->distill)
             tr.soft = s->soft;
-        } else {
-            for (size_t i = 0; i < m; i++) {
-                const kn_real *p = s->plogits + i * C;
-                int best = -1;
-                for (size_t c = 0; c < C; c++)
-                    if (s->prev_seen[c] && (best < 0 || p[c] > p[best]))
-                        best = (int)c;
-                s->rlab[i] = best;
-            }
+        else
             tr.labels = s->rlab;
-        }
         fill_normal(s->eps, m * K, &s->rng);
         rc = kn_bir_model_loss(md, s->rr, m, s->rcls, &tr, s->eps, 1.0 - w_cur, NULL, &lr, err);
         if (rc)
@@ -532,6 +547,35 @@ static int bir_load(kn_learner *l, const char *path, kn_error *err)
     if (!rc && l->task >= 0)
         rc = kn_bir_model_clone(m, &s->prev, err);
     return rc;
+}
+
+kn_bir_model *kn_bir_learner_model(kn_learner *l, int previous)
+{
+    if (!l || !l->impl || strcmp(l->method->name, "bir") != 0)
+        return NULL;
+    bir_state *s = l->impl;
+    return previous ? s->prev : s->model;
+}
+
+int kn_bir_learner_replay(kn_learner *l, size_t n, int32_t *cls, kn_real *r, kn_real *soft,
+                          int32_t *labels, kn_error *err)
+{
+    bir_state *s = l->impl;
+    if (!s->prev || s->n_prev_classes == 0 || !l->in_task)
+        return kn_fail(err, KN_ESTATE, "bir: replay needs a task in progress after a first one");
+    if (n == 0 || n > (size_t)s->batch)
+        return kn_fail(err, KN_EINVAL, "bir: replay batch %zu must be in [1, %d]", n, s->batch);
+    int rc = make_replay(l, n, err);
+    if (rc)
+        return rc;
+    size_t C = (size_t)s->cfg.n_classes;
+    memcpy(cls, s->rcls, n * sizeof *cls);
+    memcpy(r, s->rr, n * s->model->r_dim * sizeof *r);
+    if (soft)
+        memcpy(soft, s->soft, n * C * sizeof *soft);
+    if (labels)
+        memcpy(labels, s->rlab, n * sizeof *labels);
+    return 0;
 }
 
 const kn_method kn_method_bir = {

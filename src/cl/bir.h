@@ -102,4 +102,14 @@ int kn_bir_model_loss(kn_bir_model *m, const kn_real *r, size_t n, const int32_t
                       const kn_bir_target *t, const kn_real *eps, double weight, kn_real *dr,
                       kn_bir_losses *losses, kn_error *err);
 
+/* For tests and tools: the model of a `bir` learner (previous != 0: the previous model, NULL
+ * before the first task has ended); NULL for other methods. */
+struct kn_learner;
+kn_bir_model *kn_bir_learner_model(struct kn_learner *l, int previous);
+/* Draws a replay batch exactly as a training step does (consuming the learner's random stream):
+ * classes (n), replay-level samples (n x r_dim) and the targets, soft (n x n_classes, with
+ * distillation) or labels (n, without). Needs a task in progress after a first one; n <= batch. */
+int kn_bir_learner_replay(struct kn_learner *l, size_t n, int32_t *cls, kn_real *r,
+                          kn_real *soft, int32_t *labels, kn_error *err);
+
 #endif
