@@ -250,6 +250,9 @@ typedef struct kn_dyn_train_config {
     const char *sweep_name;   /* NULL or "lr", "batch", "momentum", "wd" */
     double sweep[KN_DYN_MAX_RUNS];
     int n_sweep;              /* 0: runs at hp.lr and hp.lr / 2 */
+    int hessian_k;            /* top Hessian eigenvectors at theta_0 to project onto (0: none) */
+    size_t hessian_batch;     /* training rows for the Hessian (1024) */
+    int hessian_iters;        /* subspace iterations (20) */
     double burn_in;           /* fraction of each run dropped before the CV and the fit (0.1) */
     int windows;              /* windows for the coefficient of variation (10) */
     uint64_t seed;
@@ -263,6 +266,8 @@ typedef struct kn_dyn_train_run {
     size_t steps;
     double *delta_sq, *disp_sq, *norm, *dot; /* per step k = 1..steps (index k-1) */
     double *loss;                            /* batch loss per step */
+    double *proj;      /* steps x hessian_k: v_j . (theta_k - theta_0), or NULL */
+    double *proj_vel;  /* steps x hessian_k: v_j . (theta_{k} - theta_{k-1}) / eta, or NULL */
     double mean_delta_sq;                    /* after burn-in */
     double cv;                               /* across windows, after burn-in */
     double law;                              /* eta^2 / (S (1 - beta^2)) */
@@ -274,12 +279,25 @@ typedef struct kn_dyn_train_result {
     size_t n_params, n_train, n_test;
     double pre_test_accuracy, pre_train_loss, pre_seconds;
     double theta0_norm;
+    int hessian_k;
+    double hessian_eigenvalues[8]; /* top Ritz values of the training-loss Hessian at theta_0 */
+    double hessian_seconds;
     kn_dyn_train_run runs[KN_DYN_MAX_RUNS];
     int n_runs;
     double cv_max, law_error_max;
     int pass;
     char verdict[3072];
 } kn_dyn_train_result;
+
+/* Top-k (k <= 8) eigenvectors of the cross-entropy loss Hessian on (x, y, n) at the net's current
+ * parameters: subspace iteration (iters rounds) with Hessian-vector products by central
+ * differences of gradients (step 1e-3 along unit vectors), then Rayleigh-Ritz. It finds the
+ * eigenvalues largest in MAGNITUDE (after pretraining the Hessian is close to positive
+ * semi-definite, so these are the top curvatures). Q gets k rows of n_params (unit Ritz vectors),
+ * eig the Ritz values in decreasing order. Parameters are restored. */
+struct kn_net;
+int kn_dyn_hessian_top(struct kn_net *net, const float *x, const int32_t *y, size_t n, int k,
+                       int iters, double *Q, double *eig, kn_rng *rng, kn_error *err);
 
 int kn_dyn_train(const kn_dyn_train_config *c, const struct kn_split *data,
                  kn_dyn_train_result *r, kn_error *err);

@@ -200,6 +200,7 @@ static int cmd_train(int argc, char **argv)
     const char *data = "fashion", *data_dir = NULL, *out = NULL, *sweep = NULL;
     const char *train_x = NULL, *train_y = NULL, *test_x = NULL, *test_y = NULL;
     double n_train = (double)c.n_train, steps = (double)c.steps;
+    double hessian_batch = (double)c.hessian_batch;
     int no_plots = 0, quiet = 0;
     uint64_t seed = c.seed;
     kn_opt opts[] = {
@@ -224,6 +225,10 @@ static int cmd_train(int argc, char **argv)
         {"steps", KN_OPT_DOUBLE, &steps, "continuation steps per run"},
         {"sweep", KN_OPT_STRING, &sweep,
          "runs over one hyperparameter, e.g. lr=0.02,0.01,0.005 (default: lr and lr/2)"},
+        {"hessian", KN_OPT_INT, &c.hessian_k,
+         "project the trajectory onto this many top Hessian eigenvectors at theta_0 (0..8)"},
+        {"hessian-batch", KN_OPT_DOUBLE, &hessian_batch, "training rows for the Hessian"},
+        {"hessian-iters", KN_OPT_INT, &c.hessian_iters, "subspace iterations for the Hessian"},
         {"burn-in", KN_OPT_DOUBLE, &c.burn_in, "fraction of each run dropped before CV and fit"},
         {"windows", KN_OPT_INT, &c.windows, "windows for the coefficient of variation"},
         {"seed", KN_OPT_U64, &seed, "random seed"},
@@ -261,6 +266,11 @@ static int cmd_train(int argc, char **argv)
                         "together\n");
         return 2;
     }
+    if (!(hessian_batch >= 1 && hessian_batch <= 1e7)) {
+        fprintf(stderr, "kenyon dynamics train: --hessian-batch must be in [1, 1e7]\n");
+        return 2;
+    }
+    c.hessian_batch = (size_t)hessian_batch;
     c.n_train = (size_t)n_train;
     c.steps = (size_t)steps;
     c.seed = seed;
@@ -300,7 +310,7 @@ static int cmd_train(int argc, char **argv)
             status = 1;
         } else {
             printf("wrote %s/summary.json, train_run*.csv%s\n", out,
-                   no_plots ? "" : ", msd_train.png, speed_train.png");
+                   no_plots ? "" : ", msd_train.png, speed_train.png (+ Hessian portraits)");
         }
     }
     kn_dyn_train_result_free(&r);

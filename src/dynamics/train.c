@@ -10,6 +10,7 @@
  * OLS slope of log |theta_k - theta_0|^2 on log k over [burn-in, steps], with its 95% interval. */
 #include "dynamics_internal.h"
 
+#include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,9 @@ void kn_dyn_train_config_default(kn_dyn_train_config *c)
     c->pre = (kn_sgd_hparams){.lr = 0.01, .momentum = 0.9, .wd = 5e-4, .batch = 64};
     c->hp = (kn_sgd_hparams){.lr = 0.01, .momentum = 0.9, .wd = 5e-4, .batch = 64};
     c->steps = 20000;
+    c->hessian_k = 0;
+    c->hessian_batch = 1024;
+    c->hessian_iters = 20;
     c->burn_in = 0.1;
     c->windows = 10;
     c->seed = 1;
@@ -44,6 +48,8 @@ void kn_dyn_train_result_free(kn_dyn_train_result *r)
         free(r->runs[i].norm);
         free(r->runs[i].dot);
         free(r->runs[i].loss);
+        free(r->runs[i].proj);
+        free(r->runs[i].proj_vel);
     }
     memset(r, 0, sizeof *r);
 }
@@ -126,6 +132,126 @@ static double accuracy(kn_net *net, const kn_dataset *ds, kn_real *out, kn_real 
     return ds->n ? (double)correct / (double)ds->n : 0;
 }
 
+/* Hessian-vector product at theta_0 by central differences of gradients:
+ * H v ~ (g(theta_0 + eps v) - g(theta_0 - eps v)) / (2 eps), on a fixed batch (x, y, n).
+ * Leaves the parameters at theta_0. */
+static int hessian_vector(kn_net *net, const kn_real *theta0, const double *v, double eps,
+                          const kn_real *x, const int32_t *y, size_t n, double *gplus,
+                          double *out, kn_error *err)
+{
+    size_t np = kn_net_n_params(net);
+    kn_real *th = kn_net_params(net);
+    const kn_real *g = kn_net_grads(net);
+    for (int sgn = 1; sgn >= -1; sgn -= 2) {
+        for (size_t p = 0; p < np; p++)
+            th[p] = (kn_real)(theta0[p] + sgn * eps * v[p]);
+        kn_net_zero_grad(net);
+        int rc = kn_net_loss_grad(net, x, y, n, NULL, NULL, err);
+        if (rc) {
+            memcpy(th, theta0, np * sizeof(kn_real));
+            return rc;
+        }
+        for (size_t p = 0; p < np; p++) {
+            if (sgn == 1)
+                gplus[p] = g[p];
+            else
+                out[p] = (gplus[p] - g[p]) / (2 * eps);
+        }
+    }
+    memcpy(th, theta0, np * sizeof(kn_real));
+    return 0;
+}
+
+static void orthonormalise(double *Q, size_t np, int k)
+{
+    for (int j = 0; j < k; j++) {
+        double *q = Q + (size_t)j * np;
+        for (int i = 0; i < j; i++) {
+            const double *p = Q + (size_t)i * np;
+            double d = 0;
+            for (size_t t = 0; t < np; t++)
+                d += p[t] * q[t];
+            for (size_t t = 0; t < np; t++)
+                q[t] -= d * p[t];
+        }
+        double nrm = 0;
+        for (size_t t = 0; t < np; t++)
+            nrm += q[t] * q[t];
+        nrm = sqrt(nrm);
+        for (size_t t = 0; t < np; t++)
+            q[t] = nrm > 0 ? q[t] / nrm : 0;
+    }
+}
+
+/* Top-k eigenvectors of the loss Hessian at the net's current parameters: subspace iteration
+ * with finite-difference Hessian-vector products, then Rayleigh-Ritz (LAPACKE_dsyev) on
+ * Q^T H Q. Q (k x np, rows) gets the Ritz vectors by decreasing Ritz value. */
+int kn_dyn_hessian_top(struct kn_net *net, const float *x, const int32_t *y, size_t n, int k,
+                       int iters, double *Q, double *eig, kn_rng *rng, kn_error *err)
+{
+    if (k < 1 || k > 8 || iters < 1)
+        return kn_fail(err, KN_EINVAL, "Hessian: k %d must be in 1..8 and iterations >= 1", k);
+    size_t np = kn_net_n_params(net);
+    kn_real *theta0 = malloc(np * sizeof(kn_real));
+    double *Z = malloc((size_t)k * np * sizeof(double));
+    double *gp = malloc(np * sizeof(double));
+    double T[64], w[8];
+    int rc = 0;
+    if (!theta0 || !Z || !gp) {
+        rc = kn_fail(err, KN_ENOMEM, "Hessian: out of memory");
+        goto done;
+    }
+    memcpy(theta0, kn_net_params(net), np * sizeof(kn_real));
+    for (size_t t = 0; t < (size_t)k * np; t++)
+        Q[t] = kn_rng_normal(rng);
+    orthonormalise(Q, np, k);
+    /* unit v: 1e-3 keeps ReLU kink crossings rare and float gradient noise small */
+    double eps = 1e-3;
+    for (int it = 0; it <= iters; it++) {
+        for (int j = 0; j < k && rc == 0; j++)
+            rc = hessian_vector(net, theta0, Q + (size_t)j * np, eps, x, y, n, gp,
+                                Z + (size_t)j * np, err);
+        if (rc)
+            goto done;
+        if (it == iters)
+            break;
+        memcpy(Q, Z, (size_t)k * np * sizeof(double));
+        orthonormalise(Q, np, k);
+    }
+    /* Rayleigh-Ritz: T = Q^T Z (symmetrised) */
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++) {
+            double d = 0;
+            for (size_t t = 0; t < np; t++)
+                d += Q[(size_t)i * np + t] * Z[(size_t)j * np + t];
+            T[i * k + j] = d;
+        }
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < i; j++)
+            T[i * k + j] = T[j * k + i] = 0.5 * (T[i * k + j] + T[j * k + i]);
+    if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', k, T, k, w) != 0) {
+        rc = kn_fail(err, KN_EINVAL, "Hessian: Rayleigh-Ritz eigenproblem failed");
+        goto done;
+    }
+    /* Ritz vectors, largest first: row j of the result = sum_i T[i][k-1-j] Q_i */
+    for (int j = 0; j < k; j++) {
+        int col = k - 1 - j;
+        eig[j] = w[col];
+        for (size_t t = 0; t < np; t++) {
+            double acc = 0;
+            for (int i = 0; i < k; i++)
+                acc += T[i * k + col] * Q[(size_t)i * np + t];
+            Z[(size_t)j * np + t] = acc;
+        }
+    }
+    memcpy(Q, Z, (size_t)k * np * sizeof(double));
+done:
+    free(theta0);
+    free(Z);
+    free(gp);
+    return rc;
+}
+
 static double law_of(const kn_sgd_hparams *hp)
 {
     return hp->lr * hp->lr / (hp->batch * (1 - hp->momentum * hp->momentum));
@@ -148,6 +274,10 @@ int kn_dyn_train(const kn_dyn_train_config *c, const kn_split *data, kn_dyn_trai
     if (c->steps < 20 || c->windows < 2 || c->windows > 1000 || !(c->burn_in >= 0 && c->burn_in < 0.9))
         return kn_fail(err, KN_EINVAL, "dynamics train: need --steps >= 20, --windows in 2..1000, "
                        "--burn-in in [0, 0.9)");
+    if (c->hessian_k < 0 || c->hessian_k > 8 || c->hessian_iters < 1 || c->hessian_iters > 1000 ||
+        c->hessian_batch < 1)
+        return kn_fail(err, KN_EINVAL, "dynamics train: --hessian %d must be in 0..8 (iterations "
+                       "1..1000, batch >= 1)", c->hessian_k);
     if (c->pre_epochs < 0)
         return kn_fail(err, KN_EINVAL, "dynamics train: --pre-epochs %d < 0", c->pre_epochs);
     size_t n_train = c->n_train && c->n_train < tr->n ? c->n_train : tr->n;
@@ -201,6 +331,7 @@ int kn_dyn_train(const kn_dyn_train_config *c, const kn_split *data, kn_dyn_trai
     kn_real *out = malloc(1024 * (size_t)tr->n_classes * sizeof(kn_real));
     kn_net *net = NULL;
     kn_real *b = NULL, *theta0 = NULL;
+    double *hq = NULL;
     if (!rows || !perm || !xb || !yb || !out) {
         rc = kn_fail(err, KN_ENOMEM, "dynamics train: out of memory");
         goto done;
@@ -267,6 +398,39 @@ int kn_dyn_train(const kn_dyn_train_config *c, const kn_split *data, kn_dyn_trai
     memcpy(theta0, kn_net_params(net), np * sizeof(kn_real));
     double n0 = kn_vec_dot(theta0, theta0, np);
     r->theta0_norm = sqrt(n0);
+    int hk = c->hessian_k;
+    r->hessian_k = hk;
+    if (hk > 0) {
+        double th0 = kn_seconds();
+        hq = malloc((size_t)hk * np * sizeof(double));
+        if (!hq) {
+            rc = kn_fail(err, KN_ENOMEM, "Hessian: out of memory for %d vectors", hk);
+            goto done;
+        }
+        size_t hn = c->hessian_batch < n_train ? c->hessian_batch : n_train;
+        kn_rng hrng;
+        kn_rng_stream(&hrng, c->seed, 0xd4);
+        kn_real *hx = malloc(hn * tr->d * sizeof(kn_real));
+        int32_t *hy = malloc(hn * sizeof(int32_t));
+        if (!hx || !hy) {
+            free(hx);
+            free(hy);
+            rc = kn_fail(err, KN_ENOMEM, "Hessian: out of memory for %zu rows", hn);
+            goto done;
+        }
+        for (size_t i = 0; i < hn; i++) {
+            for (size_t j = 0; j < tr->d; j++)
+                hx[i * tr->d + j] = (kn_real)tr->x[rows[i] * tr->d + j];
+            hy[i] = tr->y[rows[i]];
+        }
+        rc = kn_dyn_hessian_top(net, hx, hy, hn, hk, c->hessian_iters, hq,
+                                r->hessian_eigenvalues, &hrng, err);
+        free(hx);
+        free(hy);
+        if (rc)
+            goto done;
+        r->hessian_seconds = kn_seconds() - th0;
+    }
     /* continuation runs from theta_0 */
     for (int i = 0; i < n_runs; i++) {
         kn_dyn_train_run *run = &r->runs[i];
@@ -279,7 +443,12 @@ int kn_dyn_train(const kn_dyn_train_config *c, const kn_split *data, kn_dyn_trai
         run->norm = malloc(c->steps * sizeof(double));
         run->dot = malloc(c->steps * sizeof(double));
         run->loss = malloc(c->steps * sizeof(double));
-        if (!run->delta_sq || !run->disp_sq || !run->norm || !run->dot || !run->loss) {
+        if (hk > 0) {
+            run->proj = malloc(c->steps * (size_t)hk * sizeof(double));
+            run->proj_vel = malloc(c->steps * (size_t)hk * sizeof(double));
+        }
+        if (!run->delta_sq || !run->disp_sq || !run->norm || !run->dot || !run->loss ||
+            (hk > 0 && (!run->proj || !run->proj_vel))) {
             rc = kn_fail(err, KN_ENOMEM, "dynamics train: out of memory for %zu steps", c->steps);
             goto done;
         }
@@ -304,6 +473,16 @@ int kn_dyn_train(const kn_dyn_train_config *c, const kn_split *data, kn_dyn_trai
                 disp += d * d;
                 nn += t * t;
                 dot += t * theta0[p];
+            }
+            for (int j = 0; j < hk; j++) {
+                const double *v = hq + (size_t)j * np;
+                double pp = 0, pv = 0;
+                for (size_t p = 0; p < np; p++) {
+                    pp += v[p] * ((double)th[p] - theta0[p]);
+                    pv -= v[p] * b[p];
+                }
+                run->proj[k * (size_t)hk + j] = pp;
+                run->proj_vel[k * (size_t)hk + j] = pv;
             }
             run->delta_sq[k] = runs[i].lr * runs[i].lr * bsq;
             run->disp_sq[k] = disp;
@@ -373,6 +552,13 @@ int kn_dyn_train(const kn_dyn_train_config *c, const kn_split *data, kn_dyn_trai
     SAY("  MLP %zu-%s%d-%d (%zu parameters), %zu training rows; pretrained %d epochs: train "
         "loss %.4f, test accuracy %.4f\n", tr->d, c->depth ? "" : "", c->depth ? c->hidden : 0,
         tr->n_classes, np, n_train, c->pre_epochs, r->pre_train_loss, r->pre_test_accuracy);
+    if (hk > 0) {
+        SAY("  top Hessian eigenvalues at theta_0 (%zu rows, %d subspace iterations):",
+            c->hessian_batch < n_train ? c->hessian_batch : n_train, c->hessian_iters);
+        for (int j = 0; j < hk; j++)
+            SAY(" %.4g", r->hessian_eigenvalues[j]);
+        SAY("\n");
+    }
     SAY("  %4s %8s %5s %5s %8s  %11s %7s %11s %9s  %-22s %8s\n", "run", "lr", "S", "beta", "wd",
         "E|delta|^2", "CV", "ratio", "law", "c (95% CI) on window", "test acc");
     for (int i = 0; i < r->n_runs; i++) {
@@ -411,5 +597,6 @@ done:
     free(out);
     free(b);
     free(theta0);
+    free(hq);
     return rc;
 }

@@ -26,6 +26,72 @@ static int write_run_csv(const char *path, const kn_dyn_train_run *run, kn_error
     return kn_atomic_commit(&af, err);
 }
 
+static int write_projection_csv(const char *path, const kn_dyn_train_run *run, int hk,
+                                kn_error *err)
+{
+    kn_atomic_file af;
+    int rc = kn_atomic_open(&af, path, err);
+    if (rc)
+        return rc;
+    fprintf(af.fp, "step");
+    for (int j = 0; j < hk; j++)
+        fprintf(af.fp, ",position_%d,velocity_%d", j + 1, j + 1);
+    fputc('\n', af.fp);
+    for (size_t k = 0; k < run->steps; k++) {
+        fprintf(af.fp, "%zu", k + 1);
+        for (int j = 0; j < hk; j++)
+            fprintf(af.fp, ",%.10g,%.10g", run->proj[k * (size_t)hk + j],
+                    run->proj_vel[k * (size_t)hk + j]);
+        fputc('\n', af.fp);
+    }
+    return kn_atomic_commit(&af, err);
+}
+
+/* Phase portraits of run 1 along the top Hessian eigenvectors, each axis scaled by its standard
+ * deviation over the run. */
+static int plot_projection(const char *path, const kn_dyn_train_result *r, kn_error *err)
+{
+    const kn_dyn_train_run *run = &r->runs[0];
+    int hk = r->hessian_k;
+    kn_plot_series ser[8];
+    char labels[8][64];
+    double *bufs[16] = {0};
+    int rc = 0;
+    size_t n = run->steps;
+    for (int j = 0; j < hk; j++) {
+        double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
+        bufs[2 * j] = x;
+        bufs[2 * j + 1] = y;
+        if (!x || !y) {
+            rc = kn_fail(err, KN_ENOMEM, "figures: out of memory");
+            goto done;
+        }
+        double sx = 0, sy = 0;
+        for (size_t k = 0; k < n; k++) {
+            x[k] = run->proj[k * (size_t)hk + j];
+            y[k] = run->proj_vel[k * (size_t)hk + j];
+            sx += x[k] * x[k];
+            sy += y[k] * y[k];
+        }
+        sx = sqrt(sx / (double)n);
+        sy = sqrt(sy / (double)n);
+        for (size_t k = 0; k < n; k++) {
+            x[k] = sx > 0 ? x[k] / sx : 0;
+            y[k] = sy > 0 ? y[k] / sy : 0;
+        }
+        snprintf(labels[j], sizeof labels[j], "eigenvector %d (h = %.3g)", j + 1,
+                 r->hessian_eigenvalues[j]);
+        ser[j] = (kn_plot_series){labels[j], x, y, n, NULL, NULL, KN_PLOT_LINE};
+    }
+    kn_plot_axes ax = {"Trajectory along top Hessian eigenvectors (run 1)",
+                       "position / rms", "velocity / rms", 0, 0, 0, 0, 0, 0};
+    rc = kn_plot_lines(path, &ax, ser, (size_t)hk, err);
+done:
+    for (int i = 0; i < 16; i++)
+        free(bufs[i]);
+    return rc;
+}
+
 static int write_summary(const char *path, const kn_dyn_train_config *c,
                          const kn_dyn_train_result *r, kn_error *err)
 {
@@ -50,6 +116,12 @@ static int write_summary(const char *path, const kn_dyn_train_config *c,
     cJSON_AddNumberToObject(root, "pretrain_train_loss", r->pre_train_loss);
     cJSON_AddNumberToObject(root, "pretrain_seconds", r->pre_seconds);
     cJSON_AddNumberToObject(root, "theta0_norm", r->theta0_norm);
+    if (r->hessian_k > 0) {
+        cJSON *he = cJSON_AddArrayToObject(root, "hessian_top_eigenvalues");
+        for (int j = 0; j < r->hessian_k; j++)
+            cJSON_AddItemToArray(he, cJSON_CreateNumber(r->hessian_eigenvalues[j]));
+        cJSON_AddNumberToObject(root, "hessian_seconds", r->hessian_seconds);
+    }
     cJSON *runs = cJSON_AddArrayToObject(root, "runs");
     for (int i = 0; i < r->n_runs; i++) {
         const kn_dyn_train_run *run = &r->runs[i];
@@ -90,6 +162,10 @@ int kn_dyn_train_write_outputs(const char *dir, const kn_dyn_train_config *c,
     for (int i = 0; i < r->n_runs && rc == 0; i++) {
         snprintf(path, sizeof path, "%s/train_run%d.csv", dir, i + 1);
         rc = write_run_csv(path, &r->runs[i], err);
+        if (rc == 0 && r->hessian_k > 0 && r->runs[i].proj) {
+            snprintf(path, sizeof path, "%s/train_run%d_hessian_projection.csv", dir, i + 1);
+            rc = write_projection_csv(path, &r->runs[i], r->hessian_k, err);
+        }
     }
     if (rc == 0) {
         snprintf(path, sizeof path, "%s/summary.json", dir);
@@ -97,6 +173,11 @@ int kn_dyn_train_write_outputs(const char *dir, const kn_dyn_train_config *c,
     }
     if (rc || !plots || r->n_runs == 0)
         return rc;
+    if (r->hessian_k > 0 && r->runs[0].proj) {
+        snprintf(path, sizeof path, "%s/hessian_phase_portraits.png", dir);
+        if ((rc = plot_projection(path, r, err)))
+            return rc;
+    }
     /* MSD figure */
     enum { MAXS = 3 * KN_DYN_MAX_RUNS + 1 };
     kn_plot_series ser[MAXS];

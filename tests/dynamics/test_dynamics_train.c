@@ -9,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lapacke.h>
+
 #include "kenyon/dataset.h"
 #include "kenyon/dynamics.h"
+#include "kenyon/nn.h"
 
 /* Four Gaussian clusters in 10 dimensions. */
 static void make_split(kn_split *sp)
@@ -97,6 +100,119 @@ static void test_series_are_consistent(void **state)
     kn_split_free(&sp);
 }
 
+/* The top Ritz values of kn_dyn_hessian_top against the eigenvalues of the dense Hessian of a
+ * tiny smooth net (two dense layers without activation, 3 -> 4 -> 3: 31 parameters; no ReLU so
+ * finite differences never cross a kink), built column by column from central differences of
+ * gradients and diagonalised with LAPACKE_dsyev. */
+static void test_hessian_top_matches_dense(void **state)
+{
+    (void)state;
+    kn_rng rng;
+    kn_rng_seed(&rng, 5);
+    kn_net *net = NULL;
+    kn_error err = {0};
+    assert_int_equal(kn_net_create(&net, 3, 1, 1, &err), 0);
+    assert_int_equal(kn_net_add_dense(net, 4, &err), 0);
+    assert_int_equal(kn_net_add_dense(net, 3, &err), 0);
+    assert_int_equal(kn_net_build(net, &rng, &err), 0);
+    size_t np = kn_net_n_params(net), n = 64;
+    assert_int_equal(np, 31);
+    float x[64 * 3];
+    int32_t y[64];
+    for (size_t i = 0; i < n; i++) {
+        y[i] = (int32_t)(i % 3);
+        for (int j = 0; j < 3; j++)
+            x[i * 3 + j] = (float)(kn_rng_normal(&rng) + (j == y[i] ? 1.0 : 0.0));
+    }
+    double H[31 * 31], gp[31], w[31];
+    float *th = kn_net_params(net), saved[31];
+    memcpy(saved, th, sizeof saved);
+    double eps = 1e-3;
+    for (size_t p = 0; p < np; p++) {
+        for (int s = 1; s >= -1; s -= 2) {
+            memcpy(th, saved, sizeof saved);
+            th[p] = (float)(saved[p] + s * eps);
+            kn_net_zero_grad(net);
+            assert_int_equal(kn_net_loss_grad(net, x, y, n, NULL, NULL, &err), 0);
+            const float *g = kn_net_grads(net);
+            for (size_t q = 0; q < np; q++) {
+                if (s == 1)
+                    gp[q] = g[q];
+                else
+                    H[q * np + p] = (gp[q] - g[q]) / (2 * eps);
+            }
+        }
+    }
+    memcpy(th, saved, sizeof saved);
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 0; j < i; j++)
+            H[i * np + j] = H[j * np + i] = 0.5 * (H[i * np + j] + H[j * np + i]);
+    assert_int_equal(LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', (int)np, H, (int)np, w), 0);
+    double Q[2 * 31], eig[2];
+    assert_int_equal(kn_dyn_hessian_top(net, x, y, n, 2, 200, Q, eig, &rng, &err), 0);
+    /* subspace iteration finds the eigenvalues largest in magnitude (this untrained net's Hessian
+     * is indefinite): compare with the two dense eigenvalues of largest |w|, as a set */
+    double top[2] = {0, 0};
+    for (size_t i = 0; i < np; i++) {
+        if (fabs(w[i]) > fabs(top[0])) {
+            top[1] = top[0];
+            top[0] = w[i];
+        } else if (fabs(w[i]) > fabs(top[1])) {
+            top[1] = w[i];
+        }
+    }
+    double tol = 2e-3 * fabs(top[0]) + 1e-4;
+    int direct = fabs(eig[0] - top[0]) < tol && fabs(eig[1] - top[1]) < tol;
+    int swapped = fabs(eig[0] - top[1]) < tol && fabs(eig[1] - top[0]) < tol;
+    if (!direct && !swapped)
+        fail_msg("Ritz values %g %g, dense %g %g", eig[0], eig[1], top[0], top[1]);
+    /* parameters restored */
+    assert_memory_equal(th, saved, sizeof saved);
+    kn_net_free(net);
+}
+
+/* Hessian projection inside a training run: bounded by the displacement, written to CSV. */
+static void test_hessian_projection(void **state)
+{
+    (void)state;
+    kn_split sp;
+    memset(&sp, 0, sizeof sp);
+    make_split(&sp);
+    kn_dyn_train_config c = small();
+    c.hidden = 4;
+    c.steps = 60;
+    c.hessian_k = 2;
+    c.hessian_batch = 400;
+    c.hessian_iters = 60;
+    kn_dyn_train_result r;
+    kn_error err = {0};
+    assert_int_equal(kn_dyn_train(&c, &sp, &r, &err), 0);
+    assert_int_equal(r.hessian_k, 2);
+    assert_true(r.hessian_eigenvalues[0] >= r.hessian_eigenvalues[1]);
+    assert_true(r.hessian_eigenvalues[0] > 0);
+    assert_non_null(r.runs[0].proj);
+    /* the projections are bounded by the displacement: |v . d| <= |d| */
+    for (size_t k = 0; k < r.runs[0].steps; k++)
+        for (int j = 0; j < 2; j++) {
+            double pj = r.runs[0].proj[k * 2 + j];
+            assert_true(pj * pj <= r.runs[0].disp_sq[k] * (1 + 1e-4) + 1e-12);
+        }
+    const char *dir = kt_scratch_dir("dynamics_hessian");
+    assert_int_equal(kn_dyn_train_write_outputs(dir, &c, &r, 1, &err), 0);
+    FILE *f = fopen(kt_path(dir, "train_run1_hessian_projection.csv"), "r");
+    assert_non_null(f);
+    char line[128];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "step,position_1,velocity_1,position_2,velocity_2\n");
+    fclose(f);
+    kn_dyn_train_result_free(&r);
+    c.hessian_k = 9;
+    assert_int_equal(kn_dyn_train(&c, &sp, &r, &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "--hessian 9"));
+    kn_dyn_train_result_free(&r);
+    kn_split_free(&sp);
+}
+
 static void test_sweep_and_bad_settings(void **state)
 {
     (void)state;
@@ -138,6 +254,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_series_are_consistent),
+        cmocka_unit_test(test_hessian_top_matches_dense),
+        cmocka_unit_test(test_hessian_projection),
         cmocka_unit_test(test_sweep_and_bad_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
