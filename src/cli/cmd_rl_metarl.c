@@ -181,8 +181,10 @@ static void print_stays(const char *name, const kn_bandit_stats *s)
     double rc = kn_bandit_stats_p_stay(s, 1, 1), ru = kn_bandit_stats_p_stay(s, 1, 0);
     double uc = kn_bandit_stats_p_stay(s, 0, 1), uu = kn_bandit_stats_p_stay(s, 0, 0);
     printf("  %-12s P(stay): rewarded common %.3f, rewarded uncommon %.3f, unrewarded common "
-           "%.3f, unrewarded uncommon %.3f  -> model-based signature %s\n",
-           name, rc, ru, uc, uu, rc > ru && uu > uc ? "yes" : "no");
+           "%.3f, unrewarded uncommon %.3f  -> model-based signature %s (reward main effect "
+           "%.3f, reward x transition %.3f)\n",
+           name, rc, ru, uc, uu, rc > ru && uu > uc ? "yes" : "no", 0.5 * (rc + ru - uc - uu),
+           (rc - ru) - (uc - uu));
 }
 
 static int cmd_test(int argc, char **argv)

@@ -188,6 +188,12 @@ static cJSON *stats_json(const kn_bandit_stats *s, double reference, int twostep
             cJSON_AddItemToObject(st, stay_names[k],
                                   num(kn_bandit_stats_p_stay(s, stay_rc[k][0], stay_rc[k][1])));
         cJSON_AddBoolToObject(o, "model_based_signature", stay_signature(s));
+        /* The usual summary of the stay analysis: a model-free learner shows a main effect of
+         * reward, a model-based one the reward x transition interaction. */
+        double rc = kn_bandit_stats_p_stay(s, 1, 1), ru = kn_bandit_stats_p_stay(s, 1, 0);
+        double nc = kn_bandit_stats_p_stay(s, 0, 1), nu = kn_bandit_stats_p_stay(s, 0, 0);
+        cJSON_AddItemToObject(o, "reward_main_effect", num(0.5 * (rc + ru) - 0.5 * (nc + nu)));
+        cJSON_AddItemToObject(o, "reward_x_transition", num((rc - ru) - (nc - nu)));
     }
     return o;
 }
