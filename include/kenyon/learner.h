@@ -77,9 +77,14 @@ typedef struct kn_method {
     const char *name;    /* "fly", "v1", "fly-ridge", "vanilla", ... */
     const char *summary; /* one line for --help */
     const kn_param_spec *params; /* NULL-terminated */
-    /* Builds the learner's impl and ops from the resolved parameters (l->params, l->info set). */
+    /* Builds the learner's impl and ops from the resolved parameters (l->params, l->info set).
+     * On failure kn_learner_free still calls ops->destroy if ops was set, so destroy must cope
+     * with a partly built impl. */
     int (*create)(kn_learner *l, kn_error *err);
-    /* Restores impl from a file written by ops->save (l->params/info already restored). */
+    /* Restores impl from a file written by ops->save (l->params/info/seen/task already restored
+     * by kn_learner_load from the common part; see kn_learner_write_common). Check tensor
+     * shapes against the parameters before allocating, so a file cannot ask for more memory
+     * than it could describe. */
     int (*load)(kn_learner *l, const char *path, kn_error *err);
 } kn_method;
 
