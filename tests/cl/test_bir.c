@@ -4,13 +4,14 @@
  * previous model, and units a class silences have no effect on its samples); distillation targets
  * are the previous (frozen) model's tempered outputs padded with zeros for new classes; the
  * learner keeps the first task; every ablation switch runs; bad options are named; save/load
- * round-trips. The joint loss's gradients are checked in tests/nn/test_vae_bir.c. */
+ * round-trips; `kenyon run --method bir` works on user data. The joint loss's gradients are checked in tests/nn/test_vae_bir.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cl/bir.h"
+#include "kenyon/formats.h"
 #include "kenyon/learner.h"
 #include "kenyon/vae.h"
 #include "test_support.h"
@@ -366,6 +367,46 @@ static void test_save_load_roundtrip(void **state)
     kn_learner_free(l);
 }
 
+/* `kenyon run --method bir` on small user data (.npy): method options pass through, results
+ * files are written, and a bad option value is refused naming the option. */
+static void test_cli_run(void **state)
+{
+    (void)state;
+    static blobs b;
+    make_blobs(&b, 6);
+    const char *dir = kt_scratch_dir("bircli");
+    kn_error err;
+    size_t sx[2] = {C * PER, D}, sy[1] = {C * PER};
+    if (kn_npy_write_f32(kt_path(dir, "x.npy"), b.x, sx, 2, &err) ||
+        kn_npy_write_i32(kt_path(dir, "y.npy"), b.y, sy, 1, &err))
+        fail_msg("writing test data: %s", err.msg);
+    char data[1024];
+    snprintf(data, sizeof data,
+             "--train-x '%s/x.npy' --train-y '%s/y.npy' --test-x '%s/x.npy' --test-y '%s/y.npy' "
+             "--classes-per-task 2 --quiet",
+             dir, dir, dir, dir);
+    char *out = NULL;
+    int rc = kt_run_cli(&out, "run --method bir %s --iters 30 --hidden 16 --latent 4 "
+                              "--gating 0 --out '%s/res'", data, dir);
+    if (rc != 0)
+        fail_msg("kenyon run failed (%d): %s", rc, out ? out : "");
+    free(out);
+    FILE *f = fopen(kt_path(dir, "res/summary.json"), "r");
+    assert_non_null(f);
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(buf, "\"bir\""));
+    assert_non_null(strstr(buf, "\"gating\""));
+    out = NULL;
+    rc = kt_run_cli(&out, "run --method bir %s --gate-prop 2", data);
+    assert_true(rc != 0);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "gate-prop"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_keeps_first_task_and_ablations_run),
         cmocka_unit_test(test_bad_options_are_named),
         cmocka_unit_test(test_save_load_roundtrip),
+        cmocka_unit_test(test_cli_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
