@@ -171,7 +171,7 @@ void kn_metarl_test_result_free(kn_metarl_test_result *r);
 double kn_metarl_reference_regret(kn_task_kind task, kn_agent_kind agent);
 
 /* Writes into dir: summary.json, regret.csv, episodes.csv, p_best.csv (and stay.csv for the
- * two-step task), and the plots regret.png, p_best.png (stay.png). */
+ * two-step task), and the plots regret.png, p_best.png (stay.png, stay_agents.png). */
 int kn_metarl_write_test_report(const char *dir, const kn_metarl_test_result *r,
                                 const char *model_path, kn_error *err);
 

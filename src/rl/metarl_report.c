@@ -383,28 +383,50 @@ static int write_plots(const char *dir, const kn_metarl_test_result *r, kn_error
     if (rc || r->task.kind != KN_TASK_TWOSTEP)
         return rc;
 
-    /* Stay probabilities: 4 bars per agent, grouped. */
+    /* Stay probabilities: the network alone (as in Wang et al. Fig. 5), then every agent. */
+    static const char *const long_names[4] = {"rew. common", "rew. uncommon", "unrew. common",
+                                              "unrew. uncommon"};
+    static const char *const short_names[4] = {"RC", "RU", "NC", "NU"};
+    double nv[4];
+    for (int c = 0; c < 4; c++) {
+        nv[c] = kn_bandit_stats_p_stay(&r->net.stats, stay_rc[c][0], stay_rc[c][1]);
+        if (!isfinite(nv[c]))
+            nv[c] = 0;
+    }
+    kn_plot_axes ax3 = {"Two-step task: network stay probability", "previous trial", "P(stay)",
+                        0, 0, 0, 0, 0, 1.1};
+    rc = join(path, sizeof path, dir, "stay.png", err);
+    if (!rc)
+        rc = kn_plot_bars(path, &ax3, long_names, nv, NULL, 4, err);
+    if (rc)
+        return rc;
     enum { MAXB = 4 * (1 + KN_METARL_MAX_AGENTS) };
-    static const char *const short_names[4] = {"R+C", "R+U", "N+C", "N+U"};
-    char names[MAXB][48];
+    char names[MAXB][24];
     const char *blabels[MAXB];
     double bvals[MAXB];
     int nb = 0;
-    for (int k = 0; k < rows; k++)
+    for (int k = 0; k < rows; k++) {
+        if (k > 0 && r->agents[k - 1] == KN_AGENT_RANDOM)
+            continue; /* flat at 0.5; in stay.csv, left out here to keep the labels legible */
+        const char *who = k == 0 ? "net"
+                          : r->agents[k - 1] == KN_AGENT_MODEL_BASED ? "MB"
+                          : r->agents[k - 1] == KN_AGENT_MODEL_FREE  ? "MF"
+                          : r->agents[k - 1] == KN_AGENT_RANDOM      ? "rnd"
+                                                                     : labels[k];
         for (int c = 0; c < 4; c++) {
-            snprintf(names[nb], sizeof names[nb], "%s %s", k == 0 ? "net" : labels[k],
-                     short_names[c]);
+            snprintf(names[nb], sizeof names[nb], "%s %s", who, short_names[c]);
             blabels[nb] = names[nb];
             bvals[nb] = kn_bandit_stats_p_stay(row_stats(r, k), stay_rc[c][0], stay_rc[c][1]);
             if (!isfinite(bvals[nb]))
                 bvals[nb] = 0;
             nb++;
         }
-    kn_plot_axes ax3 = {"Two-step stay probability (R rewarded / N not; C common / U uncommon)",
-                        "agent and previous trial", "P(stay)", 0, 0, 0, 0, 0, 1.0};
-    rc = join(path, sizeof path, dir, "stay.png", err);
+    }
+    kn_plot_axes ax4 = {"Stay probability: R/N rewarded or not, C/U common or uncommon",
+                        "agent and previous trial", "P(stay)", 0, 0, 0, 0, 0, 1.1};
+    rc = join(path, sizeof path, dir, "stay_agents.png", err);
     if (!rc)
-        rc = kn_plot_bars(path, &ax3, blabels, bvals, NULL, (size_t)nb, err);
+        rc = kn_plot_bars(path, &ax4, blabels, bvals, NULL, (size_t)nb, err);
     return rc;
 }
 

@@ -44,6 +44,7 @@ for task in independent twostep; do
 done
 [ -s "$T/twostep/test/stay.csv" ] || fail "two-step test did not write stay.csv"
 [ -s "$T/twostep/test/stay.png" ] || fail "two-step test did not write stay.png"
+[ -s "$T/twostep/test/stay_agents.png" ] || fail "two-step test did not write stay_agents.png"
 grep -q "^network,1,1," "$T/twostep/test/stay.csv" || fail "stay.csv lacks the network rows"
 
 # same seed, same numbers
