@@ -60,7 +60,9 @@ static int cmd_linreg(int argc, char **argv)
         {"momentum", KN_OPT_DOUBLE, &c.hp.momentum, "momentum beta (PyTorch form)"},
         {"wd", KN_OPT_DOUBLE, &c.hp.wd, "weight decay lambda"},
         {"batch", KN_OPT_DOUBLE, &c.hp.batch, "batch size S (noise covariance Sigma/S)"},
-        {"steps", KN_OPT_DOUBLE, &steps, "stationary run length (checks 1 (/4), 2, 4, 5)"},
+        {"steps", KN_OPT_DOUBLE, &steps,
+         "stationary run length: check 2; check 1 runs steps/4 per sweep point; checks 4 and 5 "
+         "run at least 65536 and 4e6 steps"},
         {"replicas", KN_OPT_INT, &replicas, "independent runs for checks 3 and 6"},
         {"transient-steps", KN_OPT_DOUBLE, &transient,
          "length of each run in checks 3 and 6 (0: from the slowest mode)"},
