@@ -3,6 +3,7 @@
  * fresh episodes shared with the classical agents. See kenyon/metarl.h. */
 #include "kenyon/metarl.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,23 @@ const char *kn_metarl_config_check(const kn_metarl_config *c)
     if (!(c->coefs.value_coef >= 0) || !(c->coefs.entropy_coef >= 0))
         return "value and entropy coefficients must be >= 0";
     return NULL;
+}
+
+/* The LSTM's products are tiny (48 units): OpenBLAS threads only add overhead there, and a
+ * threaded gemm may split sums differently, which would make results depend on the thread
+ * count. Training and testing therefore run BLAS single-threaded and restore the setting. */
+static int blas_single_thread_begin(void)
+{
+    int n = openblas_get_num_threads();
+    if (n != 1)
+        openblas_set_num_threads(1);
+    return n;
+}
+
+static void blas_threads_restore(int n)
+{
+    if (n != 1)
+        openblas_set_num_threads(n);
 }
 
 /* Samples from softmax(logits) (A entries) with u ~ U(0,1); also returns the probabilities. */
@@ -218,6 +236,7 @@ int kn_metarl_train(kn_metarl_net *net, const kn_metarl_config *c, long every,
     }
     long done = 0, since = 0;
     double regret_acc = 0, reward_acc = 0, loss_acc = 0;
+    int blas_threads = blas_single_thread_begin();
     long updates = (c->episodes + c->batch - 1) / c->batch;
     for (long u = 0; u < updates && !rc; u++) {
         for (size_t i = 0; i < n; i++) {
@@ -266,6 +285,7 @@ int kn_metarl_train(kn_metarl_net *net, const kn_metarl_config *c, long every,
                 break;
         }
     }
+    blas_threads_restore(blas_threads);
     if (episodes_done)
         *episodes_done = done;
     rollout_free(&r, n);
@@ -299,6 +319,7 @@ int kn_metarl_evaluate(kn_metarl_net *net, const kn_task_params *task, size_t n_
         kn_bandit_stats_free(&out->stats);
         return rc;
     }
+    int blas_threads = blas_single_thread_begin();
     for (size_t e = 0; e < n_episodes && !rc; e++) {
         kn_rng task_rng;
         kn_rng_stream(&task_rng, seed, e);
@@ -308,6 +329,7 @@ int kn_metarl_evaluate(kn_metarl_net *net, const kn_task_params *task, size_t n_
         if (!rc)
             kn_bandit_stats_add(&out->stats, &r.tr[0]);
     }
+    blas_threads_restore(blas_threads);
     out->trial1_p_best = kn_bandit_stats_p_best(&out->stats, 0);
     rollout_free(&r, 1);
     if (rc)

@@ -3,6 +3,7 @@
  * leaves the parameters unchanged (checksum) and the classical agents face the same episodes as
  * kn_agent_evaluate; a saved model loads back exactly; bad configurations and files are refused
  * with messages naming the culprit. */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,31 @@ static void test_training_is_reproducible(void **state)
     kn_metarl_net_free(&a);
     kn_metarl_net_free(&b);
     kn_metarl_net_free(&d);
+}
+
+/* The same seed gives the same weights whatever the BLAS thread count. */
+static void test_training_independent_of_blas_threads(void **state)
+{
+    (void)state;
+    kn_metarl_config c;
+    small_config(&c, KN_TASK_INDEPENDENT);
+    c.net.hidden = 48; /* big enough for a threaded gemm to split work */
+    c.batch = 8;
+    c.episodes = 16;
+    kn_metarl_net a, b;
+    kn_error err;
+    make_net(&a, &c, 8);
+    make_net(&b, &c, 8);
+    int saved = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    assert_int_equal(kn_metarl_train(&a, &c, 0, NULL, NULL, NULL, &err), 0);
+    openblas_set_num_threads(2);
+    assert_int_equal(kn_metarl_train(&b, &c, 0, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(openblas_get_num_threads(), 2); /* restored */
+    openblas_set_num_threads(saved);
+    assert_memory_equal(a.params, b.params, a.n_params * sizeof(kn_real));
+    kn_metarl_net_free(&a);
+    kn_metarl_net_free(&b);
 }
 
 static void test_a2c_step_lowers_loss(void **state)
@@ -203,6 +229,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_training_is_reproducible),
+        cmocka_unit_test(test_training_independent_of_blas_threads),
         cmocka_unit_test(test_a2c_step_lowers_loss),
         cmocka_unit_test(test_frozen_test_and_model_roundtrip),
         cmocka_unit_test(test_bad_inputs_are_named),
