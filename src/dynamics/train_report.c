@@ -47,8 +47,8 @@ static int write_projection_csv(const char *path, const kn_dyn_train_run *run, i
     return kn_atomic_commit(&af, err);
 }
 
-/* Phase portraits of run 1 along the top Hessian eigenvectors, each axis scaled by its standard
- * deviation over the run. */
+/* Phase portraits of run 1 along the top Hessian eigenvectors over its first 400 steps, each axis
+ * scaled by its root mean square over those steps. */
 static int plot_projection(const char *path, const kn_dyn_train_result *r, kn_error *err)
 {
     const kn_dyn_train_run *run = &r->runs[0];
@@ -57,7 +57,7 @@ static int plot_projection(const char *path, const kn_dyn_train_result *r, kn_er
     char labels[8][64];
     double *bufs[16] = {0};
     int rc = 0;
-    size_t n = run->steps;
+    size_t n = run->steps < 400 ? run->steps : 400; /* a few oscillations; more is a blob */
     for (int j = 0; j < hk; j++) {
         double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
         bufs[2 * j] = x;
@@ -83,7 +83,7 @@ static int plot_projection(const char *path, const kn_dyn_train_result *r, kn_er
                  r->hessian_eigenvalues[j]);
         ser[j] = (kn_plot_series){labels[j], x, y, n, NULL, NULL, KN_PLOT_LINE};
     }
-    kn_plot_axes ax = {"Trajectory along top Hessian eigenvectors (run 1)",
+    kn_plot_axes ax = {"Top Hessian eigenvectors, run 1, first 400 steps",
                        "position / rms", "velocity / rms", 0, 0, 0, 0, 0, 0};
     rc = kn_plot_lines(path, &ax, ser, (size_t)hk, err);
 done:
