@@ -208,7 +208,8 @@ int kn_dyn_train_write_outputs(const char *dir, const kn_dyn_train_config *c,
         for (int j = 0; j < 2; j++)
             fy[j] = exp(run->fit.intercept) * pow(fx[j], run->fit.c);
         snprintf(labels[ns], sizeof labels[0], "fit c = %.3f +- %.3f", run->fit.c, run->fit.ci95);
-        ser[ns++] = (kn_plot_series){labels[ns - 1], fx, fy, 2, NULL, NULL, KN_PLOT_DASHED};
+        ser[ns] = (kn_plot_series){labels[ns], fx, fy, 2, NULL, NULL, KN_PLOT_DASHED};
+        ns++;
     }
     double bx[2] = {1, (double)r->runs[0].steps}, by[2];
     by[0] = r->runs[0].disp_sq[0];
