@@ -282,11 +282,10 @@ static int winners(const float *h, int m, int k, float mx, int p, float *tmp, ui
      * below exclude them. */
     const float scale = (float)KC_BUCKETS / mx;
     memset(hist, 0, KC_BUCKETS * sizeof *hist);
-    for (int i = 0; i < m; i++) {
-        int bi = bucket_of(h[i], scale);
-        bkt[i] = (uint16_t)bi;
-        hist[bi]++;
-    }
+    for (int i = 0; i < m; i++) /* vectorises (the histogram loop below cannot) */
+        bkt[i] = (uint16_t)bucket_of(h[i], scale);
+    for (int i = 0; i < m; i++)
+        hist[bkt[i]]++;
     int above = 0, b = KC_BUCKETS - 1;
     while (b > 0 && above + (int)hist[b] < k)
         above += (int)hist[b--];
