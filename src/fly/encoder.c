@@ -369,7 +369,42 @@ int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *
                 const kc_v4 zero = {0};
                 kc_v4 m0 = zero, m1 = zero, m2 = zero, m3 = zero;
                 kc_i4 p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0};
-                for (int i = 0; i < m; i++) {
+                /* Four cells at a time, so that each sample's four activities are written
+                 * as one vector (a 4 x 4 transpose per lane group) instead of 16 scalar
+                 * stores per cell. */
+                int i = 0;
+                for (; i + 4 <= m; i += 4) {
+                    kc_v4 a[4][4];
+                    for (int cc = 0; cc < 4; cc++) {
+                        const uint32_t *in = e->inputs + (size_t)(i + cc) * (size_t)c;
+                        kc_v4 a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+                        for (int t = 0; t < c; t++) {
+                            const kc_v4 *r = xv + 4 * (size_t)in[t];
+                            a0 += r[0];
+                            a1 += r[1];
+                            a2 += r[2];
+                            a3 += r[3];
+                        }
+                        /* Scaled inputs are finite and >= 0, so every sum is >= 0 (ReLU is
+                         * a no-op here). */
+                        m0 = kc_max4(a0, m0);
+                        m1 = kc_max4(a1, m1);
+                        m2 = kc_max4(a2, m2);
+                        m3 = kc_max4(a3, m3);
+                        p0 -= a0 > zero; /* a true comparison is -1 */
+                        p1 -= a1 > zero;
+                        p2 -= a2 > zero;
+                        p3 -= a3 > zero;
+                        a[cc][0] = a0, a[cc][1] = a1, a[cc][2] = a2, a[cc][3] = a3;
+                    }
+                    for (int g = 0; g < 4; g++)
+                        for (int q = 0; q < 4; q++) {
+                            kc_v4 row = {a[0][g][q], a[1][g][q], a[2][g][q], a[3][g][q]};
+                            memcpy(hb + (size_t)(4 * g + q) * (size_t)m + (size_t)i, &row,
+                                   sizeof row);
+                        }
+                }
+                for (; i < m; i++) {
                     const uint32_t *in = e->inputs + (size_t)i * (size_t)c;
                     kc_v4 a0 = zero, a1 = zero, a2 = zero, a3 = zero;
                     for (int t = 0; t < c; t++) {
@@ -379,13 +414,11 @@ int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *
                         a2 += r[2];
                         a3 += r[3];
                     }
-                    /* Scaled inputs are finite and >= 0, so every sum is >= 0 (ReLU is a
-                     * no-op here). */
                     m0 = kc_max4(a0, m0);
                     m1 = kc_max4(a1, m1);
                     m2 = kc_max4(a2, m2);
                     m3 = kc_max4(a3, m3);
-                    p0 -= a0 > zero; /* a true comparison is -1 */
+                    p0 -= a0 > zero;
                     p1 -= a1 > zero;
                     p2 -= a2 > zero;
                     p3 -= a3 > zero;
