@@ -271,6 +271,8 @@ typedef struct kn_dyn_train_run {
     double mean_delta_sq;                    /* after burn-in */
     double cv;                               /* across windows, after burn-in */
     double law;                              /* eta^2 / (S (1 - beta^2)) */
+    double trace_sigma;   /* per-sample gradient covariance trace, mean of 4 points after burn-in */
+    double law_absolute;  /* eta^2 tr Sigma (N-S)/(N-1) / (S (1-beta^2)) with that trace */
     kn_powerfit fit;                         /* log |theta_k - theta_0|^2 on log k */
     double test_accuracy, seconds;
 } kn_dyn_train_run;
@@ -285,6 +287,7 @@ typedef struct kn_dyn_train_result {
     kn_dyn_train_run runs[KN_DYN_MAX_RUNS];
     int n_runs;
     double cv_max, law_error_max;
+    double law_error_measured_trace_max; /* ratio test with each run's own measured tr Sigma */
     int pass;
     char verdict[3072];
 } kn_dyn_train_result;

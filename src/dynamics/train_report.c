@@ -134,6 +134,8 @@ static int write_summary(const char *path, const kn_dyn_train_config *c,
         cJSON_AddNumberToObject(o, "mean_delta_sq", run->mean_delta_sq);
         cJSON_AddNumberToObject(o, "cv_delta_sq", run->cv);
         cJSON_AddNumberToObject(o, "lr2_over_S_1mb2", run->law);
+        cJSON_AddNumberToObject(o, "trace_sigma", run->trace_sigma);
+        cJSON_AddNumberToObject(o, "law_absolute", run->law_absolute);
         cJSON_AddNumberToObject(o, "c", run->fit.c);
         cJSON_AddNumberToObject(o, "c_ci95", run->fit.ci95);
         cJSON_AddNumberToObject(o, "c_window_lo", run->fit.x_lo);
@@ -143,6 +145,7 @@ static int write_summary(const char *path, const kn_dyn_train_config *c,
     }
     cJSON_AddNumberToObject(root, "cv_max", r->cv_max);
     cJSON_AddNumberToObject(root, "law_error_max", r->law_error_max);
+    cJSON_AddNumberToObject(root, "law_error_measured_trace_max", r->law_error_measured_trace_max);
     cJSON_AddStringToObject(root, "verdict", r->pass ? "PASS" : "FAIL");
     cJSON_AddStringToObject(root, "details", r->verdict);
     char *text = cJSON_Print(root);
