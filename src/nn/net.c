@@ -69,6 +69,7 @@ void kn_net_free(kn_net *net)
     free(net->input);
     free(net->gbuf[0]); /* gbuf[1], sq[1] point into these */
     free(net->sq[0]);
+    free(net->dloss);
     free(net);
 }
 

@@ -59,6 +59,8 @@ struct kn_net {
     size_t gbuf_cap;
     kn_real *sq[2];   /* sqgrad scratch */
     size_t sq_cap;
+    kn_real *dloss;   /* kn_net_loss_grad: gradient of the loss w.r.t. the output */
+    size_t dloss_cap;
 };
 
 #define KN_BN_EPS 1e-5

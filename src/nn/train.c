@@ -2,8 +2,6 @@
  * step, the building blocks every back-prop baseline repeats. */
 #include "nn/nn_internal.h"
 
-#include <stdlib.h>
-
 int kn_net_loss_grad(kn_net *net, const kn_real *x, const int32_t *y, size_t n,
                      const uint8_t *active, double *loss, kn_error *err)
 {
@@ -12,13 +10,11 @@ int kn_net_loss_grad(kn_net *net, const kn_real *x, const int32_t *y, size_t n,
     if (rc)
         return rc;
     size_t od = kn_net_out_dim(net);
-    kn_real *d = malloc(n * od * sizeof *d);
-    if (!d)
+    if (kn_nn_reserve(&net->dloss, &net->dloss_cap, n * od))
         return kn_fail(err, KN_ENOMEM, "kn_net_loss_grad: out of memory");
-    rc = kn_loss_cross_entropy(out, n, (int)od, y, active, loss, d, err);
+    rc = kn_loss_cross_entropy(out, n, (int)od, y, active, loss, net->dloss, err);
     if (!rc)
-        rc = kn_net_backward(net, d, NULL, err);
-    free(d);
+        rc = kn_net_backward(net, net->dloss, NULL, err);
     return rc;
 }
 
