@@ -55,8 +55,14 @@ static const kn_param_spec fly_params[] = {
 static const kn_param_spec v1_params[] = PERCEPTRON_PARAMS("0.1");
 static const kn_param_spec v2_params[] = PERCEPTRON_PARAMS("2");
 static const kn_param_spec v3_params[] = PERCEPTRON_PARAMS("0.001");
+/* fly-ridge defaults to 10% winners: on class-balanced MNIST-20 pixels (5 seeds, lambda 10)
+ * k 320 gave 0.871 final accuracy against 0.862 for the fly's 5% (k 160); lambda 1-100 moved it
+ * by under 0.01. */
 static const kn_param_spec ridge_params[] = {
-    COMMON_PARAMS,
+    {"m", KN_PARAM_INT, "3200", "number of Kenyon cells"},
+    {"c", KN_PARAM_INT, "10", "inputs per Kenyon cell (random, binary, fixed)"},
+    {"k", KN_PARAM_INT, "0", "winners of the k-WTA (0: use --k-fraction)"},
+    {"k-fraction", KN_PARAM_DOUBLE, "0.1", "winners as a fraction of m (when --k is 0)"},
     {"lambda", KN_PARAM_DOUBLE, "10", "ridge penalty: W = (G + lambda I)^-1 B"},
     {NULL, 0, NULL, NULL},
 };
