@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "kenyon/dataset.h"
+#include "kenyon/datasets.h"
 #include "kenyon/error.h"
 #include "kenyon/nn.h"
 
@@ -103,6 +104,15 @@ typedef struct kn_feature_cache_options {
 
 void kn_feature_cache_options_default(kn_feature_cache_options *o);
 int kn_features_lenet_cached(const kn_feature_cache_options *o, kn_split *split, kn_error *err);
+
+/* A named data set (kn_load_dataset) seen through `features`: "pixels" (NULL too), "lenet"
+ * (kn_features_lenet_cached with default options, progress lines to log) or a .npy file whose
+ * rows are the data set's unbalanced training rows then its test rows (`kenyon features extract
+ * --split all`). Features are applied before the class balancing that o asks for, so every
+ * choice trains on the same samples. label receives a description for reports. */
+int kn_load_dataset_features(const char *name, const kn_data_options *o, const char *features,
+                             FILE *log, kn_split *out, char *label, size_t label_size,
+                             kn_error *err);
 
 #ifdef __cplusplus
 }

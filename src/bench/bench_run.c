@@ -11,7 +11,6 @@
 #include "kenyon/datasets.h"
 #include "kenyon/features.h"
 #include "kenyon/fileio.h"
-#include "kenyon/formats.h"
 #include "kenyon/progress.h"
 #include "kenyon/tasks.h"
 
@@ -283,103 +282,28 @@ static int subset_per_class(kn_dataset *ds, size_t per_class, kn_error *err)
     return KN_OK;
 }
 
-/* Replaces the split's rows by those of a feature file: unbalanced train rows then test rows. */
-static int apply_feature_file(const char *path, kn_split *sp, kn_error *err)
-{
-    kn_array f;
-    memset(&f, 0, sizeof f);
-    int rc = kn_array_read_any(path, &f, err);
-    if (rc)
-        return rc;
-    size_t rows = f.ndim >= 1 ? f.shape[0] : 0;
-    size_t d = rows ? f.count / rows : 0;
-    if (f.ndim != 2 || rows != sp->train.n + sp->test.n || d == 0) {
-        rc = kn_fail(err, KN_EINVAL,
-                     "%s: expected a 2-d array of %zu rows (MNIST-20's %zu train + %zu test rows, "
-                     "as `kenyon features extract --dataset mnist20 --split all` writes), got %d "
-                     "dimensions and %zu rows",
-                     path, sp->train.n + sp->test.n, sp->train.n, sp->test.n, f.ndim, rows);
-        kn_array_free(&f);
-        return rc;
-    }
-    kn_dataset *parts[2] = {&sp->train, &sp->test};
-    size_t offset = 0;
-    for (int k = 0; k < 2 && !rc; k++) {
-        kn_dataset *ds = parts[k];
-        float *x = malloc(ds->n * d * sizeof *x + 1);
-        if (!x) {
-            rc = kn_fail(err, KN_ENOMEM, "out of memory");
-            break;
-        }
-        for (size_t i = 0; i < ds->n * d; i++) {
-            double v = kn_array_get(&f, (offset * d) + i);
-            if (!isfinite(v)) {
-                free(x);
-                kn_array_free(&f);
-                return kn_fail(err, KN_EFORMAT, "%s: value %zu is not finite", path,
-                               offset * d + i);
-            }
-            x[i] = (float)v;
-        }
-        free(ds->x);
-        ds->x = x;
-        ds->d = d;
-        ds->channels = ds->height = ds->width = 0;
-        offset += ds->n;
-    }
-    kn_array_free(&f);
-    return rc;
-}
-
 int kn_bench_mnist20(const kn_bench_options *o, kn_error *err)
 {
     kn_data_options dopt;
     kn_data_options_default(&dopt);
     dopt.data_dir = o->data_dir;
-    const int pixels = strcmp(o->features, "pixels") == 0;
-    const int lenet = strcmp(o->features, "lenet") == 0;
-    const char *dot = strrchr(o->features, '.');
-    if (!pixels && !lenet && !(dot && strcmp(dot, ".npy") == 0))
-        return kn_fail(err, KN_EINVAL,
-                       "--features: '%s' is not pixels, lenet or a .npy file", o->features);
-    /* A feature file's rows follow the unbalanced file order, so balance after applying it. */
-    dopt.balance = 0;
     kn_split sp;
-    memset(&sp, 0, sizeof sp);
+    char features_label[600];
     double t0 = kn_seconds();
-    int rc = kn_load_dataset("mnist20", &dopt, &sp, err);
+    int rc = kn_load_dataset_features("mnist20", &dopt, o->features, o->log, &sp, features_label,
+                                      sizeof features_label, err);
     if (rc)
         return rc;
-    char source[512];
-    snprintf(source, sizeof source, "%s", sp.train.source);
-    char features_label[600];
-    if (pixels) {
-        snprintf(features_label, sizeof features_label, "pixels (784 grey levels scaled to [0,1])");
-    } else if (lenet) {
-        kn_feature_cache_options fo;
-        kn_feature_cache_options_default(&fo);
-        fo.data_dir = o->data_dir;
-        fo.log = o->log;
-        rc = kn_features_lenet_cached(&fo, &sp, err);
-        snprintf(features_label, sizeof features_label,
-                 "lenet (84-d LeNet5 features, extractor trained on the pretraining set, seed %" PRIu64
-                 ", %d epochs)", fo.seed, fo.epochs);
-    } else {
-        rc = apply_feature_file(o->features, &sp, err);
-        snprintf(features_label, sizeof features_label, "features from %s", o->features);
-    }
-    if (!rc)
-        rc = kn_dataset_balance(&sp.train, dopt.seed, err);
-    if (!rc && o->quick) {
+    if (o->quick) {
         rc = subset_per_class(&sp.train, o->quick_train_per_class, err);
         if (!rc)
             rc = subset_per_class(&sp.test, o->quick_test_per_class, err);
     }
     if (!rc && o->log)
-        fprintf(o->log, "data: MNIST-20 from %s, loaded in %.1f s%s\n", source,
-                kn_seconds() - t0, o->quick ? " (quick: a subset of every class)" : "");
+        fprintf(o->log, "data: %s, loaded in %.1f s%s\n", sp.train.source, kn_seconds() - t0,
+                o->quick ? " (quick: a subset of every class)" : "");
     if (!rc)
-        rc = kn_bench_run_split(o, &sp, source, features_label, err);
+        rc = kn_bench_run_split(o, &sp, sp.train.source, features_label, err);
     kn_split_free(&sp);
     return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "kenyon/datasets.h"
+#include "kenyon/features.h"
 #include "kenyon/learner.h"
 #include "kenyon/protocol.h"
 #include "kenyon/tasks.h"
@@ -24,7 +25,7 @@ static double now_seconds(void)
 }
 
 typedef struct run_args {
-    const char *method, *dataset, *data_dir, *out, *save, *load;
+    const char *method, *dataset, *data_dir, *out, *save, *load, *features;
     const char *train_x, *train_y, *test_x, *test_y;
     uint64_t seed, balance_seed;
     int classes_per_task, batch, shuffle, no_balance, quiet;
@@ -49,11 +50,12 @@ static const kn_opt *find_opt(const kn_opt *opts, const char *name, size_t len)
 int kn_cmd_run(int argc, char **argv)
 {
     run_args a = {.method = "fly", .dataset = "mnist20", .seed = 1, .classes_per_task = 2,
-                  .batch = 64};
+                  .batch = 64, .features = "pixels"};
     kn_opt opts[] = {
         {"method", KN_OPT_STRING, &a.method, "continual learner (see the list below)"},
         {"dataset", KN_OPT_STRING, &a.dataset, "named data set: mnist20, mnist, fashion, cifar100"},
         {"data", KN_OPT_STRING, &a.data_dir, "data directory (default $KENYON_DATA or ./data)"},
+        {"features", KN_OPT_STRING, &a.features, "pixels, lenet (cached LeNet5 features) or FILE.npy (rows: unbalanced train then test)"},
         {"seed", KN_OPT_U64, &a.seed, "seed of the run (projection, initialisation, shuffles)"},
         {"out", KN_OPT_STRING, &a.out, "write DIR/summary.json and DIR/accuracy_matrix.csv"},
         {"save", KN_OPT_STRING, &a.save, "save the trained model (safetensors) to FILE"},
@@ -187,8 +189,16 @@ int kn_cmd_run(int argc, char **argv)
     dopt.seed = a.balance_seed;
     kn_split sp;
     memset(&sp, 0, sizeof sp);
+    char features_label[600] = "user files as given";
+    if (user && strcmp(a.features, "pixels") != 0) {
+        fprintf(stderr, "kenyon run: --features applies to named data sets; give user data as "
+                        "feature files with --train-x/--test-x instead\n");
+        return 2;
+    }
     int rc = user ? kn_load_user_split(a.train_x, a.train_y, a.test_x, a.test_y, &dopt, &sp, &err)
-                  : kn_load_dataset(a.dataset, &dopt, &sp, &err);
+                  : kn_load_dataset_features(a.dataset, &dopt, a.features,
+                                             a.quiet ? NULL : stdout, &sp, features_label,
+                                             sizeof features_label, &err);
     if (rc) {
         fprintf(stderr, "kenyon run: %s\n", err.msg);
         return 1;
@@ -230,6 +240,7 @@ int kn_cmd_run(int argc, char **argv)
                "classes, %d tasks), seed %llu, data loaded in %.2f s\n",
                l->method->name, user ? "user data" : a.dataset, sp.train.n, sp.test.n,
                sp.train.d, n_classes, ts.n_tasks, (unsigned long long)a.seed, load_seconds);
+        printf("features: %s\n", features_label);
         printf("parameters:");
         for (size_t i = 0; i < l->n_params; i++)
             printf(" %s=%s", l->params[i].key, l->params[i].value);
@@ -250,9 +261,12 @@ int kn_cmd_run(int argc, char **argv)
            res.final_accuracy, res.final_accuracy_ti, res.memory_loss, res.forgetting, res.bwt);
     printf("time: load %.2f s, train %.2f s, evaluate %.2f s, wall %.2f s; peak RSS %.1f MB\n",
            load_seconds, res.train_seconds, res.eval_seconds, wall, res.peak_rss_kb / 1024.0);
+    char data_source[sizeof sp.train.source + sizeof features_label + 16];
+    snprintf(data_source, sizeof data_source, "%s; features: %s", sp.train.source,
+             features_label);
     kn_run_info ri = {.method = l->method->name,
                       .dataset = user ? "user" : a.dataset,
-                      .data_source = sp.train.source[0] ? sp.train.source : NULL,
+                      .data_source = data_source,
                       .seed = a.seed,
                       .learner = l,
                       .stream = &ts,
