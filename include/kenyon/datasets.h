@@ -50,6 +50,10 @@ int kn_load_user_split(const char *train_x, const char *train_y, const char *tes
 /* Sub-samples ds in place so that every class present has as many rows as the smallest present
  * class; rows are chosen per class with kn_rng_stream(seed, class) and kept in file order. */
 int kn_dataset_balance(kn_dataset *ds, uint64_t seed, kn_error *err);
+/* The rows kn_dataset_balance keeps, from the labels alone: keep (n slots) receives them in
+ * increasing order, *n_keep their number. Lets loaders balance before converting pixels. */
+int kn_balance_select(const int32_t *y, size_t n, int n_classes, uint64_t seed, size_t *keep,
+                      size_t *n_keep, kn_error *err);
 
 /* Per-class counts of labels (counts has n_classes slots). */
 void kn_dataset_class_counts(const kn_dataset *ds, size_t *counts);

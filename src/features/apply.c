@@ -72,6 +72,11 @@ int kn_load_dataset_features(const char *name, const kn_data_options *o, const c
     if (!pixels && !lenet && !(dot && strcmp(dot, ".npy") == 0))
         return kn_fail(err, KN_EINVAL, "--features: '%s' is not pixels, lenet or a .npy file",
                        spec);
+    if (pixels) {
+        /* No features to apply: the loader balances before converting pixels (faster). */
+        snprintf(label, label_size, "pixels (raw inputs, images scaled to [0,1])");
+        return kn_load_dataset(name, o, out, err);
+    }
     kn_data_options unbalanced;
     if (o)
         unbalanced = *o;
@@ -82,9 +87,7 @@ int kn_load_dataset_features(const char *name, const kn_data_options *o, const c
     int rc = kn_load_dataset(name, &unbalanced, out, err);
     if (rc)
         return rc;
-    if (pixels) {
-        snprintf(label, label_size, "pixels (raw inputs, images scaled to [0,1])");
-    } else if (lenet) {
+    if (lenet) {
         kn_feature_cache_options fo;
         kn_feature_cache_options_default(&fo);
         fo.data_dir = unbalanced.data_dir;
