@@ -30,7 +30,7 @@ extern "C" {
 
 typedef struct kn_protocol_options {
     size_t batch;        /* samples per observe call (default 64) */
-    int shuffle;         /* 1: shuffle each task's training samples (default 0: file order) */
+    int shuffle;         /* 1 (default): shuffle each task's training samples; 0: file order */
     uint64_t seed;       /* for the shuffles (kn_rng_stream(seed, 1000 + task)) */
     FILE *log;           /* per-task table as the run goes; NULL = silent */
     /* Called after each task's evaluation (e.g. to save the model); non-zero stops the run. */

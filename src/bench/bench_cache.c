@@ -70,7 +70,7 @@ uint64_t bench_cache_key(const kn_learner *l, uint64_t data_digest, const char *
                          size_t batch, int classes_per_task)
 {
     uint64_t h = BENCH_FNV_OFFSET;
-    h = hash_str(h, "kenyon-bench-v1");
+    h = hash_str(h, "kenyon-bench-v2: protocol defaults, shuffled within tasks");
     h = hash_str(h, KENYON_VERSION);
     h = hash_str(h, l->method->name);
     for (size_t i = 0; i < l->n_params; i++) {

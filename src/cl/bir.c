@@ -63,7 +63,7 @@ static const kn_param_spec bir_params[] = {
     {"lr", KN_PARAM_DOUBLE, "0.001", "Adam learning rate (original: 1e-3 MNIST, 1e-4 CIFAR-100)"},
     {"beta1", KN_PARAM_DOUBLE, "0.9", "Adam beta1"},
     {"beta2", KN_PARAM_DOUBLE, "0.999", "Adam beta2"},
-    {"batch", KN_PARAM_INT, "64", "mini-batch of current samples (as many are replayed)"},
+    {"minibatch", KN_PARAM_INT, "64", "mini-batch of current samples (as many are replayed)"},
     {"iters", KN_PARAM_INT, "0", "steps per task; 0 = one pass over the task as data arrive"},
     {"internal", KN_PARAM_INT, "1", "1: replay hidden activity of the first layer; 0: inputs"},
     {"conditional", KN_PARAM_INT, "1", "1: one learnable prior mode per class; 0: N(0, I)"},
@@ -92,7 +92,7 @@ static int read_params(const kn_learner *l, bir_state *s, kn_error *err)
         (rc = kn_learner_param_double(l, "lr", &s->lr, err)) ||
         (rc = kn_learner_param_double(l, "beta1", &s->beta1, err)) ||
         (rc = kn_learner_param_double(l, "beta2", &s->beta2, err)) ||
-        (rc = kn_learner_param_int(l, "batch", &s->batch, err)) ||
+        (rc = kn_learner_param_int(l, "minibatch", &s->batch, err)) ||
         (rc = kn_learner_param_int(l, "iters", &s->iters, err)) ||
         (rc = read_switch(l, "internal", &c->internal, err)) ||
         (rc = read_switch(l, "conditional", &c->conditional, err)) ||
@@ -112,7 +112,7 @@ static int read_params(const kn_learner *l, bir_state *s, kn_error *err)
         return kn_fail(err, KN_EINVAL, "method bir: --beta1 %g and --beta2 %g must be in [0, 1)",
                        s->beta1, s->beta2);
     if (s->batch < 1 || s->batch > 65536)
-        return kn_fail(err, KN_EINVAL, "method bir: --batch %d must be in [1, 65536]", s->batch);
+        return kn_fail(err, KN_EINVAL, "method bir: --minibatch %d must be in [1, 65536]", s->batch);
     if (s->iters < 0 || s->iters > 100000000)
         return kn_fail(err, KN_EINVAL, "method bir: --iters %d must be in [0, 1e8]", s->iters);
     if (!(c->gate_prop >= 0 && c->gate_prop < 1))

