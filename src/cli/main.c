@@ -21,7 +21,7 @@ static const command commands[] = {
     {"bench", "reproduce a paper's comparison in one command (bench mnist20)", kn_cmd_bench},
     {"features", "train the LeNet5 feature extractor, extract features", kn_cmd_features},
     {"dynamics", "limiting dynamics of SGD: exact linear-regression theory, MLP tracking", kn_cmd_dynamics},
-    {"rl", "dopamine models: TD prediction error, distributional TD (+ analysis, decoding)", kn_cmd_rl},
+    {"rl", "RL and the brain: TD prediction error, distributional TD, meta-RL", kn_cmd_rl},
     {NULL, NULL, NULL},
 };
 
