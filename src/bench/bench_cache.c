@@ -54,10 +54,25 @@ uint64_t bench_split_digest(const kn_split *sp)
     return dataset_digest(dataset_digest(BENCH_FNV_OFFSET, &sp->train), &sp->test);
 }
 
+void bench_file_label(const char *label, char *buf, size_t size)
+{
+    size_t i = 0;
+    for (; label[i] && i + 1 < size; i++) {
+        char c = label[i];
+        int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-' || c == '_' || c == '.';
+        buf[i] = keep ? c : '_';
+    }
+    if (size)
+        buf[i < size ? i : size - 1] = '\0';
+}
+
 void bench_cache_path(const char *out_dir, const char *method, uint64_t seed, uint64_t key,
                       char *buf, size_t size)
 {
-    snprintf(buf, size, "%s/cache/%s-seed%" PRIu64 "-%016" PRIx64 ".json", out_dir, method, seed,
+    char safe[256];
+    bench_file_label(method, safe, sizeof safe);
+    snprintf(buf, size, "%s/cache/%s-seed%" PRIu64 "-%016" PRIx64 ".json", out_dir, safe, seed,
              key);
 }
 

@@ -23,6 +23,10 @@ uint64_t bench_fnv1a(uint64_t h, const void *data, size_t n);
 /* Digest of a split's contents (features, labels, shapes). */
 uint64_t bench_split_digest(const kn_split *sp);
 
+/* A row label ("bir:iters=188") made safe for a file name: characters other than letters,
+ * digits, '-', '_' and '.' become '_'. */
+void bench_file_label(const char *label, char *buf, size_t size);
+
 /* Cache file path for a key: <out_dir>/cache/<method>-seed<seed>-<key hex>.json. */
 void bench_cache_path(const char *out_dir, const char *method, uint64_t seed, uint64_t key,
                       char *buf, size_t size);

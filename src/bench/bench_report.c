@@ -35,10 +35,12 @@ static const paper_row paper[] = {
     {NULL, NULL, {0}, NAN},
 };
 
+/* A row "bir:iters=188" is the paper's method run with other settings: it gets BI-R's row. */
 static const paper_row *paper_for(const char *method)
 {
+    size_t len = strcspn(method, ":");
     for (const paper_row *p = paper; p->method; p++)
-        if (strcmp(p->method, method) == 0)
+        if (strlen(p->method) == len && strncmp(p->method, method, len) == 0)
             return p;
     return NULL;
 }
@@ -400,8 +402,9 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
                            .ylabel = "memory loss (accuracy right after a task - final)"};
         rc = kn_plot_bars(path, &bx, labels, vals, errs, n_methods, err);
         for (size_t m = 0; m < n_methods && !rc; m++) {
-            snprintf(path, sizeof path, "%s/accuracy_matrix_%s.%s", o->out_dir, st[m].method,
-                     exts[e]);
+            char safe[256];
+            bench_file_label(st[m].method, safe, sizeof safe);
+            snprintf(path, sizeof path, "%s/accuracy_matrix_%s.%s", o->out_dir, safe, exts[e]);
             char title[128];
             snprintf(title, sizeof title, "%s: accuracy on task j after training task i",
                      st[m].method);

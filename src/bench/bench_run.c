@@ -80,6 +80,57 @@ static int parse_seeds(char **items, size_t n, uint64_t *seeds, kn_error *err)
     return KN_OK;
 }
 
+/* A --methods item: a method name, optionally followed by ":key=value" settings of that method
+ * ("bir:iters=188"); the whole item is the row's label. */
+#define MAX_SETTINGS 8
+typedef struct method_item {
+    char *name;                 /* owned copy of the base name */
+    char *settings;             /* owned copy of the text after the first ':' (split in place) */
+    kn_kv kv[MAX_SETTINGS];
+    size_t n_kv;
+} method_item;
+
+static int parse_method_item(const char *item, method_item *m, kn_error *err)
+{
+    memset(m, 0, sizeof *m);
+    const char *colon = strchr(item, ':');
+    m->name = strndup(item, colon ? (size_t)(colon - item) : strlen(item));
+    m->settings = strdup(colon ? colon + 1 : "");
+    if (!m->name || !m->settings)
+        return kn_fail(err, KN_ENOMEM, "out of memory");
+    if (!colon)
+        return KN_OK;
+    char *p = m->settings;
+    for (;;) {
+        char *next = strchr(p, ':');
+        if (next)
+            *next = '\0';
+        char *eq = strchr(p, '=');
+        if (!eq || eq == p || !eq[1])
+            return kn_fail(err, KN_EINVAL, "--methods: '%s': setting '%s' is not key=value",
+                           item, p);
+        if (m->n_kv == MAX_SETTINGS)
+            return kn_fail(err, KN_EINVAL, "--methods: '%s': more than %d settings", item,
+                           MAX_SETTINGS);
+        *eq = '\0';
+        m->kv[m->n_kv].key = p;
+        m->kv[m->n_kv].value = eq + 1;
+        m->n_kv++;
+        if (!next)
+            break;
+        p = next + 1;
+    }
+    return KN_OK;
+}
+
+static void free_method_items(method_item *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(m[i].name);
+        free(m[i].settings);
+    }
+}
+
 /* The methods the comparison knows of; a known one missing from the registry is skipped with a
  * note (it is being built), an unknown one is an error. */
 static int is_planned_method(const char *name)
@@ -118,8 +169,10 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
     char *method_items[MAX_LIST], *seed_items[MAX_LIST];
     size_t n_methods_req = 0, n_seeds = 0;
     uint64_t seeds[MAX_LIST];
-    const char *methods[MAX_LIST];
-    size_t n_methods = 0;
+    const char *methods[MAX_LIST];  /* row labels: the --methods items */
+    method_item parsed[MAX_LIST];
+    const method_item *chosen[MAX_LIST];
+    size_t n_methods = 0, n_parsed = 0;
     bench_run *runs = NULL;
     size_t n_runs = 0;
     kn_task_stream ts;
@@ -141,21 +194,37 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
                 rc = kn_fail(err, KN_EINVAL, "--methods: %s is listed twice", method_items[i]);
                 goto out_seeds;
             }
-        if (kn_method_find(method_items[i])) {
+        method_item *mi = &parsed[n_parsed++];
+        rc = parse_method_item(method_items[i], mi, err);
+        if (rc)
+            goto out_seeds;
+        if (kn_method_find(mi->name)) {
+            chosen[n_methods] = mi;
             methods[n_methods++] = method_items[i];
-        } else if (is_planned_method(method_items[i])) {
+        } else if (is_planned_method(mi->name)) {
             if (o->log)
                 fprintf(o->log, "note: method %s is not built into this kenyon yet; skipped\n",
-                        method_items[i]);
+                        mi->name);
         } else {
             rc = kn_fail(err, KN_EINVAL, "--methods: unknown method '%s' (kenyon run --help "
-                                         "lists them)", method_items[i]);
+                                         "lists them)", mi->name);
             goto out_seeds;
         }
     }
     if (n_methods == 0) {
         rc = kn_fail(err, KN_EINVAL, "--methods: none of the requested methods is available");
         goto out_seeds;
+    }
+    /* Every method's settings are checked before anything runs, so a typo in the last item
+     * does not cost the runs before it. */
+    for (size_t mi = 0; mi < n_methods; mi++) {
+        kn_learner_info probe = {.d = sp->train.d ? sp->train.d : 1, .n_classes = 2, .seed = 0};
+        kn_learner *l = NULL;
+        rc = kn_learner_create(chosen[mi]->name, &probe, chosen[mi]->kv, chosen[mi]->n_kv, &l,
+                               err);
+        kn_learner_free(l);
+        if (rc)
+            goto out_seeds;
     }
     if (o->classes_per_task < 1 || o->batch < 1) {
         rc = kn_fail(err, KN_EINVAL, "classes per task and batch must be at least 1");
@@ -200,7 +269,8 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
             run->seed = seeds[si];
             kn_learner_info info = {.d = sp->train.d, .n_classes = n_classes, .seed = seeds[si]};
             kn_learner *l = NULL;
-            rc = kn_learner_create(methods[mi], &info, NULL, 0, &l, err);
+            rc = kn_learner_create(chosen[mi]->name, &info, chosen[mi]->kv, chosen[mi]->n_kv,
+                                   &l, err);
             if (rc)
                 break;
             uint64_t key = bench_cache_key(l, digest, features_label, o->batch,
@@ -250,6 +320,7 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
         kn_run_result_free(&runs[i].res);
     free(runs);
 out_seeds:
+    free_method_items(parsed, n_parsed);
     free_list(seed_items, n_seeds);
 out_methods:
     free_list(method_items, n_methods_req);

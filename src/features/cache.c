@@ -148,7 +148,8 @@ static int get_model(const kn_feature_cache_options *o, const char *data_dir, co
         say(o, "lenet5: reusing cached extractor %s\n", path);
         return kn_lenet5_load(path, net, err);
     }
-    say(o, "lenet5: training the extractor on %s\n", pretrain);
+    say(o, "lenet5: training the extractor on %s", pretrain);
+    say(o, " (it will be cached as %s)\n", path);
     kn_split sp;
     rc = kn_pretrain_load(pretrain, &sp, err);
     if (rc)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 
 #include "kenyon/bench.h"
 #include "kenyon/rng.h"
@@ -207,12 +208,70 @@ static void test_bad_options(void **state)
     assert_non_null(strstr(err.msg, "features.csv"));
 }
 
+/* Entries of a directory other than . and .. (0 if it does not exist). */
+static int count_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+/* "fly:k=1" is fly with --k 1: a row of its own (labelled by the item), its own cache entry and
+ * plot, the paper's FlyModel columns, and a result that differs from the default fly's. */
+static void test_method_settings(void **state)
+{
+    (void)state;
+    const char *dir = kt_scratch_dir("bench-settings");
+    kn_split sp = {0};
+    make_split(&sp, 0);
+    kn_bench_options o;
+    options(&o, dir, "1");
+    o.methods = "fly,fly:k=1:lr=0.5";
+    kn_error err;
+    assert_int_equal(kn_bench_run_split(&o, &sp, "s", "raw", &err), KN_OK);
+    char *md = slurp(kt_path(dir, "report.md"));
+    assert_non_null(md);
+    char *plain = strstr(md, "| fly | 1 |"), *set = strstr(md, "| fly:k=1:lr=0.5 | 1 |");
+    assert_non_null(plain);
+    assert_non_null(set);
+    char *eol = strchr(set, '\n');
+    assert_non_null(eol);
+    *eol = '\0';
+    assert_non_null(strstr(set, "*0.998*"));
+    /* the two rows' accuracy cells differ (one winner of 16 KCs cannot match the default) */
+    assert_false(strncmp(plain + strlen("| fly | 1 |"), set + strlen("| fly:k=1:lr=0.5 | 1 |"),
+                         40) == 0);
+    *eol = '\n';
+    free(md);
+    FILE *f = fopen(kt_path(dir, "accuracy_matrix_fly_k_1_lr_0.5.png"), "rb");
+    assert_non_null(f);
+    fclose(f);
+    /* Settings are checked before anything runs: nothing is computed for a bad last item. */
+    const char *dir2 = kt_scratch_dir("bench-settings-bad");
+    options(&o, dir2, "1");
+    const char *bad[] = {"fly,fly:nosuch=1", "fly,fly:k", "fly,fly:=3", "fly,fly:k=",
+                         "fly,fly:k=-5"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        o.methods = bad[i];
+        assert_int_equal(kn_bench_run_split(&o, &sp, "s", "raw", &err), KN_EINVAL);
+        assert_null(fopen(kt_path(dir2, "results.csv"), "rb"));
+        assert_int_equal(count_entries(kt_path(dir2, "cache")), 0);
+    }
+    kn_split_free(&sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outputs_hold_the_computed_numbers),
         cmocka_unit_test(test_cache_resumes_and_invalidates_exactly),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_method_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
