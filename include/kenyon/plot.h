@@ -23,6 +23,9 @@ typedef struct kn_plot_axes {
     double ymin, ymax;          /* both 0: automatic */
 } kn_plot_axes;
 
+/* Series colours before they repeat (series i gets colour i mod this). */
+#define KN_PLOT_N_COLOURS 10
+
 typedef enum { KN_PLOT_LINE, KN_PLOT_POINTS, KN_PLOT_LINE_POINTS, KN_PLOT_DASHED } kn_plot_style;
 
 typedef struct kn_plot_series {

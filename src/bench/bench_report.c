@@ -380,7 +380,11 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
         }
         series[m] = (kn_plot_series){.label = st[m].method, .x = x, .y = st[m].curve_mean,
                                      .n = (size_t)T, .y_lo = lo + m * T, .y_hi = hi + m * T,
-                                     .style = KN_PLOT_LINE_POINTS};
+                                     /* a method with other settings ("bir:iters=188"),
+                                      * or a colour used twice: dashed, to tell them apart */
+                                     .style = strchr(st[m].method, ':') || m >= KN_PLOT_N_COLOURS
+                                                  ? KN_PLOT_DASHED
+                                                  : KN_PLOT_LINE_POINTS};
         vals[m] = st[m].ml_mean;
         errs[m] = st[m].ml_sd;
         labels[m] = st[m].method;

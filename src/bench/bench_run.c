@@ -23,7 +23,7 @@ void kn_bench_options_default(kn_bench_options *o)
     o->methods = KN_BENCH_DEFAULT_METHODS;
     o->seeds = NULL;
     o->out_dir = "runs/mnist20";
-    o->quick_train_per_class = 150;
+    o->quick_train_per_class = 100;
     o->quick_test_per_class = 50;
     o->classes_per_task = 2;
     o->batch = 64;

@@ -204,7 +204,9 @@ char *kn_results_summary_json(const kn_run_info *info, const kn_run_result *r)
     if (mem) {
         cJSON_AddNumberToObject(mem, "peak_rss_kb", (double)r->peak_rss_kb);
         cJSON_AddStringToObject(mem, "definition",
-                                "peak resident set size of the process (getrusage ru_maxrss)");
+                                "peak resident set size of the process during this run "
+                                "(Linux VmHWM, reset at the run's start; elsewhere getrusage "
+                                "ru_maxrss over the process's life)");
     }
     char *s = cJSON_Print(root);
     cJSON_Delete(root);

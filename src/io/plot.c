@@ -13,7 +13,7 @@
 
 /* cmap0: 0 background (white), 1 foreground (near black), 2 light grid grey, then series colours
  * (a colour-blind-friendly qualitative palette). */
-enum { COL_BG = 0, COL_FG = 1, COL_GRID = 2, COL_SERIES = 3, N_SERIES_COLOURS = 10 };
+enum { COL_BG = 0, COL_FG = 1, COL_GRID = 2, COL_SERIES = 3, N_SERIES_COLOURS = KN_PLOT_N_COLOURS };
 static const int palette[COL_SERIES + N_SERIES_COLOURS][3] = {
     {255, 255, 255}, {20, 20, 20},    {200, 200, 200}, {0, 114, 178},   {213, 94, 0},
     {0, 158, 115},   {204, 121, 167}, {230, 159, 0},   {86, 180, 233},  {120, 120, 120},
