@@ -38,6 +38,12 @@ typedef struct kn_plot_series {
 
 int kn_plot_lines(const char *path, const kn_plot_axes *axes, const kn_plot_series *series,
                   size_t n_series, kn_error *err);
+/* The same with chosen colours: colours[i] is the palette index of series i (taken modulo
+ * KN_PLOT_N_COLOURS), e.g. to draw variants of one method in its colour; colours NULL = by
+ * position, as kn_plot_lines. */
+int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
+                           const kn_plot_series *series, const size_t *colours, size_t n_series,
+                           kn_error *err);
 
 /* One bar per label with optional symmetric error bars (errs may be NULL). */
 int kn_plot_bars(const char *path, const kn_plot_axes *axes, const char *const *labels,

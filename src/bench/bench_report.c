@@ -362,11 +362,12 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
     double *lo = malloc(sizeof(double) * (size_t)T * n_methods);
     double *hi = malloc(sizeof(double) * (size_t)T * n_methods);
     kn_plot_series *series = calloc(n_methods, sizeof *series);
+    size_t *colours = calloc(n_methods, sizeof *colours);
     double *vals = malloc(sizeof(double) * n_methods);
     double *errs = malloc(sizeof(double) * n_methods);
     const char **labels = malloc(sizeof(char *) * n_methods);
     int rc = KN_OK;
-    if (!x || !lo || !hi || !series || !vals || !errs || !labels) {
+    if (!x || !lo || !hi || !series || !colours || !vals || !errs || !labels) {
         rc = kn_fail(err, KN_ENOMEM, "out of memory");
         goto out;
     }
@@ -378,13 +379,21 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
             lo[m * T + t] = st[m].curve_mean[t] - sd;
             hi[m * T + t] = st[m].curve_mean[t] + sd;
         }
-        series[m] = (kn_plot_series){.label = st[m].method, .x = x, .y = st[m].curve_mean,
-                                     .n = (size_t)T, .y_lo = lo + m * T, .y_hi = hi + m * T,
-                                     /* a method with other settings ("bir:iters=188"),
-                                      * or a colour used twice: dashed, to tell them apart */
-                                     .style = strchr(st[m].method, ':') || m >= KN_PLOT_N_COLOURS
-                                                  ? KN_PLOT_DASHED
-                                                  : KN_PLOT_LINE_POINTS};
+        /* A method with other settings ("bir:iters=188") is drawn dashed in the colour of
+         * its method's row, if that is plotted too; a repeated colour is dashed as well. */
+        const int variant = strchr(st[m].method, ':') != NULL;
+        colours[m] = m;
+        size_t base_len = strcspn(st[m].method, ":");
+        for (size_t b = 0; variant && b < m; b++)
+            if (strlen(st[b].method) == base_len &&
+                strncmp(st[b].method, st[m].method, base_len) == 0) {
+                colours[m] = b;
+                break;
+            }
+        series[m] = (kn_plot_series){
+            .label = st[m].method, .x = x, .y = st[m].curve_mean, .n = (size_t)T,
+            .y_lo = lo + m * T, .y_hi = hi + m * T,
+            .style = variant || m >= KN_PLOT_N_COLOURS ? KN_PLOT_DASHED : KN_PLOT_LINE_POINTS};
         vals[m] = st[m].ml_mean;
         errs[m] = st[m].ml_sd;
         labels[m] = st[m].method;
@@ -397,7 +406,7 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
                            .ylabel = "accuracy (mean of per-task test accuracy)",
                            .xmin = cpt * 0.5, .xmax = T * cpt + cpt * 0.5, .ymin = 0,
                            .ymax = 1.02};
-        rc = kn_plot_lines(path, &ax, series, n_methods, err);
+        rc = kn_plot_lines_coloured(path, &ax, series, colours, n_methods, err);
         if (rc)
             break;
         snprintf(path, sizeof path, "%s/memory_loss.%s", o->out_dir, exts[e]);
@@ -425,6 +434,7 @@ out:
     free(lo);
     free(hi);
     free(series);
+    free(colours);
     free(vals);
     free(errs);
     free(labels);

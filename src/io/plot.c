@@ -111,7 +111,12 @@ int kn_plot_end(kn_error *err)
 
 static double tx(double v, int logged) { return logged ? log10(v) : v; }
 
-static void set_series_colour(size_t i) { plcol0(COL_SERIES + (PLINT)(i % N_SERIES_COLOURS)); }
+/* cmap0 slot of series i: the caller's colour for it, else the i-th palette colour. */
+static PLINT series_colour(const size_t *colours, size_t i)
+{
+    size_t k = colours ? colours[i] : i;
+    return COL_SERIES + (PLINT)(k % N_SERIES_COLOURS);
+}
 
 static int range_of(const kn_plot_series *s, size_t ns, const kn_plot_axes *a, double *x0,
                     double *x1, double *y0, double *y1)
@@ -242,6 +247,13 @@ static int check_axes(const char *path, const kn_plot_axes *a, kn_error *err)
 int kn_plot_lines(const char *path, const kn_plot_axes *axes, const kn_plot_series *series,
                   size_t n_series, kn_error *err)
 {
+    return kn_plot_lines_coloured(path, axes, series, NULL, n_series, err);
+}
+
+int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
+                           const kn_plot_series *series, const size_t *chosen, size_t n_series,
+                           kn_error *err)
+{
     int rc = check_axes(path, axes, err);
     if (rc)
         return rc;
@@ -280,7 +292,7 @@ int kn_plot_lines(const char *path, const kn_plot_axes *axes, const kn_plot_seri
         const kn_plot_series *s = &series[i];
         if (!s->y_lo || s->n < 2)
             continue;
-        const int *c = palette[COL_SERIES + i % N_SERIES_COLOURS];
+        const int *c = palette[series_colour(chosen, i)];
         plscol0a(COL_BAND, c[0], c[1], c[2], 0.22);
         plcol0(COL_BAND);
         size_t m = 0;
@@ -309,7 +321,7 @@ int kn_plot_lines(const char *path, const kn_plot_axes *axes, const kn_plot_seri
             px[m] = tx(s->x[j], axes->logx);
             py[m++] = tx(s->y[j], axes->logy);
         }
-        set_series_colour(i);
+        plcol0(series_colour(chosen, i));
         pllsty(s->style == KN_PLOT_DASHED ? 2 : 1);
         plwidth(2.0);
         if (s->style != KN_PLOT_POINTS && m > 1)
@@ -319,7 +331,7 @@ int kn_plot_lines(const char *path, const kn_plot_axes *axes, const kn_plot_seri
         if (s->style == KN_PLOT_POINTS || s->style == KN_PLOT_LINE_POINTS)
             plstring((PLINT)m, px, py, "#(728)");
         if (s->label && colours && styles && opts && labels) {
-            colours[li] = COL_SERIES + (PLINT)(i % N_SERIES_COLOURS);
+            colours[li] = series_colour(chosen, i);
             styles[li] = s->style == KN_PLOT_DASHED ? 2 : 1;
             opts[li] = s->style == KN_PLOT_POINTS ? PL_LEGEND_SYMBOL
                        : s->style == KN_PLOT_LINE_POINTS ? PL_LEGEND_LINE | PL_LEGEND_SYMBOL
@@ -378,7 +390,7 @@ int kn_plot_bars(const char *path, const kn_plot_axes *axes, const char *const *
             continue;
         double bx[4] = {(double)i - 0.35, (double)i - 0.35, (double)i + 0.35, (double)i + 0.35};
         double by[4] = {0, values[i], values[i], 0};
-        set_series_colour(i);
+        plcol0(COL_SERIES + (PLINT)(i % N_SERIES_COLOURS));
         plfill(4, bx, by);
         plcol0(COL_FG);
         plline(4, bx, by);
@@ -398,11 +410,19 @@ int kn_plot_bars(const char *path, const kn_plot_axes *axes, const char *const *
     plcol0(COL_FG);
     plschr(0, 0.9);
     plbox("bc", 0, 0, "bcnstv", 0, 0);
+    /* Labels wider than their bar's slot (about 9 px a character here, 850 px of plot) are
+     * set on two alternating lines so neighbours do not run into each other. */
+    size_t widest = 0;
+    for (size_t i = 0; labels && i < n; i++)
+        if (labels[i] && strlen(labels[i]) > widest)
+            widest = strlen(labels[i]);
+    const int stagger = (double)widest * 9.0 > 850.0 / (double)n;
     for (size_t i = 0; i < n; i++)
-        plmtex("b", 1.3, ((double)i + 0.5) / (double)n, 0.5, labels && labels[i] ? labels[i] : "");
+        plmtex("b", stagger && i % 2 ? 2.4 : 1.3, ((double)i + 0.5) / (double)n, 0.5,
+               labels && labels[i] ? labels[i] : "");
     plschr(0, 1.0);
     pllab("", axes->ylabel ? axes->ylabel : "", "");
-    plmtex("b", 3.2, 0.5, 0.5, axes->xlabel ? axes->xlabel : "");
+    plmtex("b", stagger ? 4.0 : 3.2, 0.5, 0.5, axes->xlabel ? axes->xlabel : "");
     plschr(0, 1.2);
     plmtex("t", 1.5, 0.5, 0.5, axes->title ? axes->title : "");
     plschr(0, 1.0);
