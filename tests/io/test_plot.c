@@ -60,6 +60,42 @@ static void test_lines_png_svg_pdf(void **state)
     assert_true(starts_with_bytes(pdf, "%PDF", 4));
 }
 
+static int file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+/* Series take the palette by position unless colours are given: both series in colour 0 leave
+ * the second palette colour (213, 94, 0) out of the drawing. */
+static void test_lines_chosen_colours(void **state)
+{
+    (void)state;
+    const char *dir = kt_scratch_dir("plot-colours");
+    double x[3] = {1, 2, 3}, y1[3] = {0.1, 0.2, 0.3}, y2[3] = {0.3, 0.2, 0.1};
+    kn_plot_series s[2] = {
+        {.label = "a", .x = x, .y = y1, .n = 3, .style = KN_PLOT_LINE},
+        {.label = "a variant", .x = x, .y = y2, .n = 3, .style = KN_PLOT_DASHED},
+    };
+    kn_plot_axes ax = {.title = "colours", .xlabel = "x", .ylabel = "y"};
+    kn_error err;
+    const char *second = "rgb(83.529412%,36.862745%,0%)";
+    const char *by_position = kt_path(dir, "position.svg");
+    assert_int_equal(kn_plot_lines(by_position, &ax, s, 2, &err), KN_OK);
+    assert_true(file_contains(by_position, second));
+    const size_t same[2] = {0, 0};
+    const char *chosen = kt_path(dir, "chosen.svg");
+    assert_int_equal(kn_plot_lines_coloured(chosen, &ax, s, same, 2, &err), KN_OK);
+    assert_false(file_contains(chosen, second));
+    assert_true(file_contains(chosen, "rgb(0%,44.705882%,69.803922%)")); /* colour 0 */
+}
+
 static void test_bars_and_heatmap(void **state)
 {
     (void)state;
@@ -110,6 +146,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines_png_svg_pdf),
+        cmocka_unit_test(test_lines_chosen_colours),
         cmocka_unit_test(test_bars_and_heatmap),
         cmocka_unit_test(test_bad_arguments_leave_no_file),
     };
