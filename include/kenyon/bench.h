@@ -30,7 +30,7 @@ typedef struct kn_bench_options {
     const char *out_dir;   /* default "runs/mnist20" */
     const char *data_dir;  /* NULL: $KENYON_DATA or ./data */
     int quick;             /* a small subset per class and two seeds, for a look */
-    size_t quick_train_per_class; /* 100 */
+    size_t quick_train_per_class; /* 96 */
     size_t quick_test_per_class;  /* 50 */
     int classes_per_task;  /* 2 */
     size_t batch;          /* 64 */

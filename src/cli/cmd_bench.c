@@ -21,7 +21,7 @@ static int bench_mnist20(int argc, char **argv)
         {"out", KN_OPT_STRING, &o.out_dir, "output directory (results, report, plots, cache)"},
         {"data", KN_OPT_STRING, &o.data_dir, "data directory (default $KENYON_DATA or ./data)"},
         {"quick", KN_OPT_FLAG, &o.quick,
-         "100 training and 50 test samples per class, seeds 1 and 12: a look in under two minutes"},
+         "96 training and 50 test samples per class, seeds 1 and 12: a look in under two minutes"},
         {"no-progress", KN_OPT_FLAG, &no_progress, "no progress display on stderr"},
         {"quiet", KN_OPT_FLAG, &quiet, "print only errors"},
         {NULL, 0, NULL, NULL},
