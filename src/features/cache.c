@@ -101,9 +101,11 @@ static int log_epoch(void *ctx, int epoch, int epochs, double loss, double tr, d
                      double s)
 {
     FILE *log = ctx;
-    if (log)
+    if (log) {
         fprintf(log, "lenet5: epoch %d/%d loss %.4f train acc %.4f test acc %.4f (%.1f s)\n",
                 epoch, epochs, loss, tr, te, s);
+        fflush(log); /* the log may be a pipe or a file: show each epoch as it ends */
+    }
     return 0;
 }
 
