@@ -401,7 +401,17 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
     for (int e = 0; e < 2 && !rc; e++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/accuracy_vs_classes.%s", o->out_dir, exts[e]);
-        kn_plot_axes ax = {.title = "MNIST-20: accuracy over the classes trained so far",
+        /* The input in the title, so pixel and feature figures side by side are told apart. */
+        const char *feat = o->features ? o->features : "pixels";
+        const char *slash = strrchr(feat, '/');
+        const char *input = strcmp(feat, "lenet") == 0 ? "LeNet5 features"
+                            : slash                    ? slash + 1
+                                                       : feat;
+        char t_acc[200], t_ml[200];
+        snprintf(t_acc, sizeof t_acc, "MNIST-20, %.60s: accuracy over the classes trained so far",
+                 input);
+        snprintf(t_ml, sizeof t_ml, "MNIST-20, %.60s: memory loss (mean ± sd over seeds)", input);
+        kn_plot_axes ax = {.title = t_acc,
                            .xlabel = "number of classes trained",
                            .ylabel = "accuracy (mean of per-task test accuracy)",
                            .xmin = cpt * 0.5, .xmax = T * cpt + cpt * 0.5, .ymin = 0,
@@ -410,7 +420,7 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
         if (rc)
             break;
         snprintf(path, sizeof path, "%s/memory_loss.%s", o->out_dir, exts[e]);
-        kn_plot_axes bx = {.title = "MNIST-20: memory loss (mean ± sd over seeds)",
+        kn_plot_axes bx = {.title = t_ml,
                            .xlabel = "method",
                            .ylabel = "memory loss (accuracy right after a task - final)"};
         rc = kn_plot_bars(path, &bx, labels, vals, errs, n_methods, err);
