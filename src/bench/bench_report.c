@@ -35,12 +35,18 @@ static const paper_row paper[] = {
     {NULL, NULL, {0}, NAN},
 };
 
+/* 1 if the row label ("bir" or "bir:iters=188") is a run of `method`, whatever its settings. */
+static int label_is_method(const char *label, const char *method)
+{
+    size_t len = strcspn(label, ":");
+    return strlen(method) == len && strncmp(method, label, len) == 0;
+}
+
 /* A row "bir:iters=188" is the paper's method run with other settings: it gets BI-R's row. */
 static const paper_row *paper_for(const char *method)
 {
-    size_t len = strcspn(method, ":");
     for (const paper_row *p = paper; p->method; p++)
-        if (strlen(p->method) == len && strncmp(p->method, method, len) == 0)
+        if (label_is_method(method, p->method))
             return p;
     return NULL;
 }
@@ -383,10 +389,8 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
          * its method's row, if that is plotted too; a repeated colour is dashed as well. */
         const int variant = strchr(st[m].method, ':') != NULL;
         colours[m] = m;
-        size_t base_len = strcspn(st[m].method, ":");
         for (size_t b = 0; variant && b < m; b++)
-            if (strlen(st[b].method) == base_len &&
-                strncmp(st[b].method, st[m].method, base_len) == 0) {
+            if (label_is_method(st[m].method, st[b].method)) {
                 colours[m] = b;
                 break;
             }
@@ -398,19 +402,17 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
         errs[m] = st[m].ml_sd;
         labels[m] = st[m].method;
     }
+    /* The input in the title, so pixel and feature figures side by side are told apart. */
+    const char *feat = o->features ? o->features : "pixels";
+    const char *slash = strrchr(feat, '/');
+    const char *input = strcmp(feat, "lenet") == 0 ? "LeNet5 features" : slash ? slash + 1 : feat;
+    char t_acc[200], t_ml[200];
+    snprintf(t_acc, sizeof t_acc, "MNIST-20, %.60s: accuracy over the classes trained so far",
+             input);
+    snprintf(t_ml, sizeof t_ml, "MNIST-20, %.60s: memory loss (mean ± sd over seeds)", input);
     for (int e = 0; e < 2 && !rc; e++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/accuracy_vs_classes.%s", o->out_dir, exts[e]);
-        /* The input in the title, so pixel and feature figures side by side are told apart. */
-        const char *feat = o->features ? o->features : "pixels";
-        const char *slash = strrchr(feat, '/');
-        const char *input = strcmp(feat, "lenet") == 0 ? "LeNet5 features"
-                            : slash                    ? slash + 1
-                                                       : feat;
-        char t_acc[200], t_ml[200];
-        snprintf(t_acc, sizeof t_acc, "MNIST-20, %.60s: accuracy over the classes trained so far",
-                 input);
-        snprintf(t_ml, sizeof t_ml, "MNIST-20, %.60s: memory loss (mean ± sd over seeds)", input);
         kn_plot_axes ax = {.title = t_acc,
                            .xlabel = "number of classes trained",
                            .ylabel = "accuracy (mean of per-task test accuracy)",

@@ -219,11 +219,11 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
     }
     /* Every method's settings are checked before anything runs, so a typo in the last item
      * does not cost the runs before it. */
+    const int n_classes = sp->train.n_classes > sp->test.n_classes ? sp->train.n_classes
+                                                                    : sp->test.n_classes;
     for (size_t mi = 0; mi < n_methods; mi++) {
-        int probe_classes = sp->train.n_classes > sp->test.n_classes ? sp->train.n_classes
-                                                                      : sp->test.n_classes;
         kn_learner_info probe = {.d = sp->train.d ? sp->train.d : 1,
-                                 .n_classes = probe_classes > 1 ? probe_classes : 2, .seed = 0};
+                                 .n_classes = n_classes > 1 ? n_classes : 2, .seed = 0};
         kn_learner *l = NULL;
         rc = kn_learner_create(chosen[mi]->name, &probe, chosen[mi]->kv, chosen[mi]->n_kv, &l,
                                err);
@@ -252,8 +252,6 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
     }
 
     const uint64_t digest = bench_split_digest(sp);
-    const int n_classes = sp->train.n_classes > sp->test.n_classes ? sp->train.n_classes
-                                                                    : sp->test.n_classes;
     const int tty = isatty(STDERR_FILENO);
     if (o->log)
         fflush(o->log); /* keep stdout lines ahead of the progress display on stderr */

@@ -16,7 +16,9 @@ static int bench_mnist20(int argc, char **argv)
     kn_opt opts[] = {
         {"features", KN_OPT_STRING, &o.features,
          "pixels, lenet (cached LeNet5 features), or FILE.npy (unbalanced train rows then test)"},
-        {"methods", KN_OPT_STRING, &o.methods, "comma-separated methods; M:key=value[:key=value] sets a method option, e.g. bir:iters=188 (missing methods are skipped)"},
+        {"methods", KN_OPT_STRING, &o.methods,
+         "comma-separated methods; M:key=value[:key=value] sets a method option, e.g. "
+         "bir:iters=188 (missing methods are skipped)"},
         {"seeds", KN_OPT_STRING, &seeds, "comma-separated seeds (default 1,12,21,35,78; --quick 1,12)"},
         {"out", KN_OPT_STRING, &o.out_dir, "output directory (results, report, plots, cache)"},
         {"data", KN_OPT_STRING, &o.data_dir, "data directory (default $KENYON_DATA or ./data)"},

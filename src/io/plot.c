@@ -390,7 +390,7 @@ int kn_plot_bars(const char *path, const kn_plot_axes *axes, const char *const *
             continue;
         double bx[4] = {(double)i - 0.35, (double)i - 0.35, (double)i + 0.35, (double)i + 0.35};
         double by[4] = {0, values[i], values[i], 0};
-        plcol0(COL_SERIES + (PLINT)(i % N_SERIES_COLOURS));
+        plcol0(series_colour(NULL, i));
         plfill(4, bx, by);
         plcol0(COL_FG);
         plline(4, bx, by);
