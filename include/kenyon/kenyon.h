@@ -5,6 +5,8 @@
 
 /* core */
 #include "kenyon/error.h"
+#include "kenyon/argmax.h"
+#include "kenyon/clock.h"
 #include "kenyon/rng.h"
 #include "kenyon/fileio.h"
 #include "kenyon/dataset.h"

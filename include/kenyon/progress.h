@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "kenyon/clock.h" /* kn_seconds, which the display measures with */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -29,8 +31,6 @@ void kn_progress_update(kn_progress *p, size_t done, const char *detail);
 /* Ends the display with a final line (summary may be NULL). */
 void kn_progress_finish(kn_progress *p, const char *summary);
 
-/* Monotonic seconds, for timings. */
-double kn_seconds(void);
 /* "1h02m", "3m05s", "12.3s" */
 void kn_format_duration(double seconds, char *buf, size_t size);
 

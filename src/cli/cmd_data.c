@@ -3,19 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "commands.h"
 #include "opts.h"
+#include "kenyon/clock.h"
 #include "kenyon/datasets.h"
 #include "kenyon/formats.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int data_fetch(int argc, char **argv)
 {
@@ -49,12 +42,12 @@ static int data_fetch(int argc, char **argv)
     kn_fetch_report rep;
     kn_error err;
     kn_error_clear(&err);
-    double t0 = now_seconds();
+    double t0 = kn_seconds();
     if (kn_data_fetch(&o, &rep, &err)) {
         fprintf(stderr, "kenyon data fetch: %s\n", err.msg);
         return 1;
     }
-    printf("done in %.1f s\n", now_seconds() - t0);
+    printf("done in %.1f s\n", kn_seconds() - t0);
     return 0;
 }
 
@@ -97,12 +90,12 @@ static int data_info(int argc, char **argv)
         o.balance = 0;
         o.seed = seed;
         kn_split sp;
-        double t0 = now_seconds();
+        double t0 = kn_seconds();
         if (kn_load_dataset(dataset, &o, &sp, &err)) {
             fprintf(stderr, "kenyon data info: %s\n", err.msg);
             return 1;
         }
-        double t_load = now_seconds() - t0;
+        double t_load = kn_seconds() - t0;
         int C = sp.train.n_classes;
         size_t *before = calloc((size_t)(C > 0 ? C : 1), sizeof *before);
         if (!before) {

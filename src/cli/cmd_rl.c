@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "commands.h"
 #include "opts.h"
+#include "kenyon/clock.h"
 #include "kenyon/disttd.h"
 #include "kenyon/td.h"
 
@@ -30,13 +30,6 @@ static const kn_subcommand rl_verbs[] = {
 };
 
 int kn_cmd_rl(int argc, char **argv) { return kn_dispatch("rl", rl_verbs, argc, argv); }
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int all_pass(const kn_rl_check *c, int n)
 {
@@ -95,12 +88,12 @@ int kn_cmd_rl_td(int argc, char **argv)
     kn_error err;
     kn_error_clear(&err);
     kn_td_result res;
-    double t0 = now_seconds();
+    double t0 = kn_seconds();
     if (kn_td_run(&p, &res, &err)) {
         fprintf(stderr, "kenyon rl td: %s\n", err.msg);
         return 2;
     }
-    double secs = now_seconds() - t0;
+    double secs = kn_seconds() - t0;
     printf("TD(0): %d states, cue on leaving state %d, reward %g (p = %g) on leaving state %d, "
            "gamma %g, alpha %g, %d trials (%.3f s)\n",
            p.n_states, p.cue_state, p.reward, p.reward_prob, p.reward_state, p.gamma, p.alpha,
@@ -317,14 +310,14 @@ int kn_cmd_rl_disttd(int argc, char **argv)
         p.cells.alpha_minus = am;
     }
     kn_disttd_experiment e;
-    double t0 = now_seconds();
+    double t0 = kn_seconds();
     if (kn_disttd_experiment_run(&p, &e, &err)) {
         fprintf(stderr, "kenyon rl disttd: %s\n", err.msg);
         free(ap);
         free(am);
         return 2;
     }
-    double secs = now_seconds() - t0;
+    double secs = kn_seconds() - t0;
     printf("distributional TD: %d cells, %d steps (values averaged over the last %d), %d cue%s "
            "(train %.3f s, analysis %.3f s, decoding %.3f s, total %.3f s)\n",
            p.cells.n_cells, p.cells.steps, p.cells.average_last, p.task.n_cues,

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "commands.h"
+#include "kenyon/clock.h"
 #include "kenyon/datasets.h"
 #include "kenyon/features.h"
 #include "kenyon/learner.h"
@@ -16,13 +16,6 @@
 #include "opts.h"
 
 #define MAX_OVERRIDES 64
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct run_args {
     const char *method, *dataset, *data_dir, *out, *save, *load, *features;
@@ -181,7 +174,7 @@ int kn_cmd_run(int argc, char **argv)
         }
     }
 
-    double t0 = now_seconds();
+    double t0 = kn_seconds();
     kn_data_options dopt;
     kn_data_options_default(&dopt);
     dopt.data_dir = a.data_dir;
@@ -203,7 +196,7 @@ int kn_cmd_run(int argc, char **argv)
         fprintf(stderr, "kenyon run: %s\n", err.msg);
         return 1;
     }
-    double load_seconds = now_seconds() - t0;
+    double load_seconds = kn_seconds() - t0;
     kn_task_stream ts;
     memset(&ts, 0, sizeof ts);
     kn_learner *l = NULL;
@@ -255,7 +248,7 @@ int kn_cmd_run(int argc, char **argv)
     rc = kn_protocol_run(l, &sp, &ts, &po, &res, &err);
     if (rc)
         goto out;
-    double wall = now_seconds() - t0;
+    double wall = kn_seconds() - t0;
     printf("final accuracy %.4f (task-incremental %.4f), memory loss %.4f, forgetting %.4f, "
            "BWT %.4f\n",
            res.final_accuracy, res.final_accuracy_ti, res.memory_loss, res.forgetting, res.bwt);

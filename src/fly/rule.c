@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kenyon/argmax.h"
+
 /* Samples encoded per chunk inside kn_fly_learn / kn_fly_scores. */
 #define FLY_CHUNK 4096
 
@@ -95,11 +97,7 @@ static int predict_one(const float *w, int C, const int32_t *cells, const float 
         for (int q = 0; q < C; q++)
             sc[q] += values[j] * wr[q];
     }
-    int best = -1;
-    for (int q = 0; q < C; q++)
-        if ((!allowed || allowed[q]) && (best < 0 || sc[q] > sc[best]))
-            best = q;
-    return best;
+    return kn_argmax_allowed(sc, C, allowed);
 }
 
 int kn_fly_learn_codes(kn_fly_model *f, const kn_kc_codes *codes, const int32_t *y,

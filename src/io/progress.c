@@ -2,15 +2,7 @@
 #include "kenyon/progress.h"
 
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-double kn_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void kn_format_duration(double s, char *buf, size_t size)
 {

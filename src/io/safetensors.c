@@ -32,15 +32,6 @@ const char *kn_st_dtype_name(kn_st_dtype t)
 
 size_t kn_st_dtype_size(kn_st_dtype t) { return (unsigned)t < N_DTYPES ? dtype_sizes[t] : 0; }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 void kn_st_free(kn_st_file *f)
 {
     if (!f)
@@ -172,8 +163,8 @@ int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_
                                      m->string);
                         goto fail;
                     }
-                out->meta_keys[out->n_meta] = dup_str(m->string);
-                out->meta_values[out->n_meta] = dup_str(m->valuestring);
+                out->meta_keys[out->n_meta] = strdup(m->string);
+                out->meta_values[out->n_meta] = strdup(m->valuestring);
                 out->n_meta++;
                 if (!out->meta_keys[out->n_meta - 1] || !out->meta_values[out->n_meta - 1]) {
                     rc = kn_fail(err, KN_ENOMEM, "%s: out of memory for metadata", src);
@@ -258,7 +249,7 @@ int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_
                          key, en - b, dtype_names[found], t->nbytes);
             goto fail;
         }
-        t->name = dup_str(key);
+        t->name = strdup(key);
         if (!t->name) {
             rc = kn_fail(err, KN_ENOMEM, "%s: out of memory", src);
             goto fail;
@@ -511,7 +502,7 @@ int kn_st_writer_add(kn_st_writer *w, const char *name, kn_st_dtype dtype, int n
         }
     }
     if (!rc) {
-        t.name = dup_str(name);
+        t.name = strdup(name);
         if (!t.name)
             rc = kn_fail(err, KN_ENOMEM, "safetensors: out of memory");
     }
@@ -545,7 +536,7 @@ int kn_st_writer_meta(kn_st_writer *w, const char *key, const char *value, kn_er
             w->cap_meta = nc;
     }
     if (!rc) {
-        char *k = dup_str(key), *v = dup_str(value);
+        char *k = strdup(key), *v = strdup(value);
         if (!k || !v) {
             free(k);
             free(v);

@@ -4,18 +4,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "kenyon/clock.h"
 #include "kenyon/disttd.h"
 #include "kenyon/fileio.h"
 #include "kenyon/rng.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 /* A seed for a sub-task, derived from the user's seed (independent of the cells' streams). */
 static uint64_t derived_seed(uint64_t seed, uint64_t which)
@@ -206,7 +199,7 @@ int kn_disttd_experiment_run(const kn_disttd_experiment_params *p, kn_disttd_exp
     if (p->analyse && (p->trials_per_size < 2 || !(p->noise_sd >= 0.0)))
         return kn_fail(err, KN_EINVAL, "--analyse: trials per size (%d) must be >= 2 and noise "
                                        "(%g) >= 0", p->trials_per_size, p->noise_sd);
-    double t0 = now_seconds();
+    double t0 = kn_seconds();
     kn_disttd_params cp = p->cells;
     cp.rule = KN_DISTTD_EXPECTILE;
     cp.equal_rates = 0;
@@ -227,15 +220,15 @@ int kn_disttd_experiment_run(const kn_disttd_experiment_params *p, kn_disttd_exp
         if (!rc)
             rc = kn_disttd_accuracy_of(&e.classical, c, p->min_rate, &e.acc_classical[c], err);
     }
-    double t1 = now_seconds();
+    double t1 = kn_seconds();
     e.seconds_train = t1 - t0;
     if (!rc && p->analyse)
         rc = run_analysis(p, &e, err);
-    double t2 = now_seconds();
+    double t2 = kn_seconds();
     e.seconds_analysis = t2 - t1;
     if (!rc)
         rc = run_decoding(p, &e, err);
-    e.seconds_decode = now_seconds() - t2;
+    e.seconds_decode = kn_seconds() - t2;
     if (rc) {
         kn_disttd_experiment_free(&e);
         return rc;

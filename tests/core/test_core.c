@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "kenyon/argmax.h"
+#include "kenyon/clock.h"
 #include "kenyon/dataset.h"
 #include "kenyon/error.h"
 #include "kenyon/fileio.h"
@@ -154,6 +156,29 @@ static void test_mkdirs(void **state)
     assert_non_null(strstr(err.msg, "not a directory"));
 }
 
+static void test_argmax_allowed(void **state)
+{
+    (void)state;
+    const float sc[5] = {0.5f, 2.0f, NAN, 2.0f, 3.0f};
+    const uint8_t all_but_last[5] = {1, 1, 1, 1, 0}, only_nan_and_first[5] = {1, 0, 1, 0, 0};
+    const uint8_t none[5] = {0};
+    assert_int_equal(kn_argmax_allowed(sc, 5, NULL), 4);
+    /* ties: the first maximum wins */
+    assert_int_equal(kn_argmax_allowed(sc, 5, all_but_last), 1);
+    /* a NaN never beats an earlier score */
+    assert_int_equal(kn_argmax_allowed(sc, 5, only_nan_and_first), 0);
+    assert_int_equal(kn_argmax_allowed(sc, 5, none), -1);
+    assert_int_equal(kn_argmax_allowed(sc, 0, NULL), -1);
+}
+
+static void test_seconds_is_monotonic(void **state)
+{
+    (void)state;
+    double a = kn_seconds(), b = kn_seconds();
+    assert_true(a > 0);
+    assert_true(b >= a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +190,8 @@ int main(void)
         cmocka_unit_test(test_read_file_errors_name_the_path),
         cmocka_unit_test(test_size_overflow_checks),
         cmocka_unit_test(test_mkdirs),
+        cmocka_unit_test(test_argmax_allowed),
+        cmocka_unit_test(test_seconds_is_monotonic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
