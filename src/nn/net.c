@@ -1,28 +1,12 @@
 /* Sequential networks: building layer by layer, the flat parameter / gradient / buffer vectors,
  * PyTorch-default initialisation, and the batched forward and backward passes that dispatch to
- * the layer kernels (dense here; conv, BatchNorm and max-pool in their own files). */
+ * the layer kernels (each in its own layer_*.c file; ReLU and flatten are a line each, here).
+ * Calls go one way: net.c -> layer_*.c -> buffer.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
-
-int kn_nn_reserve(kn_real **buf, size_t *cap, size_t count)
-{
-    if (count <= *cap && *buf)
-        return 0;
-    if (count == 0)
-        count = 1;
-    if (count > SIZE_MAX / sizeof(kn_real))
-        return -1;
-    kn_real *p = malloc(count * sizeof(kn_real));
-    if (!p)
-        return -1;
-    free(*buf);
-    *buf = p;
-    *cap = count;
-    return 0;
-}
 
 int kn_net_create(kn_net **out, int in_c, int in_h, int in_w, kn_error *err)
 {
@@ -363,37 +347,6 @@ void kn_net_layer_shape(const kn_net *net, int i, int *c, int *h, int *w)
         *h = L->out_h;
     if (w)
         *w = L->out_w;
-}
-
-/* ---- dense kernels (public) */
-
-void kn_dense_forward(const kn_real *x, size_t n, size_t in, size_t out, const kn_real *W,
-                      const kn_real *b, kn_real *y)
-{
-    if (b) {
-        for (size_t r = 0; r < n; r++)
-            memcpy(y + r * out, b, out * sizeof(kn_real));
-    }
-    KN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1, x, (int)in, W,
-            (int)in, b ? 1 : 0, y, (int)out);
-}
-
-void kn_dense_backward(const kn_real *x, const kn_real *dy, size_t n, size_t in, size_t out,
-                       const kn_real *W, kn_real *dW, kn_real *db, kn_real *dx)
-{
-    if (dW)
-        KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1, dy,
-                (int)out, x, (int)in, 1, dW, (int)in);
-    if (db) {
-        for (size_t r = 0; r < n; r++) {
-            const kn_real *row = dy + r * out;
-            for (size_t o = 0; o < out; o++)
-                db[o] += row[o];
-        }
-    }
-    if (dx)
-        KN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1, dy,
-                (int)out, W, (int)in, 0, dx, (int)in);
 }
 
 /* ---- forward / backward */

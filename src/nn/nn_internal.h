@@ -66,11 +66,12 @@ struct kn_net {
 #define KN_BN_EPS 1e-5
 #define KN_BN_MOMENTUM 0.1
 
-/* Grows *buf to hold at least `count` elements (keeps no contents). 0 ok, -1 on failure. */
+/* Grows *buf to hold at least `count` elements (keeps no contents). 0 ok, -1 on failure.
+ * Defined in buffer.c, below net.c and the layer files. */
 int kn_nn_reserve(kn_real **buf, size_t *cap, size_t count);
 
-/* Layer kernels used by net.c (layer_*.c). `x` is the layer input (n rows); L->out has been
- * reserved for n rows by the caller. They return 0, or -1 if a scratch allocation failed. */
+/* Layer kernels used by net.c (layer_*.c; the dense kernels are public, in kenyon/nn.h). `x` is
+ * the layer input (n rows); L->out has been reserved for n rows by the caller. They return 0, or -1 if a scratch allocation failed. */
 int kn_conv_forward(kn_layer *L, const kn_real *params, const kn_real *x, size_t n);
 int kn_conv_backward(kn_layer *L, const kn_real *params, kn_real *grads, const kn_real *dy,
                      size_t n, kn_real *dx);

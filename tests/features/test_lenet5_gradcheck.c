@@ -4,7 +4,9 @@
  * src/features/lenet5.c a second time with KN_NN_DOUBLE, so the very code the library runs in
  * float is checked. Its symbols take precedence over the float archives linked after it. */
 #define KN_NN_DOUBLE 1
+#include "../../src/nn/buffer.c"
 #include "../../src/nn/net.c"
+#include "../../src/nn/layer_dense.c"
 #include "../../src/nn/layer_conv.c"
 #include "../../src/nn/layer_batchnorm.c"
 #include "../../src/nn/layer_pool.c"

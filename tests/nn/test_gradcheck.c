@@ -4,7 +4,9 @@
  * differences at a tolerance float could never reach. The symbols defined here take precedence
  * over the float library linked after this object (no archive member of kn_nn is pulled). */
 #define KN_NN_DOUBLE 1
+#include "../../src/nn/buffer.c"
 #include "../../src/nn/net.c"
+#include "../../src/nn/layer_dense.c"
 #include "../../src/nn/layer_conv.c"
 #include "../../src/nn/layer_batchnorm.c"
 #include "../../src/nn/layer_pool.c"

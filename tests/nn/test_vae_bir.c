@@ -5,7 +5,9 @@
  * the network core, the VAE kernels and the BI-R model a second time with KN_NN_DOUBLE, so the
  * very code the learner runs in float is checked at a tolerance float could never reach. */
 #define KN_NN_DOUBLE 1
+#include "../../src/nn/buffer.c"
 #include "../../src/nn/net.c"
+#include "../../src/nn/layer_dense.c"
 #include "../../src/nn/layer_conv.c"
 #include "../../src/nn/layer_batchnorm.c"
 #include "../../src/nn/layer_pool.c"
