@@ -1,12 +1,14 @@
 /* Embedding kenyon: a FlyModel learns two tasks of a toy stream on a device-sized budget, through
- * the same learner interface the CLI uses, then saves itself. Built with the project (target
- * embed_fly) and run by the test suite, so this example cannot rot.
+ * the same learner interface the CLI uses, then saves itself. It needs only the embeddable core
+ * (kenyon/core.h, libkenyon_core). Built with the project against the shared core and run by the
+ * test suite, and built again against an installed kenyon by tests/install, so it cannot rot:
  *
- *   cc embed_fly.c -Iinclude -Lbuild ... (or link the kenyon_all CMake target) */
+ *   cc embed_fly.c $(pkg-config --cflags --libs kenyon-core)
+ *   or, in CMake: find_package(kenyon) and target_link_libraries(app PRIVATE kenyon::core) */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "kenyon/kenyon.h"
+#include "kenyon/core.h"
 
 #define D 16
 #define PER_CLASS 50

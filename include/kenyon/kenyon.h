@@ -1,32 +1,22 @@
-/* kenyon: every public header of the library. Embedders include this one file and link libkenyon
- * (see examples/embed_fly.c). Each module's header documents its own part. */
+/* kenyon: every public header of the full library (libkenyon over libkenyon_core). Programs that
+ * only train and run learners include kenyon/core.h and link the core alone; this header adds
+ * plots, progress, data fetching, the kana stand-in, features, the benchmark, the SGD dynamics and
+ * the RL models.
+ *
+ *   cc app.c $(pkg-config --cflags --libs kenyon) */
 #ifndef KENYON_KENYON_H
 #define KENYON_KENYON_H
 
-/* core */
-#include "kenyon/error.h"
-#include "kenyon/argmax.h"
-#include "kenyon/clock.h"
-#include "kenyon/rng.h"
-#include "kenyon/fileio.h"
-#include "kenyon/dataset.h"
-/* data: formats, named data sets, task streams, the kana stand-in for KMNIST */
-#include "kenyon/formats.h"
-#include "kenyon/datasets.h"
-#include "kenyon/tasks.h"
-#include "kenyon/kana.h"
-/* io: model files, plots, progress */
-#include "kenyon/safetensors.h"
+#include "kenyon/core.h"
+
+/* display: plots, progress */
 #include "kenyon/plot.h"
 #include "kenyon/progress.h"
-/* networks */
-#include "kenyon/nn.h"
-#include "kenyon/vae.h"
-#include "kenyon/lstm.h"
-/* continual learning: FlyModel, the learner interface, the protocol, features, the benchmark */
-#include "kenyon/fly.h"
-#include "kenyon/learner.h"
-#include "kenyon/protocol.h"
+/* host: fetching the data, the per-run peak-memory mark */
+#include "kenyon/fetch.h"
+#include "kenyon/peak_memory.h"
+/* the kana stand-in for KMNIST, features, the benchmark */
+#include "kenyon/kana.h"
 #include "kenyon/features.h"
 #include "kenyon/bench.h"
 /* the limiting dynamics of SGD */

@@ -50,7 +50,9 @@ typedef struct kn_run_result {
     double final_accuracy, final_accuracy_ti;
     double memory_loss, forgetting, bwt;
     double train_seconds, eval_seconds, total_seconds;
-    long peak_rss_kb;     /* getrusage ru_maxrss at the end of the run */
+    long peak_rss_kb;     /* peak resident KB at the end of the run (VmHWM, else getrusage): the
+                           * process's peak, or the run's own when the caller reset the mark just
+                           * before (kn_peak_memory_reset, kenyon/peak_memory.h) */
     size_t n_train, n_test; /* samples trained on / evaluated per full evaluation */
 } kn_run_result;
 

@@ -11,6 +11,7 @@
 #include "kenyon/datasets.h"
 #include "kenyon/features.h"
 #include "kenyon/fileio.h"
+#include "kenyon/peak_memory.h"
 #include "kenyon/progress.h"
 #include "kenyon/tasks.h"
 
@@ -293,6 +294,7 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
                 po.seed = seeds[si];
                 po.after_task = on_task;
                 po.after_task_ctx = &pc;
+                kn_peak_memory_reset(); /* peak_rss_kb is this run's own */
                 rc = kn_protocol_run(l, sp, &ts, &po, &run->res, err);
                 if (!rc)
                     rc = bench_cache_store(path, key, methods[mi], seeds[si], &run->res, err);

@@ -22,19 +22,9 @@ void kn_protocol_options_default(kn_protocol_options *o)
     o->shuffle = 1;
 }
 
-/* Peak RSS of this run, not of the whole process's life: Linux (since 4.0) resets the
- * high-water mark VmHWM when "5" is written to /proc/self/clear_refs. Elsewhere, or if that
- * fails, the process-wide getrusage peak is reported (see peak_rss_kb's definition in the
- * summary). */
-static void reset_peak_rss(void)
-{
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (f) {
-        fputs("5", f);
-        fclose(f);
-    }
-}
-
+/* Peak RSS: the kernel's high-water mark VmHWM, which is the process's peak since it started or
+ * since a tool last reset the mark (kn_peak_memory_reset, above the core: a library does not reset
+ * its host's counters). Elsewhere the process-wide getrusage peak. */
 static long peak_rss_kb(void)
 {
     FILE *f = fopen("/proc/self/status", "r");
@@ -165,7 +155,6 @@ int kn_protocol_run(kn_learner *l, const kn_split *sp, const kn_task_stream *ts,
                 return kn_fail(err, KN_EINVAL,
                                "protocol: task %d has class %d but the learner knows %d classes",
                                t, (int)ts->tasks[t].classes[q], C);
-    reset_peak_rss();
     int start = l->task + 1;
     if (start >= T)
         return kn_fail(err, KN_ESTATE, "protocol: the learner has already learned all %d tasks",

