@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""FlyModel in numpy: the reference algorithm, written from
-/work/shared/reference/fly-continual-learning.md (Shen, Dasgupta & Navlakha), as a peer for
+"""FlyModel in numpy: the reference algorithm, written from the paper (Shen, Dasgupta & Navlakha,
+"Algorithmic insights on continual learning from fruit flies", 2021), as a peer for
 kenyon's C implementation: same data assembly (MNIST-20 from the files `kenyon data fetch`
 writes), same protocol and metrics, so accuracy and speed can be compared.
 

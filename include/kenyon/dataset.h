@@ -1,5 +1,7 @@
-/* kenyon data sets: samples as float rows with integer labels, and the class-incremental task
- * stream over them. Readers for the file formats live in kenyon/formats.h. */
+/* Samples in memory: a table of float rows with integer labels (kn_dataset) and a train/test pair
+ * of them (kn_split). The file formats are read by kenyon/formats.h, named data sets and user
+ * files assembled by kenyon/datasets.h, and the class-incremental task stream over a split is
+ * kenyon/tasks.h. */
 #ifndef KENYON_DATASET_H
 #define KENYON_DATASET_H
 

@@ -167,7 +167,7 @@ int kn_metarl_test(kn_metarl_net *net, const kn_task_params *task, size_t n_epis
                    uint64_t seed, int greedy, kn_metarl_test_result *out, kn_error *err);
 void kn_metarl_test_result_free(kn_metarl_test_result *r);
 
-/* Reference regrets over 100 trials (reference/rl-neuroscience.md section 3) or NaN. */
+/* Reference regrets over 100 trials (Wang et al., Nature Neuroscience 2018) or NaN. */
 double kn_metarl_reference_regret(kn_task_kind task, kn_agent_kind agent);
 
 /* Writes into dir: summary.json, regret.csv, episodes.csv, p_best.csv (and stay.csv for the

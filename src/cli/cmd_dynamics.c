@@ -1,6 +1,6 @@
 /* `kenyon dynamics`: the limiting dynamics of SGD. Verbs:
  *   linreg  exact theory vs simulation on synthetic linear regression (six checks, verdicts)
- *   train   displacement tracking of an MLP after pretraining (see kenyon/dynamics_train.h)
+ *   train   displacement tracking of an MLP after pretraining (kn_dyn_train_*, part 3 of kenyon/dynamics.h)
  * A thin layer over src/dynamics. */
 #include <stdio.h>
 #include <stdlib.h>

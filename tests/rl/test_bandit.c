@@ -1,7 +1,7 @@
 /* Tests of the meta-RL tasks, classical agents and measures: hand-made episodes with known
  * outcomes, the stay analysis on a hand-made trace, the Beta sampler's moments, and regrets of
  * Thompson sampling, UCB1, epsilon-greedy and random on fixed seeds against the reference values
- * (reference/rl-neuroscience.md section 3) and the exact random-agent regret. */
+ * (Wang et al., Nature Neuroscience 2018) and the exact random-agent regret. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
