@@ -35,7 +35,7 @@
 #include "kenyon/safetensors.h"
 #include "kenyon/vae.h"
 
-#define BIR_MAX_OPT (1 + 3 + KN_BIR_MAX_DEC + 1)
+#define BIR_MAX_OPT (KN_BIR_MAX_NETS + 1) /* every net, and the prior */
 
 typedef struct bir_state {
     kn_bir_model *model, *prev;
@@ -135,19 +135,11 @@ static int read_params(const kn_learner *l, bir_state *s, kn_error *err)
 static int param_slots(kn_bir_model *m, kn_real **p, kn_real **g, size_t *n)
 {
     int k = 0;
-    kn_net *nets[3 + KN_BIR_MAX_DEC + 1];
-    int nn = 0;
-    if (m->below)
-        nets[nn++] = m->below;
-    nets[nn++] = m->above;
-    nets[nn++] = m->cls;
-    nets[nn++] = m->lat;
-    for (int i = 0; i < m->n_dec; i++)
-        nets[nn++] = m->dec[i];
-    for (int i = 0; i < nn; i++, k++) {
-        p[k] = kn_net_params(nets[i]);
-        g[k] = kn_net_grads(nets[i]);
-        n[k] = kn_net_n_params(nets[i]);
+    kn_bir_net_slot nets[KN_BIR_MAX_NETS];
+    for (int i = 0, nn = kn_bir_model_nets(m, nets); i < nn; i++, k++) {
+        p[k] = kn_net_params(*nets[i].net);
+        g[k] = kn_net_grads(*nets[i].net);
+        n[k] = kn_net_n_params(*nets[i].net);
     }
     p[k] = m->prior;
     g[k] = m->prior_grad;
@@ -398,45 +390,6 @@ static int bir_predict(kn_learner *l, const float *x, size_t n, float *scores, k
     return kn_bir_model_predict(s->model, x, n, scores, err);
 }
 
-/* Tensor names of the nets in a model file. */
-static void net_prefix(const kn_bir_model *m, int slot, char *buf, size_t cap)
-{
-    int i = slot;
-    if (!m->below)
-        i++;
-    if (i == 0)
-        snprintf(buf, cap, "below.");
-    else if (i == 1)
-        snprintf(buf, cap, "above.");
-    else if (i == 2)
-        snprintf(buf, cap, "cls.");
-    else if (i == 3)
-        snprintf(buf, cap, "lat.");
-    else
-        snprintf(buf, cap, "dec%d.", i - 4);
-}
-
-static kn_net *net_at(kn_bir_model *m, int slot)
-{
-    int i = slot;
-    if (!m->below)
-        i++;
-    switch (i) {
-    case 0:
-        return m->below;
-    case 1:
-        return m->above;
-    case 2:
-        return m->cls;
-    case 3:
-        return m->lat;
-    default:
-        return i - 4 < m->n_dec ? m->dec[i - 4] : NULL;
-    }
-}
-
-static int n_nets(const kn_bir_model *m) { return (m->below ? 1 : 0) + 3 + m->n_dec; }
-
 static int bir_save(const kn_learner *l, const char *path, kn_error *err)
 {
     const bir_state *s = l->impl;
@@ -445,9 +398,10 @@ static int bir_save(const kn_learner *l, const char *path, kn_error *err)
     kn_st_writer_init(&w);
     int rc = kn_learner_write_common(l, &w, err);
     char prefix[32];
-    for (int i = 0; !rc && i < n_nets(m); i++) {
-        net_prefix(m, i, prefix, sizeof prefix);
-        rc = kn_net_write_tensors(net_at(m, i), prefix, &w, err);
+    kn_bir_net_slot nets[KN_BIR_MAX_NETS];
+    for (int i = 0, n = kn_bir_model_nets(m, nets); !rc && i < n; i++) {
+        snprintf(prefix, sizeof prefix, "%s.", nets[i].name);
+        rc = kn_net_write_tensors(*nets[i].net, prefix, &w, err);
     }
     size_t shape[2] = {(size_t)m->cfg.n_classes, (size_t)m->cfg.latent};
     if (!rc)
@@ -522,9 +476,10 @@ static int bir_load(kn_learner *l, const char *path, kn_error *err)
     if (rc)
         return rc;
     char prefix[32];
-    for (int i = 0; !rc && i < n_nets(m); i++) {
-        net_prefix(m, i, prefix, sizeof prefix);
-        rc = kn_net_read_tensors(net_at(m, i), prefix, &f, err);
+    kn_bir_net_slot nets[KN_BIR_MAX_NETS];
+    for (int i = 0, n = kn_bir_model_nets(m, nets); !rc && i < n; i++) {
+        snprintf(prefix, sizeof prefix, "%s.", nets[i].name);
+        rc = kn_net_read_tensors(*nets[i].net, prefix, &f, err);
     }
     size_t shape[2] = {(size_t)m->cfg.n_classes, (size_t)m->cfg.latent};
     const kn_st_tensor *mean = NULL, *lv = NULL;

@@ -52,6 +52,21 @@ typedef struct kn_bir_model {
     uint8_t *masks;    /* (n_dec - 1) x n_classes x hidden gates, 1 = on */
 } kn_bir_model;
 
+/* The model's sub-networks in one table, in their one fixed order: below (present with internal
+ * replay), above, cls, lat, dec0 .. dec{n_dec-1}. Everything that goes over all the networks
+ * (free, clone, zero the gradients, the optimiser slots, the model file's tensors "<name>.*")
+ * goes through this table, so a network added to the model is added once. */
+#define KN_BIR_MAX_NETS (4 + KN_BIR_MAX_DEC)
+
+typedef struct kn_bir_net_slot {
+    const char *name; /* tensor-name prefix in model files, without the dot */
+    kn_net **net;     /* the field of the model that holds it */
+} kn_bir_net_slot;
+
+/* Fills slots (KN_BIR_MAX_NETS entries) and returns their number. Depends only on m->cfg and
+ * m->n_dec, so it also gives the slots of a model still being built or cloned. */
+int kn_bir_model_nets(kn_bir_model *m, kn_bir_net_slot *slots);
+
 /* What the classifier head is trained towards on one batch. */
 typedef struct kn_bir_target {
     const int32_t *labels;   /* hard labels (n), or NULL */

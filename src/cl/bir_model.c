@@ -108,16 +108,29 @@ int kn_bir_model_create(const kn_bir_config *cfg, uint64_t seed, kn_bir_model **
     return 0;
 }
 
+int kn_bir_model_nets(kn_bir_model *m, kn_bir_net_slot *slots)
+{
+    static const char *const dec_names[KN_BIR_MAX_DEC] = {"dec0", "dec1", "dec2"};
+    int k = 0;
+    if (m->cfg.internal)
+        slots[k++] = (kn_bir_net_slot){"below", &m->below};
+    slots[k++] = (kn_bir_net_slot){"above", &m->above};
+    slots[k++] = (kn_bir_net_slot){"cls", &m->cls};
+    slots[k++] = (kn_bir_net_slot){"lat", &m->lat};
+    for (int i = 0; i < m->n_dec && i < KN_BIR_MAX_DEC; i++)
+        slots[k++] = (kn_bir_net_slot){dec_names[i], &m->dec[i]};
+    return k;
+}
+
 void kn_bir_model_free(kn_bir_model *m)
 {
     if (!m)
         return;
-    kn_net_free(m->below);
-    kn_net_free(m->above);
-    kn_net_free(m->cls);
-    kn_net_free(m->lat);
-    for (int i = 0; i < KN_BIR_MAX_DEC; i++)
-        kn_net_free(m->dec[i]);
+    /* Every decoder slot, not only n_dec: a failed create may have set n_dec after building some. */
+    m->n_dec = KN_BIR_MAX_DEC;
+    kn_bir_net_slot nets[KN_BIR_MAX_NETS];
+    for (int i = 0, n = kn_bir_model_nets(m, nets); i < n; i++)
+        kn_net_free(*nets[i].net);
     free(m->prior);
     free(m->prior_grad);
     free(m->masks);
@@ -134,16 +147,11 @@ int kn_bir_model_clone(const kn_bir_model *src, kn_bir_model **out, kn_error *er
     m->r_dim = src->r_dim;
     m->n_dec = src->n_dec;
     int rc = 0;
-    if (src->below)
-        rc = kn_net_clone(src->below, &m->below, err);
-    if (!rc)
-        rc = kn_net_clone(src->above, &m->above, err);
-    if (!rc)
-        rc = kn_net_clone(src->cls, &m->cls, err);
-    if (!rc)
-        rc = kn_net_clone(src->lat, &m->lat, err);
-    for (int i = 0; !rc && i < m->n_dec; i++)
-        rc = kn_net_clone(src->dec[i], &m->dec[i], err);
+    kn_bir_net_slot from[KN_BIR_MAX_NETS], to[KN_BIR_MAX_NETS];
+    int n = kn_bir_model_nets((kn_bir_model *)src, from);
+    kn_bir_model_nets(m, to);
+    for (int i = 0; !rc && i < n; i++)
+        rc = kn_net_clone(*from[i].net, to[i].net, err);
     if (!rc)
         rc = alloc_shared(m, err);
     if (rc) {
@@ -158,13 +166,9 @@ int kn_bir_model_clone(const kn_bir_model *src, kn_bir_model **out, kn_error *er
 
 void kn_bir_model_zero_grad(kn_bir_model *m)
 {
-    if (m->below)
-        kn_net_zero_grad(m->below);
-    kn_net_zero_grad(m->above);
-    kn_net_zero_grad(m->cls);
-    kn_net_zero_grad(m->lat);
-    for (int i = 0; i < m->n_dec; i++)
-        kn_net_zero_grad(m->dec[i]);
+    kn_bir_net_slot nets[KN_BIR_MAX_NETS];
+    for (int i = 0, n = kn_bir_model_nets(m, nets); i < n; i++)
+        kn_net_zero_grad(*nets[i].net);
     memset(m->prior_grad, 0, prior_count(m) * sizeof *m->prior_grad);
 }
 

@@ -99,11 +99,19 @@ static void run_check(int internal, int conditional, int gating, int soft)
         p.t.labels = labels;
     }
     loss_of(&p);
-    kn_net *nets[] = {p.m->above, p.m->cls, p.m->lat, p.m->dec[0], p.m->dec[1], p.m->dec[2]};
-    const char *names[] = {"above", "cls", "lat", "dec0", "dec1", "dec2"};
-    int n_nets = 3 + p.m->n_dec;
+    kn_bir_net_slot slots[KN_BIR_MAX_NETS];
+    kn_net *nets[KN_BIR_MAX_NETS];
+    const char *names[KN_BIR_MAX_NETS];
+    int n_nets = 0;
+    /* Every net the loss at the replay level goes through: all but `below`. */
+    for (int i = 0, n = kn_bir_model_nets(p.m, slots); i < n; i++)
+        if (strcmp(slots[i].name, "below") != 0) {
+            nets[n_nets] = *slots[i].net;
+            names[n_nets++] = slots[i].name;
+        }
+    assert_int_equal(n_nets, 3 + p.m->n_dec);
     /* Copy every analytic gradient first (each probe re-zeroes them). */
-    double *g[8];
+    double *g[KN_BIR_MAX_NETS];
     for (int i = 0; i < n_nets; i++) {
         size_t np = kn_net_n_params(nets[i]);
         g[i] = malloc(np * sizeof(double));
