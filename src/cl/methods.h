@@ -13,7 +13,7 @@ extern const kn_method kn_method_v2;
 extern const kn_method kn_method_v3;
 extern const kn_method kn_method_fly_ridge;
 
-/* Back-prop baselines (nn engineer): add their externs below, one per line. */
+/* Back-prop baselines. */
 extern const kn_method kn_method_vanilla;
 extern const kn_method kn_method_offline;
 extern const kn_method kn_method_ewc;

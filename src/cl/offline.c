@@ -11,15 +11,14 @@
 
 #include "cl/baselines.h"
 #include "cl/methods.h"
+#include "cl/sample_store.h"
 
 typedef struct offline_state {
     kn_net *net; /* first: see kn_bp_head */
     kn_optim *opt;
     kn_bp_common c;
     int epochs;
-    float *x;    /* stored samples, n x d */
-    int32_t *y;
-    size_t n, cap;
+    kn_sample_store mem; /* every sample seen */
 } offline_state;
 
 static const kn_param_spec offline_params[] = {
@@ -28,43 +27,18 @@ static const kn_param_spec offline_params[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static int store(offline_state *s, size_t d, const float *x, const int32_t *y, size_t n,
-                 kn_error *err)
-{
-    if (s->n + n > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->n + n)
-            cap *= 2;
-        if (cap > SIZE_MAX / (d * sizeof(float)))
-            return kn_fail(err, KN_ENOMEM, "method offline: %zu stored samples overflow", cap);
-        float *nx = realloc(s->x, cap * d * sizeof *nx);
-        if (!nx)
-            return kn_fail(err, KN_ENOMEM, "method offline: out of memory storing %zu samples",
-                           cap);
-        s->x = nx;
-        int32_t *ny = realloc(s->y, cap * sizeof *ny);
-        if (!ny)
-            return kn_fail(err, KN_ENOMEM, "method offline: out of memory storing %zu labels",
-                           cap);
-        s->y = ny;
-        s->cap = cap;
-    }
-    memcpy(s->x + s->n * d, x, n * d * sizeof *x);
-    memcpy(s->y + s->n, y, n * sizeof *y);
-    s->n += n;
-    return 0;
-}
-
 static int offline_observe(kn_learner *l, const float *x, const int32_t *y, size_t n,
                            kn_error *err)
 {
-    return store(l->impl, l->info.d, x, y, n, err);
+    offline_state *s = l->impl;
+    return kn_sample_store_append(&s->mem, x, y, n, err);
 }
 
 static int offline_end_task(kn_learner *l, kn_error *err)
 {
     offline_state *s = l->impl;
-    if (s->n == 0)
+    const size_t n = s->mem.n;
+    if (n == 0)
         return 0;
     const size_t d = l->info.d, b = (size_t)s->c.batch;
     kn_bp_reinit(l, s->net, 1 + (uint64_t)l->task);
@@ -72,20 +46,17 @@ static int offline_end_task(kn_learner *l, kn_error *err)
     kn_net_set_training(s->net, 1);
     kn_rng rng;
     kn_rng_stream(&rng, l->info.seed, 1000 + (uint64_t)l->task);
-    uint32_t *perm = malloc(s->n * sizeof *perm);
+    uint32_t *perm = malloc(n * sizeof *perm);
     float *bx = malloc(b * d * sizeof *bx);
     int32_t *by = malloc(b * sizeof *by);
     int rc = 0;
     if (!perm || !bx || !by)
         rc = kn_fail(err, KN_ENOMEM, "method offline: out of memory for the shuffle");
     for (int e = 0; !rc && e < s->epochs; e++) {
-        kn_rng_permutation(&rng, perm, s->n);
-        for (size_t i = 0; !rc && i < s->n; i += b) {
-            size_t m = s->n - i < b ? s->n - i : b;
-            for (size_t r = 0; r < m; r++) {
-                memcpy(bx + r * d, s->x + (size_t)perm[i + r] * d, d * sizeof *bx);
-                by[r] = s->y[perm[i + r]];
-            }
+        kn_rng_permutation(&rng, perm, n);
+        for (size_t i = 0; !rc && i < n; i += b) {
+            size_t m = n - i < b ? n - i : b;
+            kn_sample_store_gather(&s->mem, perm + i, m, bx, by);
             rc = kn_net_train_step(s->net, s->opt, bx, by, m, NULL, NULL, err);
         }
     }
@@ -107,11 +78,11 @@ static int offline_save(const kn_learner *l, const char *path, kn_error *err)
     kn_st_writer w;
     kn_st_writer_init(&w);
     int rc = kn_bp_writer_begin(l, s->net, &w, err);
-    size_t shx[2] = {s->n, l->info.d}, shy[1] = {s->n};
+    size_t shx[2] = {s->mem.n, l->info.d}, shy[1] = {s->mem.n};
     if (!rc)
-        rc = kn_st_writer_add(&w, "memory_x", KN_ST_F32, 2, shx, s->x, err);
+        rc = kn_st_writer_add(&w, "memory_x", KN_ST_F32, 2, shx, s->mem.x, err);
     if (!rc)
-        rc = kn_st_writer_add(&w, "memory_y", KN_ST_I32, 1, shy, s->y, err);
+        rc = kn_st_writer_add(&w, "memory_y", KN_ST_I32, 1, shy, s->mem.y, err);
     if (!rc)
         rc = kn_st_writer_write(&w, path, err);
     kn_st_writer_free(&w);
@@ -125,8 +96,7 @@ static void offline_destroy(kn_learner *l)
         return;
     kn_net_free(s->net);
     kn_optim_free(s->opt);
-    free(s->x);
-    free(s->y);
+    kn_sample_store_free(&s->mem);
     free(s);
     l->impl = NULL;
 }
@@ -146,6 +116,7 @@ static int offline_create(kn_learner *l, kn_error *err)
         return kn_fail(err, KN_ENOMEM, "method offline: out of memory");
     l->impl = s;
     l->ops = &offline_ops;
+    kn_sample_store_init(&s->mem, l->info.d, "method offline");
     int rc = kn_bp_read_common(l, &s->c, err);
     if (!rc)
         rc = kn_learner_param_int(l, "epochs", &s->epochs, err);
@@ -178,13 +149,13 @@ static int offline_load(kn_learner *l, const char *path, kn_error *err)
         size_t shx[2] = {n, l->info.d}, shy[1] = {n};
         if (!(rc = kn_st_expect(&f, "memory_x", KN_ST_F32, 2, shx, &tx, err)) &&
             !(rc = kn_st_expect(&f, "memory_y", KN_ST_I32, 1, shy, &ty, err))) {
-            /* store() copies (file tensors are not aligned to their dtype), then validate */
+            /* the store copies (file tensors are not aligned to their dtype), then validate */
             if (n)
-                rc = store(s, l->info.d, tx->data, ty->data, n, err);
+                rc = kn_sample_store_append(&s->mem, tx->data, ty->data, n, err);
             for (size_t i = 0; i < n && !rc; i++)
-                if (s->y[i] < 0 || s->y[i] >= l->info.n_classes)
+                if (s->mem.y[i] < 0 || s->mem.y[i] >= l->info.n_classes)
                     rc = kn_fail(err, KN_EFORMAT, "%s: memory_y[%zu] = %d is not a class", path,
-                                 i, (int)s->y[i]);
+                                 i, (int)s->mem.y[i]);
         }
     }
     kn_st_free(&f);
