@@ -16,4 +16,9 @@ void kn_dyn_set_value(kn_dyn_result *r, const char *key, double value);
 /* Appends printf-formatted text to r->verdict. */
 void kn_dyn_verdict(kn_dyn_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Fraction of the n points where |mean - theory| <= z_max * se (points with se 0 must match to
+ * 1e-12 relative); *mean_z2 (may be NULL) gets the mean squared z. check_msd.c. */
+double kn_dyn_band_fraction(const double *mean, const double *se, const double *theory, size_t n,
+                            double z_max, double *mean_z2);
+
 #endif

@@ -320,35 +320,68 @@ static int plot_toy(const char *path, const kn_dyn_result *r, kn_error *err)
     return rc;
 }
 
+/* Check 6: each setting's replica mean (open circles at ~30 log-spaced steps) over its exact
+ * theory curve (line, same colour), log-log, with a slope-1 (Brownian) guide; the legend names
+ * each setting with its fitted c on the main window. */
 static int plot_msd(const char *path, const kn_dyn_result *r, kn_error *err)
 {
-    const kn_dyn_series *s = find(r, "msd"), *f = find(r, "fits");
-    if (!s || s->n < 10)
+    enum { MAXS = 8, NPTS = 30 };
+    const kn_dyn_series *ms[MAXS];
+    size_t nm = 0;
+    for (size_t i = 0; i < r->n_series && nm < MAXS; i++)
+        if (strncmp(r->series[i].name, "msd_", 4) == 0 && r->series[i].n >= 10)
+            ms[nm++] = &r->series[i];
+    if (!nm)
         return 0;
-    double fx[2], fy[2], bx[2], by[2];
-    size_t nser = 3;
-    kn_plot_series ser[5] = {
-        {"replica mean", s->x, s->y, s->n, NULL, NULL, KN_PLOT_LINE},
-        {"exact theory", s->x, s->y2, s->n, NULL, NULL, KN_PLOT_DASHED},
-        {"one trajectory", s->x, s->y3, s->n, NULL, NULL, KN_PLOT_LINE},
+    static const char *const names[][2] = {
+        {"msd_given", "given settings"},           {"msd_lr_half", "lr / 2"},
+        {"msd_batch_x4", "batch x 4"},             {"msd_momentum", "momentum varied"},
+        {"msd_broad_wd_b100", "broad spectrum + wd, S 100"},
+        {"msd_broad_wd_b1000", "broad spectrum + wd, S 1000"},
     };
-    char label[64] = "fit";
-    if (f && f->n >= 4 && f->y[3] > f->x[3]) { /* window [T/100, T] */
-        fx[0] = f->x[3];
-        fx[1] = f->y[3];
-        fy[0] = exp(f->y3[3]) * pow(fx[0], f->y2[3]);
-        fy[1] = exp(f->y3[3]) * pow(fx[1], f->y2[3]);
-        snprintf(label, sizeof label, "fit c = %.3f on [%g, %g]", f->y2[3], fx[0], fx[1]);
-        ser[nser++] = (kn_plot_series){label, fx, fy, 2, NULL, NULL, KN_PLOT_LINE};
+    kn_plot_series ser[2 * MAXS + 1];
+    size_t colours[2 * MAXS + 1];
+    char labels[MAXS][96];
+    double px[MAXS][NPTS], py[MAXS][NPTS];
+    size_t ns = 0;
+    double xmax = 1, ymin = INFINITY;
+    for (size_t j = 0; j < nm; j++) {
+        const kn_dyn_series *s = ms[j];
+        const char *label = s->name + 4;
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            if (strcmp(names[k][0], s->name) == 0)
+                label = names[k][1];
+        char key[48];
+        snprintf(key, sizeof key, "c_%s", s->name + 4);
+        double cval = NAN;
+        for (int k = 0; k < r->n_values; k++)
+            if (strcmp(r->keys[k], key) == 0)
+                cval = r->values[k];
+        snprintf(labels[j], sizeof labels[j], "%s: c = %.2f", label, cval);
+        size_t m = 0;
+        double last = 0;
+        for (int q = 0; q < NPTS; q++) {
+            size_t t = (size_t)llround(pow((double)s->n, (double)q / (NPTS - 1))) - 1;
+            if (t >= s->n || (m && (double)t == last))
+                continue;
+            px[j][m] = s->x[t];
+            py[j][m++] = s->y[t];
+            last = (double)t;
+        }
+        ser[ns] = (kn_plot_series){labels[j], px[j], py[j], m, NULL, NULL, KN_PLOT_OPEN_CIRCLES};
+        colours[ns++] = j;
+        ser[ns] = (kn_plot_series){NULL, s->x, s->y2, s->n, NULL, NULL, KN_PLOT_LINE};
+        colours[ns++] = j;
+        xmax = fmax(xmax, s->x[s->n - 1]);
+        ymin = fmin(ymin, s->y2[0]);
     }
-    bx[0] = s->x[0];
-    bx[1] = s->x[s->n - 1];
-    by[0] = s->y2[0];
-    by[1] = s->y2[0] * bx[1] / bx[0];
-    ser[nser++] = (kn_plot_series){"Brownian (slope 1)", bx, by, 2, NULL, NULL, KN_PLOT_DASHED};
-    kn_plot_axes ax = {"MSD |theta_k - theta_0|^2 (check 6)", "step k",
-                       "MSD", 1, 1, 0, 0, 0, 0};
-    return kn_plot_lines(path, &ax, ser, nser, err);
+    double bx[2] = {1, xmax}, by[2] = {ymin, ymin * xmax};
+    ser[ns] = (kn_plot_series){"slope 1 (Brownian)", bx, by, 2, NULL, NULL, KN_PLOT_DASHED};
+    colours[ns++] = 6; /* grey */
+    kn_plot_axes ax = {"MSD |theta_k - theta_0|^2: replicas (circles) on the exact theory (lines), "
+                       "check 6",
+                       "step k", "mean squared displacement", 1, 1, 0, 0, 0, 0};
+    return kn_plot_lines_coloured(path, &ax, ser, colours, ns, err);
 }
 
 int kn_dyn_write_outputs(const char *dir, const kn_dyn_config *c, const kn_dyn_result *results,

@@ -220,7 +220,7 @@ static void measure_legend(const char *const *labels, const PLINT *opts, int n, 
         plschr(0, 1.0);
         pllegend(&lw, &lh, 0, PL_POSITION_LEFT | PL_POSITION_TOP | PL_POSITION_INSIDE |
                  PL_POSITION_VIEWPORT, 0, 0, plot_w, COL_INVISIBLE, COL_INVISIBLE, 1, 0, 0, n,
-                 none, 0.6, scale, 2.0, 0.0, tc, labels, NULL, NULL, NULL, NULL, NULL, NULL,
+                 none, 0.3, scale, 2.0, 0.0, tc, labels, NULL, NULL, NULL, NULL, NULL, NULL,
                  NULL, NULL, NULL, NULL, NULL);
         *w = lw;
         *h = lh;
@@ -361,7 +361,7 @@ static void draw_legend(const char *const *labels, const PLINT *colours, const P
         /* Offsets and sample width are in units of the viewport: convert from the page. */
         pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
                  PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT,
-                 LEGEND_GAP / vw, 0.0, LEGEND_SAMPLE / vw, COL_BG, COL_FG, 1, 0, 0, n, opts, 0.6,
+                 LEGEND_GAP / vw, 0.0, LEGEND_SAMPLE / vw, COL_BG, COL_FG, 1, 0, 0, n, opts, 0.3,
                  scale, 2.0, 0.0, text_colours, labels, colours, box_patterns, box_scales,
                  box_widths, colours, styles, line_widths, colours, sym_scales, sym_numbers,
                  symbols);
@@ -509,7 +509,7 @@ int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
         plwidth(1.0);
         pllsty(1);
         if (has_marker(s->style)) {
-            plschr(0, s->style == KN_PLOT_POINTS || s->style == KN_PLOT_LINE_POINTS ? 1.0 : 1.3);
+            plschr(0, s->style == KN_PLOT_POINTS || s->style == KN_PLOT_LINE_POINTS ? 1.0 : 0.85);
             plstring((PLINT)m, px, py, marker_of(s->style));
             plschr(0, 1.0);
         }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dynamics/dynamics_internal.h"
 #include "kenyon/dynamics.h"
 
 static kn_dyn_config small_config(void)
@@ -106,16 +107,57 @@ static void test_check5_toy_follows_psi_not_L(void **state)
     kn_dyn_result_free(&r);
 }
 
+static const kn_dyn_series *series_named(const kn_dyn_result *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_series; i++)
+        if (strcmp(r->series[i].name, name) == 0)
+            return &r->series[i];
+    fail_msg("no series %s", name);
+    return NULL;
+}
+
+/* Check 6 is a real check: the replica MSD against the exact curve, in replica standard errors,
+ * over a sweep of lr, batch and momentum and two broad-spectrum weight-decay settings where c is
+ * clearly above 1; the same band test rejects a wrong theory curve. */
 static void test_check6_msd_follows_theory(void **state)
 {
     (void)state;
     kn_dyn_config c = small_config();
-    c.replicas = 200;
+    c.replicas = 100;
     kn_dyn_result r;
     kn_error err = {0};
     assert_int_equal(kn_dyn_check_msd(&c, &r, &err), 0);
-    assert_int_equal(r.pass, -1);
-    assert_true(value(&r, "max_rel_deviation_from_theory") < 0.15);
+    assert_int_equal(r.pass, 1);
+    const char *tags[6] = {"given", "lr_half", "batch_x4", "momentum", "broad_wd_b100",
+                           "broad_wd_b1000"};
+    for (int i = 0; i < 6; i++) {
+        char key[48];
+        snprintf(key, sizeof key, "band_%s", tags[i]);
+        assert_true(value(&r, key) >= 0.95);
+        snprintf(key, sizeof key, "msd_%s", tags[i]);
+        assert_true(series_named(&r, key)->n >= 1000);
+    }
+    /* anomalous: c clearly above 1 in the measurement, and matching the theory curve's c */
+    for (int i = 4; i < 6; i++) {
+        char k1[48], k2[48], k3[48];
+        snprintf(k1, sizeof k1, "c_%s", tags[i]);
+        snprintf(k2, sizeof k2, "c_theory_%s", tags[i]);
+        snprintf(k3, sizeof k3, "c_se_%s", tags[i]);
+        assert_true(value(&r, k2) > 1.1);
+        assert_true(value(&r, k1) - 5 * value(&r, k3) > 1);
+        assert_true(fabs(value(&r, k1) - value(&r, k2)) < 5 * value(&r, k3) + 1e-9);
+    }
+    /* the band rejects a theory curve 25% off (about 4 replica SE at d = 8, 100 replicas) */
+    const kn_dyn_series *s = series_named(&r, "msd_given");
+    double *wrong = malloc(s->n * sizeof(double));
+    assert_non_null(wrong);
+    for (size_t t = 0; t < s->n; t++)
+        wrong[t] = 1.25 * s->y2[t];
+    double z2;
+    assert_true(kn_dyn_band_fraction(s->y, s->y3, s->y2, s->n, 3, &z2) >= 0.95);
+    assert_true(z2 < 3);
+    assert_true(kn_dyn_band_fraction(s->y, s->y3, wrong, s->n, 3, NULL) < 0.5);
+    free(wrong);
     kn_dyn_result_free(&r);
 }
 
@@ -143,7 +185,7 @@ static void test_outputs_written(void **state)
     (void)state;
     kn_dyn_config c = small_config();
     c.steps = 20000;
-    c.replicas = 10;
+    c.replicas = 20;
     kn_dyn_result r[2];
     kn_error err = {0};
     assert_int_equal(kn_dyn_check_speed(&c, &r[0], &err), 0);
@@ -153,7 +195,8 @@ static void test_outputs_written(void **state)
     struct stat st;
     assert_int_equal(stat(kt_path(dir, "summary.json"), &st), 0);
     assert_int_equal(stat(kt_path(dir, "check1_speed.csv"), &st), 0);
-    assert_int_equal(stat(kt_path(dir, "check6_msd.csv"), &st), 0);
+    assert_int_equal(stat(kt_path(dir, "check6_msd_given.csv"), &st), 0);
+    assert_int_equal(stat(kt_path(dir, "check6_msd_broad_wd_b100.csv"), &st), 0);
     assert_int_equal(stat(kt_path(dir, "speed.png"), &st), 0);
     assert_true(st.st_size > 1000);
     assert_int_equal(stat(kt_path(dir, "msd.png"), &st), 0);
