@@ -4,7 +4,7 @@
  *   1 stationary speed vs eta^2 tr Sigma / (S (1-beta^2)) over sweeps of eta, S, beta (3%)
  *   2 per-mode stationary Var a, Var v, Cov(a, v) (5%)
  *   3 mean trajectory and variance band from an off-minimum start
- *   4 oscillation frequency per mode (Welch FFT) vs Omega/(2 pi), and the onset condition (2%)
+ *   4 onset of oscillation (modes either side of it) and frequency per mode (check_oscillation.c)
  *   5 the 2-D non-commuting toy: principal axes follow Psi, not L; probability current (5 deg, 10%)
  *   6 mean squared displacement vs the exact curve over a sweep, and the exponent c (check_msd.c) */
 #include "dynamics_internal.h"
@@ -453,157 +453,7 @@ done:
     return rc;
 }
 
-/* ------------------------------------------------------------------------------------------- */
-/* Check 4: oscillations. Design (scale free in eta): momentum 0.99, lambda 0, Sigma = noise I,
- * modes at k / k_onset = 0.05, 0.2 (overdamped) and 100, 400, 1600 (underdamped; the damping
- * ratio gamma/omega = sqrt(k_onset/k) <= 0.1 keeps the spectral peak within 0.5% of Omega, and
- * eta k <= 0.04 keeps the discrete dynamics within 1% of the continuous frequency). Welch
- * spectrum of each mode's stationary position; the damped frequency is measured by fitting the
- * oscillator line shape to the spectrum around its peak (kn_spectrum_oscillator_fit; the raw
- * peak of a position spectrum sits at sqrt(omega^2 - 2 gamma^2), not at Omega, and a 3-bin peak
- * is noisy) and compared with eta Omega / (2 pi) in cycles per step. A mode counts as oscillating when its spectrum peaks at bin >= 3 with
- * power >= 4x the lowest non-zero bin. Phase portraits: one trajectory per mode from a0 = 10 sd. */
-int kn_dyn_check_oscillation(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
-{
-    kn_dyn_result_init(r, 4, "oscillation frequency per mode (FFT) and onset condition");
-    double t0 = kn_seconds();
-    enum { NM = 5 };
-    const double mult[NM] = {0.05, 0.2, 100, 400, 1600};
-    kn_sgd_hparams hp = c->hp;
-    hp.momentum = 0.99;
-    hp.wd = 0;
-    double kth = kn_oscillation_threshold(hp.lr, hp.momentum);
-    double h[NM], sig[NM * NM] = {0};
-    for (int i = 0; i < NM; i++) {
-        h[i] = mult[i] * kth;
-        sig[i * NM + i] = c->problem.noise;
-    }
-    kn_linreg p;
-    int rc = kn_linreg_from_matrices(NM, h, sig, NULL, &p, err);
-    if (rc)
-        return rc;
-    size_t seg = 4096;
-    size_t steps = c->steps < 16 * seg ? 16 * seg : c->steps;
-    size_t nb = seg / 2 + 1;
-    double *traj = malloc(steps * NM * sizeof(double));
-    double *x = malloc(steps * sizeof(double));
-    double *psd = malloc(nb * sizeof(double));
-    double *Cd = malloc(4 * NM * NM * sizeof(double));
-    kn_sgd_sim sim = {0};
-    kn_dyn_series *spec = NULL;
-    if (!traj || !x || !psd || !Cd) {
-        rc = kn_fail(err, KN_ENOMEM, "check 4: out of memory for %zu steps", steps);
-        goto done;
-    }
-    if ((rc = kn_sgd_sim_create(&p, &hp, &sim, err)) || (rc = kn_lyap_discrete(&p, &hp, Cd, err)))
-        goto done;
-    kn_rng rng;
-    kn_rng_stream(&rng, c->seed, 400);
-    if ((rc = kn_sgd_sim_draw_stationary(&sim, &p, &hp, &rng, err)))
-        goto done;
-    for (size_t t = 0; t < steps; t++) {
-        kn_sgd_sim_step(&sim, &rng);
-        for (int i = 0; i < NM; i++)
-            traj[t * NM + i] = sim.a[i];
-    }
-    spec = kn_dyn_add_series(r, "frequencies", "cycles_per_step,unused", nb, 2, err);
-    if (!spec) {
-        rc = err->code;
-        goto done;
-    }
-    /* spectra series: x = frequency, y = unused; per-mode spectra stored as extra series */
-    for (size_t j = 0; j < nb; j++)
-        spec->x[j] = (double)j / (double)seg;
-    double worst = 0;
-    int onset_ok = 1;
-    kn_dyn_verdict(r, "  beta 0.99, eta %g, onset k > %.4g; Welch: %zu steps, segments of %zu\n",
-                   hp.lr, kth, steps, seg);
-    kn_dyn_verdict(r, "  %8s %10s %6s %6s %11s %11s %11s %11s %7s\n", "k/k_on", "k", "pred",
-                   "meas", "f_peak", "f_fit", "f_theory", "f_discrete", "err");
-    for (int i = 0; i < NM; i++) {
-        for (size_t t = 0; t < steps; t++)
-            x[t] = traj[t * NM + i];
-        if ((rc = kn_welch_psd(x, steps, seg, psd, err)))
-            goto done;
-        double pos;
-        size_t peak = kn_spectrum_peak(psd, nb, &pos);
-        int oscillates = peak >= 3 && psd[peak] >= 4 * psd[1];
-        kn_mode_params mp;
-        kn_mode_params_compute(hp.lr, hp.momentum, h[i], &mp);
-        double f_peak = pos / (double)seg, f_meas = f_peak;
-        kn_error fit_err = {0};
-        if (oscillates && kn_spectrum_oscillator_fit(psd, nb, seg, &f_meas, NULL, &fit_err))
-            f_meas = f_peak; /* no clean line: fall back to the refined peak */
-        double f_th = mp.underdamped ? hp.lr * mp.big_omega / (2 * KN_PI) : 0;
-        double M[4];
-        kn_update_matrix(hp.lr, hp.momentum, h[i], M);
-        double cosphi = (M[0] + M[3]) / (2 * sqrt(M[0] * M[3] - M[1] * M[2]));
-        double f_disc = fabs(cosphi) < 1 ? acos(cosphi) / (2 * KN_PI) : 0;
-        double e = mp.underdamped ? rel_err(f_meas, f_th) : 0;
-        if (mp.underdamped)
-            worst = fmax(worst, e);
-        if (oscillates != mp.underdamped)
-            onset_ok = 0;
-        char name[48];
-        snprintf(name, sizeof name, "psd_k%g", mult[i]);
-        kn_dyn_series *ps = kn_dyn_add_series(r, name, "cycles_per_step,power", nb, 2, err);
-        if (!ps) {
-            rc = err->code;
-            goto done;
-        }
-        memcpy(ps->x, spec->x, nb * sizeof(double));
-        memcpy(ps->y, psd, nb * sizeof(double));
-        char key[40];
-        snprintf(key, sizeof key, "freq_rel_error_k%g", mult[i]);
-        if (mp.underdamped)
-            kn_dyn_set_value(r, key, e);
-        kn_dyn_verdict(r, "  %8g %10.4g %6s %6s %11.5g %11.5g %11.5g %11.5g %6.2f%%\n",
-                       mult[i], h[i], mp.underdamped ? "osc" : "damp",
-                       oscillates ? "osc" : "damp", oscillates ? f_peak : 0.0,
-                       oscillates ? f_meas : 0.0, f_th, f_disc, 100 * e);
-        /* phase portrait from a0 = 10 sd */
-        snprintf(name, sizeof name, "phase_k%g", mult[i]);
-        size_t T = 1500;
-        kn_dyn_series *ph = kn_dyn_add_series(r, name, "position,velocity,mean_position,mean_velocity", T, 4, err);
-        if (!ph) {
-            rc = err->code;
-            goto done;
-        }
-        kn_rng prng;
-        kn_rng_stream(&prng, c->seed, 410 + (uint64_t)i);
-        double a0 = 10 * sqrt(Cd[(size_t)i * 2 * NM + i]);
-        for (int j = 0; j < NM; j++)
-            sim.a[j] = sim.b[j] = 0;
-        sim.a[i] = a0;
-        for (size_t t = 0; t < T; t++) {
-            ph->x[t] = sim.a[i];
-            ph->y[t] = -sim.b[i];
-            double am, vm;
-            kn_closed_form_mean(hp.lr, hp.momentum, h[i], hp.lr * (double)t, a0, 0, &am, &vm);
-            ph->y2[t] = am;
-            ph->y3[t] = vm;
-            kn_sgd_sim_step(&sim, &prng);
-        }
-    }
-    r->measured = worst;
-    r->predicted = 0.02;
-    r->error = worst;
-    r->pass = worst <= 0.02 && onset_ok;
-    kn_dyn_set_value(r, "max_freq_rel_error", worst);
-    kn_dyn_set_value(r, "onset_classification_correct", onset_ok);
-    kn_dyn_set_value(r, "onset_threshold_k", kth);
-    kn_dyn_verdict(r, "  max frequency error %.2f%% (target <= 2%%); onset %s for all modes\n",
-                   100 * worst, onset_ok ? "predicted correctly" : "MISPREDICTED");
-done:
-    r->seconds = kn_seconds() - t0;
-    kn_sgd_sim_free(&sim);
-    free(traj);
-    free(x);
-    free(psd);
-    free(Cd);
-    kn_linreg_free(&p);
-    return rc;
-}
+/* Check 4 is in check_oscillation.c. */
 
 /* ------------------------------------------------------------------------------------------- */
 /* Check 5: the paper's 2-D toy. Hessian eigenvalues (4, 1) along axes rotated 45 degrees,
@@ -643,25 +493,41 @@ int kn_dyn_check_toy2d(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
     int rc = kn_linreg_from_matrices(2, h, sig, NULL, &p, err);
     if (rc)
         return rc;
-    kn_sgd_hparams hp = {.lr = c->hp.lr, .momentum = 0, .wd = 0, .batch = 1};
+    kn_sgd_hparams hp = {.lr = c->hp.lr, .momentum = c->hp.momentum, .wd = 0, .batch = 1};
     size_t steps = c->steps < 4000000 ? 4000000 : c->steps;
     kn_sgd_sim sim = {0};
-    double Cd[16];
-    if ((rc = kn_sgd_sim_create(&p, &hp, &sim, err)) || (rc = kn_lyap_discrete(&p, &hp, Cd, err)))
+    double Cd[16], Cc[16];
+    if ((rc = kn_sgd_sim_create(&p, &hp, &sim, err)) || (rc = kn_lyap_discrete(&p, &hp, Cd, err)) ||
+        (rc = kn_lyap_continuous(&p, &hp, Cc, err)))
         goto done;
-    /* Overdamped continuous theory in the eigenbasis: H' = diag(h), 2 D_diff = eta Sigma'/S. */
+    /* Continuous theory in the eigenbasis. Without momentum, the overdamped form: H' = diag(h),
+     * 2 D_diff = eta Sigma'/S, H C + C H = 2 D_diff, current 2 Q12 with Q = H C - D_diff. With
+     * momentum, the underdamped Lyapunov solution: position block C_aa and current
+     * E[a_1 v_2 - a_2 v_1] = C_{a1 v2} - C_{a2 v1} (the antisymmetric position-velocity part). */
     double Hm[4] = {h[0], 0, 0, h[1]}, Qrhs[4], Cod[4];
     for (int i = 0; i < 4; i++)
         Qrhs[i] = hp.lr * sig[i] / hp.batch;
-    if ((rc = kn_lyap_continuous_dense(2, Hm, Qrhs, Cod, err)))
-        goto done;
-    double Dd12 = 0.5 * Qrhs[1];
-    double Q12 = h[0] * Cod[1] - Dd12; /* (H C - D_diff)_12 */
-    double current_cont = 2 * Q12;
+    double current_cont;
+    if (hp.momentum == 0) {
+        if ((rc = kn_lyap_continuous_dense(2, Hm, Qrhs, Cod, err)))
+            goto done;
+        double Dd12 = 0.5 * Qrhs[1];
+        double Q12 = h[0] * Cod[1] - Dd12; /* (H C - D_diff)_12 */
+        current_cont = 2 * Q12;
+    } else {
+        Cod[0] = Cc[0];
+        Cod[1] = Cc[1];
+        Cod[2] = Cc[4];
+        Cod[3] = Cc[5];
+        current_cont = Cc[0 * 4 + 3] - Cc[1 * 4 + 2];
+    }
     double Cdisc[4] = {Cd[0], Cd[1], Cd[4], Cd[5]}; /* (a, a) block of the 4x4 */
-    /* exact discrete: G = (I - eta H) C for beta = 0 */
-    double G[4] = {(1 - hp.lr * h[0]) * Cdisc[0], (1 - hp.lr * h[0]) * Cdisc[1],
-                   (1 - hp.lr * h[1]) * Cdisc[2], (1 - hp.lr * h[1]) * Cdisc[3]};
+    /* exact discrete: G = E[a_{k+1} a_k^T] = (I - eta H) C_aa + eta beta C_va (b = -v) */
+    double G[4];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            G[i * 2 + j] = (1 - hp.lr * h[i]) * Cdisc[i * 2 + j] +
+                           hp.lr * hp.momentum * Cd[(size_t)(2 + i) * 4 + j];
     double current_disc = (G[2] - G[1]) / hp.lr;
     /* rotate a 2x2 covariance from the eigenbasis to the original axes: V C V^T */
     double Corig_psi[4], Corig_disc[4], Hinv_orig[4];
@@ -756,7 +622,13 @@ int kn_dyn_check_toy2d(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
     r->measured = err_psi;
     r->predicted = 5;
     r->error = err_psi;
-    r->pass = err_psi < 5 && err_L > 2 * err_psi && err_L > 5 && sign_ok && cur_err <= 0.10;
+    /* Psi and L can only be told apart where the theory puts their axes apart: with heavy
+     * momentum the position density's axes come close to L's (beta 0.99: under half a degree). */
+    double separation = angle_diff(ang_psi, ang_L);
+    int distinct = separation >= 5;
+    r->pass = err_psi < 5 && (!distinct || (err_L > 2 * err_psi && err_L > 5)) && sign_ok &&
+              cur_err <= 0.10;
+    kn_dyn_set_value(r, "axis_separation_psi_L_deg", separation);
     kn_dyn_set_value(r, "axis_angle_empirical_deg", ang_emp);
     kn_dyn_set_value(r, "axis_angle_psi_deg", ang_psi);
     kn_dyn_set_value(r, "axis_angle_psi_exact_discrete_deg", ang_disc);
@@ -769,13 +641,19 @@ int kn_dyn_check_toy2d(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
     kn_dyn_set_value(r, "current_rel_error", cur_err);
     kn_dyn_set_value(r, "range", range);
     kn_dyn_set_value(r, "steps", n);
-    kn_dyn_verdict(r, "  H eigenvalues (4, 1) at 45 deg, Sigma = diag(4, 1), eta %g, beta 0, S 1, "
-                   "%zu steps\n", hp.lr, count);
+    kn_dyn_verdict(r, "  H eigenvalues (4, 1) at 45 deg, Sigma = diag(4, 1), eta %g, beta %g, S 1, "
+                   "%zu steps; theory %s\n", hp.lr, hp.momentum, count,
+                   hp.momentum == 0 ? "overdamped (Psi, Q)" : "underdamped Lyapunov");
     kn_dyn_verdict(r, "  major axis: empirical %.2f deg, Psi %.2f deg (exact discrete %.2f), L "
                    "%.2f deg\n", ang_emp, ang_psi, ang_disc, ang_L);
-    kn_dyn_verdict(r, "  axis error vs Psi %.2f deg (target < 5), vs L %.2f deg (must be clearly "
-                   "off)\n", err_psi, err_L);
-    kn_dyn_verdict(r, "  current <theta x dtheta/dt>: measured %.5g, theory 2 Q12 = %.5g (exact "
+    if (distinct)
+        kn_dyn_verdict(r, "  axis error vs Psi %.2f deg (target < 5), vs L %.2f deg (must be "
+                       "clearly off)\n", err_psi, err_L);
+    else
+        kn_dyn_verdict(r, "  axis error vs Psi %.2f deg (target < 5); Psi and L are only %.2f deg "
+                       "apart at these settings, so the axes cannot tell them apart (the current "
+                       "still does)\n", err_psi, separation);
+    kn_dyn_verdict(r, "  current <theta x dtheta/dt>: measured %.5g, theory %.5g (exact "
                    "discrete %.5g): error %.1f%% (%.1f%% vs discrete), sign %s (target 10%%)\n",
                    current, current_cont, current_disc, 100 * cur_err, 100 * cur_err_disc,
                    sign_ok ? "matches" : "WRONG");

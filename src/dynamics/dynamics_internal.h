@@ -21,4 +21,14 @@ void kn_dyn_verdict(kn_dyn_result *r, const char *fmt, ...) __attribute__((forma
 double kn_dyn_band_fraction(const double *mean, const double *se, const double *theory, size_t n,
                             double z_max, double *mean_z2);
 
+/* Exact discrete onset of oscillation: the update matrix has complex (or negative) eigenvalues
+ * when k > (1 - sqrt beta)^2 / eta. check_oscillation.c. */
+double kn_dyn_discrete_onset(double lr, double momentum);
+/* Classifies one mode of stiffness k (noise variance `noise`, batch 1) from simulated
+ * trajectories: `replicas` runs from 1e4 stationary sd with zero velocity; returns 1 if the
+ * replica mean undershoots zero by more than 5 standard errors (and 1e-5 of the start), 0 if not,
+ * a negative error code on failure. *undershoot gets the largest undershoot / start. */
+int kn_dyn_mean_oscillates(double lr, double momentum, double k, double noise, int replicas,
+                           uint64_t seed, uint64_t stream, double *undershoot, kn_error *err);
+
 #endif

@@ -306,12 +306,41 @@ static void legend_room(const char *const *labels, const PLINT *opts, int n, dou
     *width = w;
 }
 
+/* Labels at 1, 2 and 5 (and, below one decade, every integer) times powers of ten between lo and
+ * hi (log10 units) on the bottom (vertical 0) or left (1) axis of the current viewport. */
+static void log_labels(double lo, double hi, int vertical)
+{
+    static const int dense[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, sparse[3] = {1, 2, 5};
+    const int *mant = hi - lo < 1.0 ? dense : sparse;
+    int nm = hi - lo < 1.0 ? 9 : 3;
+    for (int e = (int)floor(lo) - 1; e <= (int)ceil(hi); e++)
+        for (int m = 0; m < nm; m++) {
+            double v = mant[m] * pow(10.0, e), lv = log10(v);
+            if (lv < lo || lv > hi)
+                continue;
+            char text[32];
+            snprintf(text, sizeof text, "%g", v);
+            double pos = (lv - lo) / (hi - lo);
+            if (vertical)
+                plmtex("lv", 0.5, pos, 1.0, text);
+            else
+                plmtex("b", 1.5, pos, 0.5, text);
+        }
+}
+
 static void draw_frame(const kn_plot_axes *a, double x0, double x1, double y0, double y1,
                        double vp_right)
 {
     plvpor(0.10, vp_right, 0.12, 0.90);
     plwind(x0, x1, y0, y1);
-    char xopt[16] = "bcnst", yopt[16] = "bcnstv";
+    /* A log axis spanning less than about two decades gets at most two PLplot labels (it labels
+     * powers of ten only): label 1, 2 and 5 times powers of ten ourselves instead. */
+    int few_x = a->logx && x1 - x0 < 2.0, few_y = a->logy && y1 - y0 < 2.0;
+    char xopt[16] = "bcst", yopt[16] = "bcstv";
+    if (!few_x)
+        strcat(xopt, "n");
+    if (!few_y)
+        strcat(yopt, "n");
     if (a->logx)
         strcat(xopt, "l");
     if (a->logy)
@@ -323,6 +352,10 @@ static void draw_frame(const kn_plot_axes *a, double x0, double x1, double y0, d
     plcol0(COL_FG);
     plschr(0, 0.9);
     plbox(xopt, 0, 0, yopt, 0, 0);
+    if (few_x)
+        log_labels(x0, x1, 0);
+    if (few_y)
+        log_labels(y0, y1, 1);
     plschr(0, 1.0);
     pllab(a->xlabel ? a->xlabel : "", a->ylabel ? a->ylabel : "", "");
     draw_title(a->title);

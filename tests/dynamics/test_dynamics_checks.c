@@ -81,19 +81,84 @@ static void test_check4_frequencies_within_2_percent_and_onset(void **state)
     (void)state;
     kn_dyn_config c = small_config();
     c.steps = 1 << 18;
+    c.hp.momentum = 0.99;
     kn_dyn_result r;
     kn_error err = {0};
     assert_int_equal(kn_dyn_check_oscillation(&c, &r, &err), 0);
     assert_int_equal(r.pass, 1);
     assert_true(value(&r, "max_freq_rel_error") < 0.02);
+    assert_true(value(&r, "frequency_modes_tested") >= 2);
     assert_true(value(&r, "onset_classification_correct") == 1);
+    assert_true(value(&r, "onset_below_oscillates") == 0);
+    assert_true(value(&r, "onset_above_oscillates") == 1);
     kn_dyn_result_free(&r);
+}
+
+/* Checks 4 and 5 run at the given lr and momentum (they used to force beta 0.99 and 0). */
+static void test_checks4_5_honour_lr_and_momentum(void **state)
+{
+    (void)state;
+    const double lrs[3] = {0.01, 0.003, 0.02}, moms[3] = {0.9, 0.95, 0.5};
+    for (int i = 0; i < 3; i++) {
+        kn_dyn_config c = small_config();
+        c.steps = 1 << 18;
+        c.hp.lr = lrs[i];
+        c.hp.momentum = moms[i];
+        kn_dyn_result r;
+        kn_error err = {0};
+        assert_int_equal(kn_dyn_check_oscillation(&c, &r, &err), 0);
+        assert_int_equal(r.pass, 1);
+        assert_true(fabs(value(&r, "onset_threshold_k") /
+                         kn_oscillation_threshold(lrs[i], moms[i]) - 1) < 1e-12);
+        kn_dyn_result_free(&r);
+        c.steps = 1000000;
+        assert_int_equal(kn_dyn_check_toy2d(&c, &r, &err), 0);
+        assert_int_equal(r.pass, 1);
+        assert_non_null(strstr(r.verdict, moms[i] == 0.9 ? "beta 0.9," : moms[i] == 0.95 ?
+                               "beta 0.95," : "beta 0.5,"));
+        kn_dyn_result_free(&r);
+    }
+}
+
+/* The onset criterion (does the replica mean oscillate?) tells modes 25% either side of the
+ * predicted threshold apart, so a threshold wrong by 10x in either direction would misclassify:
+ * modes at 8 and 12.5 k_on both oscillate, modes at 0.08 and 0.125 k_on both do not. */
+static void test_onset_classifier_resolves_the_threshold(void **state)
+{
+    (void)state;
+    const double moms[3] = {0.9, 0.99, 0.5};
+    for (int i = 0; i < 3; i++) {
+        double lr = 0.01, b = moms[i];
+        double kon = kn_oscillation_threshold(lr, b);
+        const double mult[6] = {0.08, 0.125, 0.8, 1.25, 8, 12.5};
+        const int expect[6] = {0, 0, 0, 1, 1, 1};
+        if (b == 0.5) /* continuous limit off by 3%: the exact discrete onset is the reference */
+            kon = kn_dyn_discrete_onset(lr, b);
+        for (int j = 0; j < 6; j++) {
+            double under;
+            kn_error err = {0};
+            int osc = kn_dyn_mean_oscillates(lr, b, mult[j] * kon, 1.0, 50, 7, 1000 * (uint64_t)j,
+                                             &under, &err);
+            assert_true(osc >= 0);
+            if (osc != expect[j])
+                fail_msg("beta %g, k = %g k_on: oscillates %d, expected %d (undershoot %g)", b,
+                         mult[j], osc, expect[j], under);
+        }
+    }
+    /* without momentum the continuous onset 1/(2 eta) is wrong by 2x: the discrete one holds */
+    double under;
+    kn_error err = {0};
+    assert_int_equal(kn_dyn_mean_oscillates(0.01, 0, 1.25 * kn_oscillation_threshold(0.01, 0),
+                                            1.0, 50, 7, 0, &under, &err), 0);
+    assert_int_equal(kn_dyn_mean_oscillates(0.01, 0, 1.25 * kn_dyn_discrete_onset(0.01, 0), 1.0,
+                                            50, 7, 0, &under, &err), 1);
 }
 
 static void test_check5_toy_follows_psi_not_L(void **state)
 {
     (void)state;
     kn_dyn_config c = small_config();
+    c.hp.momentum = 0; /* the paper's toy */
     kn_dyn_result r;
     kn_error err = {0};
     assert_int_equal(kn_dyn_check_toy2d(&c, &r, &err), 0);
@@ -219,6 +284,8 @@ int main(void)
         cmocka_unit_test(test_check2_stationary_covariances_within_5_percent),
         cmocka_unit_test(test_check3_mean_inside_band),
         cmocka_unit_test(test_check4_frequencies_within_2_percent_and_onset),
+        cmocka_unit_test(test_checks4_5_honour_lr_and_momentum),
+        cmocka_unit_test(test_onset_classifier_resolves_the_threshold),
         cmocka_unit_test(test_check5_toy_follows_psi_not_L),
         cmocka_unit_test(test_check6_msd_follows_theory),
         cmocka_unit_test(test_same_seed_same_numbers),

@@ -230,6 +230,56 @@ static void test_titles_and_legends_inside_image(void **state)
     }
 }
 
+/* Groups of glyphs (tick labels) in the band y0 < y < y1 of an SVG page: glyphs closer than 25
+ * units in x belong to one label. */
+static int labels_in_band(const char *path, double y0, double y1)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    static char buf[1 << 22];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    double xs[512];
+    int m = 0;
+    for (const char *p = strstr(buf, "<use "); p && m < 512; p = strstr(p + 1, "<use ")) {
+        const char *xs_ = strstr(p, " x=\""), *ys = strstr(p, " y=\""), *end = strchr(p, '>');
+        if (!xs_ || !ys || !end || xs_ > end || ys > end)
+            continue;
+        double y = atof(ys + 4);
+        if (y > y0 && y < y1)
+            xs[m++] = atof(xs_ + 4);
+    }
+    for (int i = 1; i < m; i++) /* insertion sort */
+        for (int j = i; j > 0 && xs[j] < xs[j - 1]; j--) {
+            double t = xs[j];
+            xs[j] = xs[j - 1];
+            xs[j - 1] = t;
+        }
+    int groups = m > 0;
+    for (int i = 1; i < m; i++)
+        groups += xs[i] - xs[i - 1] > 25;
+    return groups;
+}
+
+/* A log axis spanning about one decade still gets several labelled ticks (PLplot alone labels
+ * only powers of ten: one or two labels). */
+static void test_short_log_axis_has_several_labels(void **state)
+{
+    (void)state;
+    const char *dir = kt_scratch_dir("plot-logticks");
+    double x[5] = {1e-5, 2e-5, 4e-5, 8e-5, 1.6e-4}, y[5] = {2, 3, 4, 5, 6};
+    kn_plot_series s = {.label = "a", .x = x, .y = y, .n = 5, .style = KN_PLOT_LINE};
+    kn_plot_axes ax = {.title = "t", .xlabel = "x", .ylabel = "y", .logx = 1, .logy = 1};
+    kn_error err;
+    const char *path = kt_path(dir, "log.svg");
+    assert_int_equal(kn_plot_lines(path, &ax, &s, 1, &err), KN_OK);
+    /* x tick labels sit between the frame (12% from the bottom of 640) and the axis label */
+    int n = labels_in_band(path, 640 * (1 - 0.12) + 5, 640 * (1 - 0.12) + 40);
+    assert_true(n >= 4);
+}
+
 static void test_bad_arguments_leave_no_file(void **state)
 {
     (void)state;
@@ -261,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_lines_chosen_colours),
         cmocka_unit_test(test_bars_and_heatmap),
         cmocka_unit_test(test_titles_and_legends_inside_image),
+        cmocka_unit_test(test_short_log_axis_has_several_labels),
         cmocka_unit_test(test_bad_arguments_leave_no_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
