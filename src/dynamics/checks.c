@@ -16,6 +16,8 @@
 
 #include "kenyon/progress.h"
 
+#include <gsl/gsl_cdf.h>
+
 void kn_dyn_config_default(kn_dyn_config *c)
 {
     kn_linreg_spec_default(&c->problem);
@@ -166,6 +168,8 @@ int kn_dyn_check_speed(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
  * predicted by the exact discrete Lyapunov solution (verdict) and the continuous theory (closed
  * form when Sigma commutes with H, continuous Lyapunov otherwise; shown for comparison). The
  * cross-covariance is compared in units of sqrt(Var a Var v) (it is near zero). */
+enum { COV_BLOCKS = 20 };
+
 int kn_dyn_check_stationary(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
 {
     kn_dyn_result_init(r, 2, "per-mode stationary Var(position), Var(velocity), Cov");
@@ -179,9 +183,11 @@ int kn_dyn_check_stationary(const kn_dyn_config *c, kn_dyn_result *r, kn_error *
     double *Cd = malloc(n2 * n2 * sizeof(double));
     double *Cc = malloc(n2 * n2 * sizeof(double));
     double *acc = calloc(5 * (size_t)d, sizeof(double)); /* sum a, sum v, aa, vv, av */
+    double *row = malloc(n2 * sizeof(double));
     kn_dyn_series *sa = NULL, *sv = NULL, *sc = NULL;
     kn_sgd_sim sim = {0};
-    if (!Cd || !Cc || !acc) {
+    kn_cov_blocks cb = {0};
+    if (!Cd || !Cc || !acc || !row) {
         rc = kn_fail(err, KN_ENOMEM, "check 2: out of memory");
         goto done;
     }
@@ -193,8 +199,11 @@ int kn_dyn_check_stationary(const kn_dyn_config *c, kn_dyn_result *r, kn_error *
     kn_rng_stream(&rng, c->seed, 200);
     if ((rc = kn_sgd_sim_draw_stationary(&sim, &p, &c->hp, &rng, err)))
         goto done;
+    if ((rc = kn_cov_blocks_init(&cb, 2 * d, d, err)))
+        goto done;
     kn_progress prog;
     kn_progress_start(&prog, NULL, c->quiet, "check 2 (stationary)", c->steps);
+    const size_t per_block = c->steps / COV_BLOCKS;
     for (size_t t = 0; t < c->steps; t++) {
         kn_sgd_sim_step(&sim, &rng);
         for (int i = 0; i < d; i++) {
@@ -204,6 +213,13 @@ int kn_dyn_check_stationary(const kn_dyn_config *c, kn_dyn_result *r, kn_error *
             acc[2 * d + i] += a * a;
             acc[3 * d + i] += v * v;
             acc[4 * d + i] += a * v;
+            row[i] = a;
+            row[d + i] = v;
+        }
+        if (t < per_block * COV_BLOCKS) {
+            kn_cov_blocks_add(&cb, row);
+            if ((t + 1) % per_block == 0)
+                kn_cov_blocks_end_block(&cb);
         }
         if ((t & 0xffff) == 0)
             kn_progress_update(&prog, t, NULL);
@@ -269,12 +285,67 @@ int kn_dyn_check_stationary(const kn_dyn_config *c, kn_dyn_result *r, kn_error *
     kn_dyn_verdict(r, "  continuous theory (%s) vs exact discrete: Var a %.2f%%, Var v %.2f%%, "
                    "corr %.4f\n", p.diagonal ? "closed form" : "Lyapunov", 100 * cont_a,
                    100 * cont_v, cont_c);
+    if (d >= 2 && cb.blocks >= 2) {
+        /* Off-diagonal position covariances and the antisymmetric position-velocity covariance
+         * A_ij = E[a_i v_j] - E[a_j v_i] against the exact discrete Lyapunov solution, in
+         * batch-means standard errors (t with blocks - 1 degrees of freedom). Both vanish when
+         * Sigma commutes with H; A != 0 is the signature of broken detailed balance. */
+        double pairs = (double)d * (d - 1) / 2, df = cb.blocks - 1;
+        double zmax_pos = 0, zmax_anti = 0, zmax_vs_zero = 0, chi2_anti = 0, in3 = 0;
+        double anti_norm_th = 0, anti_norm_meas = 0;
+        for (int i = 0; i < d; i++)
+            for (int j = i + 1; j < d; j++) {
+                double m, se, ma, sea;
+                kn_cov_blocks_get(&cb, i, j, &m, &se);
+                kn_cov_blocks_anti(&cb, i, j, &ma, &sea);
+                double th = Cd[(size_t)i * n2 + j];
+                double tha = Cd[(size_t)i * n2 + d + j] - Cd[(size_t)j * n2 + d + i];
+                double zp = se > 0 ? (m - th) / se : 0, za = sea > 0 ? (ma - tha) / sea : 0;
+                zmax_pos = fmax(zmax_pos, fabs(zp));
+                zmax_anti = fmax(zmax_anti, fabs(za));
+                in3 += (fabs(zp) <= 3) + (fabs(za) <= 3);
+                double z0p = se > 0 ? m / se : 0, z0a = sea > 0 ? ma / sea : 0;
+                zmax_vs_zero = fmax(zmax_vs_zero, fmax(fabs(z0p), fabs(z0a)));
+                chi2_anti += z0a * z0a;
+                double unit = sqrt(Cd[(size_t)i * n2 + i] * Cd[(size_t)(d + j) * n2 + d + j]);
+                anti_norm_th += tha * tha / (unit * unit);
+                anti_norm_meas += ma * ma / (unit * unit);
+            }
+        /* Bonferroni over all 2 x pairs comparisons at 1%. */
+        double zcrit = gsl_cdf_tdist_Qinv(0.005 / (2 * pairs), df);
+        double frac3 = in3 / (2 * pairs);
+        /* Is A detectably non-zero? Sum of squared t's against zero: mean pairs df/(df-2), variance
+         * 2 df^2 (df-1) / ((df-2)^2 (df-4)) per term. */
+        double et2 = df / (df - 2), vt2 = 2 * df * df * (df - 1) / ((df - 2) * (df - 2) * (df - 4));
+        double z_signature = (chi2_anti - pairs * et2) / sqrt(pairs * vt2);
+        int offdiag_ok = zmax_pos <= zcrit && zmax_anti <= zcrit && frac3 >= 0.95;
+        int signature_ok = p.diagonal ? 1 : z_signature > 5;
+        r->pass = r->pass && offdiag_ok && signature_ok;
+        kn_dyn_set_value(r, "offdiag_max_z_position", zmax_pos);
+        kn_dyn_set_value(r, "offdiag_max_z_antisymmetric", zmax_anti);
+        kn_dyn_set_value(r, "offdiag_z_critical", zcrit);
+        kn_dyn_set_value(r, "offdiag_fraction_within_3se", frac3);
+        kn_dyn_set_value(r, "offdiag_max_z_vs_zero", zmax_vs_zero);
+        kn_dyn_set_value(r, "antisymmetric_signature_z", z_signature);
+        kn_dyn_set_value(r, "antisymmetric_norm_theory", sqrt(anti_norm_th));
+        kn_dyn_set_value(r, "antisymmetric_norm_measured", sqrt(anti_norm_meas));
+        kn_dyn_verdict(r, "  off-diagonal, %g pairs, %d blocks: position cov max |z| %.2f, "
+                       "antisymmetric Cov(a_i,v_j)-Cov(a_j,v_i) max |z| %.2f (limit %.2f, "
+                       "Bonferroni 1%%); within 3 SE %.1f%% (target >= 95%%)\n", pairs,
+                       cb.blocks, zmax_pos, zmax_anti, zcrit, 100 * frac3);
+        kn_dyn_verdict(r, "  antisymmetric part (detailed balance broken iff != 0): |A| theory "
+                       "%.4g, measured %.4g (correlation units); vs zero z = %.1f (%s)\n",
+                       sqrt(anti_norm_th), sqrt(anti_norm_meas), z_signature,
+                       p.diagonal ? "commuting: must be ~0" : "non-commuting: must be > 5");
+    }
 done:
     r->seconds = kn_seconds() - t0;
     kn_sgd_sim_free(&sim);
     free(Cd);
     free(Cc);
     free(acc);
+    free(row);
+    kn_cov_blocks_free(&cb);
     kn_linreg_free(&p);
     return rc;
 }

@@ -31,4 +31,21 @@ double kn_dyn_discrete_onset(double lr, double momentum);
 int kn_dyn_mean_oscillates(double lr, double momentum, double k, double noise, int replicas,
                            uint64_t seed, uint64_t stream, double *undershoot, kn_error *err);
 
+/* Second moments E[x x^T] of a zero-mean trajectory with batch-means standard errors
+ * (cov_blocks.c). With half > 0 the state is (a, v) with `half` entries each, and the
+ * antisymmetric position-velocity part A_ij = E[a_i v_j] - E[a_j v_i] gets its own block
+ * statistics. Add rows, call end_block at each block boundary, then read means and SEs. */
+typedef struct kn_cov_blocks {
+    int n, half;
+    double *buf, *S, *sum1, *sum2, *anti1, *anti2;
+    size_t nbuf, in_block;
+    int blocks;
+} kn_cov_blocks;
+int kn_cov_blocks_init(kn_cov_blocks *cb, int n, int half, kn_error *err);
+void kn_cov_blocks_free(kn_cov_blocks *cb);
+void kn_cov_blocks_add(kn_cov_blocks *cb, const double *row);
+void kn_cov_blocks_end_block(kn_cov_blocks *cb);
+void kn_cov_blocks_get(const kn_cov_blocks *cb, int i, int j, double *mean, double *se);
+void kn_cov_blocks_anti(const kn_cov_blocks *cb, int i, int j, double *mean, double *se);
+
 #endif

@@ -60,6 +60,25 @@ static void test_check2_stationary_covariances_within_5_percent(void **state)
     assert_true(value(&r, "max_rel_error_var_position") < 0.05);
     assert_true(value(&r, "max_rel_error_var_velocity") < 0.05);
     assert_true(value(&r, "max_abs_error_correlation") < 0.05);
+    /* off-diagonal position covariances and the antisymmetric position-velocity covariance
+     * match the Lyapunov solution; the antisymmetric part is clearly non-zero, so comparing with
+     * a commuting theory (all off-diagonals zero) would fail */
+    double zcrit = value(&r, "offdiag_z_critical");
+    assert_true(zcrit > 3 && zcrit < 10);
+    assert_true(value(&r, "offdiag_max_z_position") <= zcrit);
+    assert_true(value(&r, "offdiag_max_z_antisymmetric") <= zcrit);
+    assert_true(value(&r, "offdiag_fraction_within_3se") >= 0.95);
+    assert_true(value(&r, "antisymmetric_signature_z") > 5);
+    assert_true(value(&r, "offdiag_max_z_vs_zero") > 2 * zcrit);
+    assert_true(fabs(value(&r, "antisymmetric_norm_measured") /
+                     value(&r, "antisymmetric_norm_theory") - 1) < 0.1);
+    kn_dyn_result_free(&r);
+    /* commuting: no antisymmetric part in theory, none detected */
+    c.problem.commute = 1;
+    assert_int_equal(kn_dyn_check_stationary(&c, &r, &err), 0);
+    assert_int_equal(r.pass, 1);
+    assert_true(value(&r, "antisymmetric_norm_theory") < 1e-9);
+    assert_true(value(&r, "antisymmetric_signature_z") < 5);
     kn_dyn_result_free(&r);
 }
 
