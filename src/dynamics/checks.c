@@ -627,6 +627,17 @@ int kn_dyn_check_toy2d(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
         rc = err->code;
         goto done;
     }
+    /* Probability current on a coarse grid for the quiver: J = density x mean velocity per cell
+     * (velocity = central difference), measured and exact discrete theory. */
+    enum { NQ = 15 };
+    kn_dyn_series *qm = kn_dyn_add_series(r, "current", "x,jx_measured,jy_measured,y", NQ * NQ,
+                                          4, err);
+    kn_dyn_series *qt = qm ? kn_dyn_add_series(r, "current_theory", "x,jx_theory,jy_theory,y",
+                                               NQ * NQ, 4, err) : NULL;
+    if (!qt) {
+        rc = err->code ? err->code : KN_ENOMEM;
+        goto done;
+    }
     double S[4] = {0}, m1[2] = {0}, cur = 0, prev[2], now[2];
     prev[0] = V[0] * sim.a[0] + V[1] * sim.a[1];
     prev[1] = V[2] * sim.a[0] + V[3] * sim.a[1];
@@ -648,6 +659,12 @@ int kn_dyn_check_toy2d(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
         int by = (int)floor((now[1] + range) / (2 * range) * NB);
         if (bx >= 0 && bx < NB && by >= 0 && by < NB)
             hist->y2[by * NB + bx] += 1;
+        int qx = (int)floor((now[0] + range) / (2 * range) * NQ);
+        int qy = (int)floor((now[1] + range) / (2 * range) * NQ);
+        if (qx >= 0 && qx < NQ && qy >= 0 && qy < NQ) {
+            qm->y[qy * NQ + qx] += dx; /* y, y2 hold the sums until normalised below */
+            qm->y2[qy * NQ + qx] += dy;
+        }
         count++;
         prev[0] = now[0];
         prev[1] = now[1];
@@ -660,6 +677,45 @@ int kn_dyn_check_toy2d(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
     Cemp[2] = Cemp[1];
     double current = cur / n;
     double cell = 2 * range / NB;
+    {
+        /* Theory: E[(theta_{k+1} - theta_{k-1}) / (2 eta) | theta] = (G - G^T) C^-1 theta / (2 eta)
+         * in the eigenbasis (G = E[a_{k+1} a_k^T], C the position covariance), rotated to the
+         * original axes, times the Gaussian stationary density. */
+        double det = Cdisc[0] * Cdisc[3] - Cdisc[1] * Cdisc[2];
+        double Ci[4] = {Cdisc[3] / det, -Cdisc[1] / det, -Cdisc[2] / det, Cdisc[0] / det};
+        double Aq[4]; /* (G - G^T) C^-1 / (2 eta), eigenbasis */
+        double Gm[4] = {0, G[1] - G[2], G[2] - G[1], 0};
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++)
+                Aq[i * 2 + j] = (Gm[i * 2] * Ci[j] + Gm[i * 2 + 1] * Ci[2 + j]) / (2 * hp.lr);
+        double Ao[4]; /* V Aq V^T */
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++) {
+                double acc = 0;
+                for (int k = 0; k < 2; k++)
+                    for (int l = 0; l < 2; l++)
+                        acc += V[i * 2 + k] * Aq[k * 2 + l] * V[j * 2 + l];
+                Ao[i * 2 + j] = acc;
+            }
+        double Co[4] = {Corig_disc[0], Corig_disc[1], Corig_disc[2], Corig_disc[3]};
+        double dc = Co[0] * Co[3] - Co[1] * Co[2];
+        double Coi[4] = {Co[3] / dc, -Co[1] / dc, -Co[2] / dc, Co[0] / dc};
+        double qcell = 2 * range / NQ;
+        for (int qy = 0; qy < NQ; qy++)
+            for (int qx = 0; qx < NQ; qx++) {
+                size_t k = (size_t)qy * NQ + qx;
+                double x = -range + (qx + 0.5) * qcell, y = -range + (qy + 0.5) * qcell;
+                qm->x[k] = qt->x[k] = x;
+                qm->y3[k] = qt->y3[k] = y; /* y coordinate goes in y3 for both (see header) */
+                double jx = qm->y[k] / (n * qcell * qcell), jy = qm->y2[k] / (n * qcell * qcell);
+                qm->y[k] = jx;
+                qm->y2[k] = jy;
+                double quad = x * (Coi[0] * x + Coi[1] * y) + y * (Coi[2] * x + Coi[3] * y);
+                double dens = exp(-0.5 * quad) / (2 * KN_PI * sqrt(dc));
+                qt->y[k] = dens * (Ao[0] * x + Ao[1] * y);
+                qt->y2[k] = dens * (Ao[2] * x + Ao[3] * y);
+            }
+    }
     /* Density per unit area; y2 = Psi, y3 = L (quadratic forms, in the original axes). */
     double Ui[4], Hs[4]; /* inverse of Corig_psi; H in original axes = inverse of Hinv_orig */
     double det = Corig_psi[0] * Corig_psi[3] - Corig_psi[1] * Corig_psi[2];

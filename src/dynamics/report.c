@@ -113,7 +113,7 @@ static int plot_speed(const char *path, const kn_dyn_result *r, kn_error *err)
     kn_plot_series ser[3] = {
         {"eta^2 tr Sigma / (S (1-beta^2))", lx, ly, 2, NULL, NULL, KN_PLOT_LINE},
         {"simulated", s->y3, s->y, s->n, NULL, NULL, KN_PLOT_POINTS},
-        {"exact discrete theory", s->y3, s->y2, s->n, NULL, NULL, KN_PLOT_POINTS},
+        {"exact discrete theory", s->y3, s->y2, s->n, NULL, NULL, KN_PLOT_OPEN_CIRCLES},
     };
     kn_plot_axes ax = {"Stationary local speed (check 1)", "eta^2 / (S (1 - beta^2))",
                        "E |delta|^2", 1, 1, 0, 0, 0, 0};
@@ -139,6 +139,7 @@ static int plot_stationary(const char *path, const kn_dyn_result *r, kn_error *e
 static int plot_transient(const char *path, const kn_dyn_result *r, kn_error *err)
 {
     kn_plot_series ser[6];
+    char names[3][64];
     double *bands[6] = {0};
     size_t ns = 0;
     int rc = 0;
@@ -159,14 +160,20 @@ static int plot_transient(const char *path, const kn_dyn_result *r, kn_error *er
         }
         bands[ns] = lo;
         bands[ns + 1] = hi;
-        ser[ns] = (kn_plot_series){s->name, s->x, s->y2, s->n, lo, hi, KN_PLOT_LINE};
+        /* "mode<i>_mean" -> a legend label naming the mode */
+        int mode = atoi(s->name + 4);
+        snprintf(names[ns / 2], sizeof names[0], "mode %d%s: closed form +- 2 sd", mode,
+                 ns == 0 ? " (slowest)" : ns == 4 ? " (stiffest)" : "");
+        ser[ns] = (kn_plot_series){names[ns / 2], s->x, s->y2, s->n, lo, hi, KN_PLOT_LINE};
         ser[ns + 1] = (kn_plot_series){NULL, s->x, s->y, s->n, NULL, NULL, KN_PLOT_DASHED};
         ns += 2;
     }
     if (ns) {
-        kn_plot_axes ax = {"Off-minimum start: closed form +-2 sd, replica mean (dashed)",
+        kn_plot_axes ax = {"Off-minimum start (check 3): closed-form mean +- 2 sd, replica mean "
+                           "(dashed)",
                            "step", "position offset", 0, 0, 0, 0, 0, 0};
-        rc = kn_plot_lines(path, &ax, ser, ns, err);
+        const size_t pair_colours[6] = {0, 0, 2, 2, 4, 4}; /* mean and replica mean alike */
+        rc = kn_plot_lines_coloured(path, &ax, ser, pair_colours, ns, err);
     }
 done:
     for (size_t i = 0; i < 6; i++)
@@ -350,6 +357,51 @@ static int plot_spectra(const char *path, const kn_dyn_result *r, kn_error *err)
     return kn_plot_end(err);
 }
 
+/* Quiver of the probability current J on the toy's coarse grid: the exact discrete theory (green,
+ * wide) under the measurement (black), both at one scale so that lengths compare. */
+static void draw_current_quiver(const kn_dyn_result *r)
+{
+    const kn_dyn_series *m = find(r, "current"), *t = find(r, "current_theory");
+    if (!m || !t || m->n != t->n)
+        return;
+    size_t nq = (size_t)llround(sqrt((double)m->n));
+    if (nq * nq != m->n || nq < 2)
+        return;
+    PLFLT **u, **v;
+    plAlloc2dGrid(&u, (PLINT)nq, (PLINT)nq);
+    plAlloc2dGrid(&v, (PLINT)nq, (PLINT)nq);
+    PLFLT *gx = malloc(nq * sizeof(PLFLT)), *gy = malloc(nq * sizeof(PLFLT));
+    if (gx && gy) {
+        double jmax = 0;
+        for (size_t k = 0; k < t->n; k++)
+            jmax = fmax(jmax, hypot(t->y[k], t->y2[k]));
+        for (size_t i = 0; i < nq; i++) {
+            gx[i] = m->x[i];
+            gy[i] = m->y3[i * nq];
+        }
+        PLcGrid grid = {gx, gy, NULL, (PLINT)nq, (PLINT)nq, 0};
+        double cell = gx[1] - gx[0], scale = jmax > 0 ? 1.5 * cell / jmax : 0;
+        const kn_dyn_series *which[2] = {t, m}; /* theory below, measurement on top */
+        const int colour[2] = {5, 1};
+        const double width[2] = {3.0, 1.2};
+        for (int w = 0; w < 2 && scale > 0; w++) {
+            for (size_t qy = 0; qy < nq; qy++)
+                for (size_t qx = 0; qx < nq; qx++) {
+                    u[qx][qy] = which[w]->y[qy * nq + qx];
+                    v[qx][qy] = which[w]->y2[qy * nq + qx];
+                }
+            plcol0(colour[w]);
+            plwidth(width[w]);
+            plvect((PLFLT_MATRIX)u, (PLFLT_MATRIX)v, (PLINT)nq, (PLINT)nq, scale, pltr1, &grid);
+        }
+        plwidth(1);
+    }
+    free(gx);
+    free(gy);
+    plFree2dGrid(u, (PLINT)nq, (PLINT)nq);
+    plFree2dGrid(v, (PLINT)nq, (PLINT)nq);
+}
+
 /* Density as shaded cells, Psi contours (solid) and L contours (dashed) at the levels that hold
  * 39%, 86% and 99% of a Gaussian (quadratic form 0.5, 2, 4.6 in units of Psi). */
 static int plot_toy(const char *path, const kn_dyn_result *r, kn_error *err)
@@ -377,8 +429,9 @@ static int plot_toy(const char *path, const kn_dyn_result *r, kn_error *err)
     int rc = kn_plot_begin(path, 900, 860, err);
     if (rc == 0) {
         plenv(x0, x1, y0, y1, 1, 0);
-        pllab("theta_1", "theta_2",
-              "2-D toy: SGD density, Psi contours (solid), L contours (dashed)");
+        pllab("theta_1", "theta_2", "");
+        kn_plot_title("2-D toy: density, Psi (black) and L (orange, dashed) contours; current J "
+                      "measured (black) and theory (green)");
         PLFLT clevel[24];
         for (int i = 0; i < 24; i++)
             clevel[i] = zmax * (i + 0.5) / 24;
@@ -419,6 +472,7 @@ static int plot_toy(const char *path, const kn_dyn_result *r, kn_error *err)
         }
         free(gx);
         free(gy);
+        draw_current_quiver(r);
         rc = kn_plot_end(err);
     }
     plFree2dGrid(z, (PLINT)nb, (PLINT)nb);
