@@ -27,7 +27,9 @@ void kn_dyn_train_config_default(kn_dyn_train_config *c)
     c->hidden = 64;
     c->depth = 1;
     c->n_train = 10000;
-    c->pre_epochs = 30;
+    /* 150 epochs: after 30 the training loss still fell 6% during the continuation (test
+     * accuracy 0.835 -> 0.839/0.850), after 150 by 1.1-1.6% (seed 1) */
+    c->pre_epochs = 150;
     /* weight decay 5e-3: with 5e-4 the MLP keeps fitting its 10k rows and |delta|^2 drifts
      * (CV 7-11% over 20k steps); with 5e-3 it is flat (CV ~3%) */
     c->pre = (kn_sgd_hparams){.lr = 0.01, .momentum = 0.9, .wd = 5e-3, .batch = 64};
@@ -710,7 +712,7 @@ int kn_dyn_train(const kn_dyn_train_config *c, const kn_split *data, kn_dyn_trai
         run->mean_delta_sq = mean;
         run->cv = sqrt(var / (c->windows - 1)) / mean;
         trend(lm, c->windows, &run->loss_decline, &run->loss_decline_se);
-        run->converged = run->loss_decline <= fmax(3 * run->loss_decline_se, 0.01);
+        run->converged = run->loss_decline <= fmax(3 * run->loss_decline_se, KN_DYN_CONVERGED);
     }
     free(rep_disp);
     free(kx);
@@ -792,7 +794,7 @@ int kn_dyn_train(const kn_dyn_train_config *c, const kn_split *data, kn_dyn_trai
         SAY("  (report) fixed-constant law eta^2/(S(1-beta^2)), tr Sigma assumed equal across "
             "runs: max |ratio / law ratio - 1| = %.2f%%\n", 100 * r->law_error_max);
     SAY("  convergence: batch-loss decline over each run after the burn-in (OLS trend of %d "
-        "window means) must stay below max(3 SE, 1%%): %s\n", c->windows,
+        "window means) must stay below max(3 SE, %g%%): %s\n", c->windows, 100 * KN_DYN_CONVERGED,
         r->converged ? "all runs converged" : "NOT CONVERGED (raise --pre-epochs): c > 1 may "
         "be leftover optimisation");
     SAY("  exponent c of |theta_k - theta_0|^2 ~ k^c, mean +- 95%% t interval over %d "

@@ -49,26 +49,30 @@ static int write_projection_csv(const char *path, const kn_dyn_train_run *run, i
     return kn_atomic_commit(&af, err);
 }
 
-/* Phase portraits of run 1 along the top Hessian eigenvectors over its first 400 steps, each axis
- * scaled by its root mean square over those steps. */
+/* Phase portraits of run 1 along the top Hessian eigenvectors over its first 400 steps, one
+ * panel per eigenvector (overlaid they were unreadable), each axis scaled by its root mean
+ * square over those steps. Raw PLplot panels through kn_plot_begin/end. */
 static int plot_projection(const char *path, const kn_dyn_train_result *r, kn_error *err)
 {
     const kn_dyn_train_run *run = &r->runs[0];
     int hk = r->hessian_k;
-    kn_plot_series ser[8];
-    char labels[8][64];
-    double *bufs[16] = {0};
-    int rc = 0;
     size_t n = run->steps < 400 ? run->steps : 400; /* a few oscillations; more is a blob */
+    double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
+    if (!x || !y) {
+        free(x);
+        free(y);
+        return kn_fail(err, KN_ENOMEM, "figures: out of memory");
+    }
+    int cols = hk < 4 ? hk : 4, rows = (hk + cols - 1) / cols;
+    int rc = kn_plot_begin(path, 360 * cols + 80, 380 * rows + 90, err);
+    if (rc) {
+        free(x);
+        free(y);
+        return rc;
+    }
+    pladv(0);
     for (int j = 0; j < hk; j++) {
-        double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
-        bufs[2 * j] = x;
-        bufs[2 * j + 1] = y;
-        if (!x || !y) {
-            rc = kn_fail(err, KN_ENOMEM, "figures: out of memory");
-            goto done;
-        }
-        double sx = 0, sy = 0;
+        double sx = 0, sy = 0, lim = 0;
         for (size_t k = 0; k < n; k++) {
             x[k] = run->proj[k * (size_t)hk + j];
             y[k] = run->proj_vel[k * (size_t)hk + j];
@@ -80,18 +84,39 @@ static int plot_projection(const char *path, const kn_dyn_train_result *r, kn_er
         for (size_t k = 0; k < n; k++) {
             x[k] = sx > 0 ? x[k] / sx : 0;
             y[k] = sy > 0 ? y[k] / sy : 0;
+            lim = fmax(lim, fmax(fabs(x[k]), fabs(y[k])));
         }
-        snprintf(labels[j], sizeof labels[j], "eigenvector %d (h = %.3g)", j + 1,
-                 r->hessian_eigenvalues[j]);
-        ser[j] = (kn_plot_series){labels[j], x, y, n, NULL, NULL, KN_PLOT_LINE};
+        lim = lim > 0 ? lim * 1.05 : 1;
+        int cx = j % cols, cy = j / cols;
+        double w = 0.97 / cols, h = 0.82 / rows, x0 = 0.02 + cx * w, y1 = 0.86 - cy * h;
+        plvpor(x0 + 0.17 * w, x0 + 0.95 * w, y1 - 0.80 * h, y1 - 0.10 * h);
+        plwind(-lim, lim, -lim, lim);
+        plcol0(2);
+        plbox("g", 0, 0, "g", 0, 0);
+        plcol0(1);
+        plschr(0, 0.7);
+        plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+        char t[64];
+        snprintf(t, sizeof t, "eigenvector %d (h = %.3g)", j + 1, r->hessian_eigenvalues[j]);
+        plmtex("t", 0.8, 0.5, 0.5, t);
+        plmtex("b", 2.8, 0.5, 0.5, "position / rms");
+        plmtex("l", 3.6, 0.5, 0.5, "velocity / rms");
+        plschr(0, 1.0);
+        plcol0(3 + j % 10);
+        plwidth(1.5);
+        plline((PLINT)n, x, y);
+        plwidth(1);
     }
-    kn_plot_axes ax = {"Top Hessian eigenvectors, run 1, first 400 steps",
-                       "position / rms", "velocity / rms", 0, 0, 0, 0, 0, 0};
-    rc = kn_plot_lines(path, &ax, ser, (size_t)hk, err);
-done:
-    for (int i = 0; i < 16; i++)
-        free(bufs[i]);
-    return rc;
+    free(x);
+    free(y);
+    plcol0(1);
+    plvpor(0.05, 0.95, 0.86, 0.90);
+    plwind(0, 1, 0, 1);
+    char title[96];
+    snprintf(title, sizeof title, "Phase space along the top Hessian eigenvectors, run 1, first "
+             "%zu steps", n);
+    kn_plot_title(title);
+    return kn_plot_end(err);
 }
 
 static int write_summary(const char *path, const kn_dyn_train_config *c,
