@@ -20,7 +20,8 @@
  * (small sizes; used to cross-check the block solver).
  *
  * Part 2: the six checks of the theory against simulation (kn_dyn_check_*), each filling a result
- * with measured and predicted numbers and a verdict.
+ * with measured and predicted numbers and a verdict whose tolerance comes from the measured noise
+ * (replica or batch-means standard errors) where the theory is exact.
  *
  * Part 3: displacement tracking of a real network (kn_dyn_train_*): pretrain an MLP
  * (include/kenyon/nn.h), then continue at fixed hyperparameters and record, per step,
