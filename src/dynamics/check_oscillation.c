@@ -14,7 +14,8 @@
  * i.e. small momentum), the prediction tested is the exact discrete onset, and the verdict says so.
  *
  * Frequency. Modes at 1600, 400 and 100 k_on, as far as the continuous limit holds
- * (eta k <= 0.04) and damping stays small (k >= 10 k_on): Welch spectrum of each mode's
+ * (eta k <= 0.04) and damping stays small (k >= 10 k_on); if none qualifies, the largest such
+ * multiple and 10 (beta 0.9: 15 and 10 k_on): Welch spectrum of each mode's
  * stationary position, the damped frequency from the oscillator line-shape fit
  * (kn_spectrum_oscillator_fit; the raw peak of a position spectrum sits at
  * sqrt(omega^2 - 2 gamma^2), not at Omega), compared with eta Omega / (2 pi) cycles per step
@@ -159,10 +160,12 @@ int kn_dyn_check_oscillation(const kn_dyn_config *c, kn_dyn_result *r, kn_error 
     for (int i = 0; i < NM; i++)
         if (continuous && hp.lr * want[i] * kth <= 0.04)
             mult[nm++] = want[i];
-    if (continuous && nm == 0) { /* the largest multiple >= 10 that keeps eta k <= 0.04 */
+    if (continuous && nm == 0) { /* the largest multiple >= 10 that keeps eta k <= 0.04, and 10 */
         double m = floor(0.04 / (hp.lr * kth));
         if (m >= 10)
             mult[nm++] = m;
+        if (m >= 13)
+            mult[nm++] = 10;
     }
     double worst = 0;
     size_t seg = 4096, nb = seg / 2 + 1;
