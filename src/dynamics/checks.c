@@ -291,6 +291,16 @@ int kn_dyn_check_stationary(const kn_dyn_config *c, kn_dyn_result *r, kn_error *
          * batch-means standard errors (t with blocks - 1 degrees of freedom). Both vanish when
          * Sigma commutes with H; A != 0 is the signature of broken detailed balance. */
         double pairs = (double)d * (d - 1) / 2, df = cb.blocks - 1;
+        size_t np_ = (size_t)d * (size_t)(d - 1) / 2, q = 0;
+        kn_dyn_series *so = kn_dyn_add_series(r, "offdiag_position",
+                                              "theory,measured,standard_error", np_, 3, err);
+        kn_dyn_series *sn = so ? kn_dyn_add_series(r, "antisymmetric_position_velocity",
+                                                   "theory,measured,standard_error", np_, 3, err)
+                               : NULL;
+        if (!sn) {
+            rc = err->code ? err->code : KN_ENOMEM;
+            goto done;
+        }
         double zmax_pos = 0, zmax_anti = 0, zmax_vs_zero = 0, chi2_anti = 0, in3 = 0;
         double anti_norm_th = 0, anti_norm_meas = 0;
         for (int i = 0; i < d; i++)
@@ -310,6 +320,15 @@ int kn_dyn_check_stationary(const kn_dyn_config *c, kn_dyn_result *r, kn_error *
                 double unit = sqrt(Cd[(size_t)i * n2 + i] * Cd[(size_t)(d + j) * n2 + d + j]);
                 anti_norm_th += tha * tha / (unit * unit);
                 anti_norm_meas += ma * ma / (unit * unit);
+                /* figure series in correlation units */
+                double up = sqrt(Cd[(size_t)i * n2 + i] * Cd[(size_t)j * n2 + j]);
+                so->x[q] = th / up;
+                so->y[q] = m / up;
+                so->y2[q] = se / up;
+                sn->x[q] = tha / unit;
+                sn->y[q] = ma / unit;
+                sn->y2[q] = sea / unit;
+                q++;
             }
         /* Bonferroni over all 2 x pairs comparisons at 1%. */
         double zcrit = gsl_cdf_tdist_Qinv(0.005 / (2 * pairs), df);

@@ -133,7 +133,36 @@ static int plot_stationary(const char *path, const kn_dyn_result *r, kn_error *e
     };
     kn_plot_axes ax = {"Per-mode stationary variances (check 2)", "Hessian eigenvalue h",
                        "variance", 1, 1, 0, 0, 0, 0};
-    return kn_plot_lines(path, &ax, ser, 4, err);
+    const size_t pairs[4] = {0, 0, 2, 2}; /* simulated and theory of one quantity alike */
+    return kn_plot_lines_coloured(path, &ax, ser, pairs, 4, err);
+}
+
+/* Check 2, off-diagonal: measured against theory for every pair of modes, the position
+ * correlations and the antisymmetric position-velocity part (correlation units), on the
+ * identity line. Non-zero antisymmetric values are the broken detailed balance. */
+static int plot_offdiag(const char *path, const kn_dyn_result *r, kn_error *err)
+{
+    const kn_dyn_series *o = find(r, "offdiag_position");
+    const kn_dyn_series *a = find(r, "antisymmetric_position_velocity");
+    if (!o || !a || o->n == 0)
+        return 0;
+    double lo = INFINITY, hi = -INFINITY;
+    const kn_dyn_series *both[2] = {o, a};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < both[k]->n; i++) {
+            lo = fmin(lo, fmin(both[k]->x[i], both[k]->y[i]));
+            hi = fmax(hi, fmax(both[k]->x[i], both[k]->y[i]));
+        }
+    double lx[2] = {lo, hi};
+    kn_plot_series ser[3] = {
+        {"position Cov(a_i, a_j), all pairs", o->x, o->y, o->n, NULL, NULL, KN_PLOT_POINTS},
+        {"Cov(a_i, v_j) - Cov(a_j, v_i), all pairs", a->x, a->y, a->n, NULL, NULL,
+         KN_PLOT_CROSSES},
+        {"measured = theory", lx, lx, 2, NULL, NULL, KN_PLOT_DASHED},
+    };
+    kn_plot_axes ax = {"Off-diagonal stationary covariances (check 2), correlation units",
+                       "exact discrete Lyapunov theory", "measured", 0, 0, 0, 0, 0, 0};
+    return kn_plot_lines(path, &ax, ser, 3, err);
 }
 
 static int plot_transient(const char *path, const kn_dyn_result *r, kn_error *err)
@@ -567,7 +596,11 @@ int kn_dyn_write_outputs(const char *dir, const kn_dyn_config *c, const kn_dyn_r
         const kn_dyn_result *r = &results[i];
         switch (r->check) {
         case 1: rc = plot_speed(join(path, sizeof path, dir, "speed.png"), r, err); break;
-        case 2: rc = plot_stationary(join(path, sizeof path, dir, "stationary.png"), r, err); break;
+        case 2:
+            rc = plot_stationary(join(path, sizeof path, dir, "stationary.png"), r, err);
+            if (rc == 0)
+                rc = plot_offdiag(join(path, sizeof path, dir, "offdiag.png"), r, err);
+            break;
         case 3: rc = plot_transient(join(path, sizeof path, dir, "transient.png"), r, err); break;
         case 4:
             rc = plot_phase(join(path, sizeof path, dir, "phase_portraits.png"), r, err);

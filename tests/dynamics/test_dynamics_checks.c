@@ -72,6 +72,13 @@ static void test_check2_stationary_covariances_within_5_percent(void **state)
     assert_true(value(&r, "offdiag_max_z_vs_zero") > 2 * zcrit);
     assert_true(fabs(value(&r, "antisymmetric_norm_measured") /
                      value(&r, "antisymmetric_norm_theory") - 1) < 0.1);
+    int found = 0;
+    for (size_t i = 0; i < r.n_series; i++)
+        if (strcmp(r.series[i].name, "antisymmetric_position_velocity") == 0) {
+            found = 1;
+            assert_int_equal(r.series[i].n, 8 * 7 / 2);
+        }
+    assert_true(found);
     kn_dyn_result_free(&r);
     /* commuting: no antisymmetric part in theory, none detected */
     c.problem.commute = 1;
