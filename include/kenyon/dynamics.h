@@ -1,5 +1,5 @@
-/* kenyon dynamics: the limiting dynamics of SGD (Kunin et al. 2021, see
- * shared/reference/sgd-limiting-dynamics.md).
+/* kenyon dynamics: the limiting dynamics of SGD (Kunin, Sagastuy-Brena, Gillespie, Margalit,
+ * Tanaka, Ganguli, Yamins, "Rethinking the limiting dynamics of SGD", arXiv 2107.09133, 2021).
  *
  * Part 1, exactly solvable: SGD with momentum and weight decay (PyTorch form
  *   b_{k+1} = beta b_k + g_k + lambda theta_k,  theta_{k+1} = theta_k - eta b_{k+1})
