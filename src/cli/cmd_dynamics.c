@@ -233,6 +233,8 @@ static int cmd_train(int argc, char **argv)
         {"hessian-iters", KN_OPT_INT, &c.hessian_iters, "subspace iterations for the Hessian"},
         {"burn-in", KN_OPT_DOUBLE, &c.burn_in, "fraction of each run dropped before CV and fit"},
         {"windows", KN_OPT_INT, &c.windows, "windows for the coefficient of variation"},
+        {"replicates", KN_OPT_INT, &c.replicates,
+         "continuations per run from theta_0 (independent minibatch orders) for c's interval"},
         {"seed", KN_OPT_U64, &seed, "random seed"},
         {"out", KN_OPT_STRING, &out, "directory for CSV, summary.json and figures"},
         {"no-plots", KN_OPT_FLAG, &no_plots, "no figures"},
@@ -244,9 +246,11 @@ static int cmd_train(int argc, char **argv)
         "Pretrains an MLP with SGD (momentum, weight decay; PyTorch form), then keeps training "
         "from the pretrained parameters theta_0 at fixed hyperparameters and records every step "
         "|delta_k|^2, |theta_k - theta_0|^2, |theta_k| and theta_k . theta_0. Checks that "
-        "|delta|^2 is flat (CV of window means < 10%) and scales as eta^2/(S(1-beta^2)) between "
-        "runs (10%), and fits the exponent c of |theta_k - theta_0|^2 ~ k^c with a 95% interval. "
-        "Exits 1 if a check fails.",
+        "|delta|^2 is flat (CV of window means < 10%), that it follows eta^2 tr Sigma / "
+        "(S (1-beta^2)) with each run's measured tr Sigma (10%, or 3 SE), and that pretraining "
+        "has converged (no significant loss decline during the continuation); reports the law "
+        "with a fixed constant, and the exponent c of |theta_k - theta_0|^2 ~ k^c on three "
+        "windows with a 95% interval over --replicates continuations. Exits 1 if a check fails.",
         opts};
     int pr = kn_opts_parse(&spec, argc, argv, NULL, 0, NULL);
     if (pr != KN_OPTS_OK)

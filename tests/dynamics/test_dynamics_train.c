@@ -250,6 +250,73 @@ static void test_sweep_and_bad_settings(void **state)
     kn_split_free(&sp);
 }
 
+/* The verdict: the speed law with each run's measured tr Sigma is the check (the fixed-constant
+ * ratio only a report), convergence is tested, and c comes per window with an interval over
+ * replicates. An unpretrained net (no pretraining epochs) is still optimising: its loss falls
+ * during the continuation and the verdict must say so and fail; a long-pretrained one passes. */
+static void test_verdict_law_convergence_and_replicates(void **state)
+{
+    (void)state;
+    kn_split sp;
+    memset(&sp, 0, sizeof sp);
+    make_split(&sp);
+    kn_dyn_train_config c = small();
+    c.pre_epochs = 0;
+    c.steps = 1000;
+    c.replicates = 3;
+    kn_dyn_train_result r;
+    kn_error err = {0};
+    assert_int_equal(kn_dyn_train(&c, &sp, &r, &err), 0);
+    assert_int_equal(r.converged, 0);
+    assert_int_equal(r.pass, 0);
+    assert_true(r.runs[0].loss_decline > 3 * r.runs[0].loss_decline_se);
+    assert_non_null(strstr(r.verdict, "NOT CONVERGED"));
+    kn_dyn_train_result_free(&r);
+
+    c.pre_epochs = 300;
+    assert_int_equal(kn_dyn_train(&c, &sp, &r, &err), 0);
+    for (int i = 0; i < r.n_runs; i++) {
+        const kn_dyn_train_run *run = &r.runs[i];
+        assert_true(run->converged);
+        assert_int_equal(run->replicates, 3);
+        /* windows: whole, early, late, splitting at the geometric middle */
+        assert_true(run->c_window[0][0] == 100 && run->c_window[0][1] == 1000);
+        assert_true(run->c_window[1][1] == run->c_window[2][0]);
+        for (int w = 0; w < KN_DYN_C_WINDOWS; w++) {
+            assert_true(run->c_ci95[w] > 0 && isfinite(run->c_mean[w]));
+            double lo = INFINITY, hi = -INFINITY;
+            for (int q = 0; q < 3; q++) {
+                lo = fmin(lo, run->c_rep[q][w]);
+                hi = fmax(hi, run->c_rep[q][w]);
+            }
+            assert_true(hi > lo); /* replicates differ */
+            assert_true(run->c_mean[w] >= lo && run->c_mean[w] <= hi);
+        }
+        /* the check uses the run's own tr Sigma */
+        double q = run->mean_delta_sq / run->law_absolute;
+        assert_true(fabs(q - 1) <= r.law_abs_error_max + 1e-12);
+        assert_true(run->n_test_points >= 2 && run->test_loss[0] > 0);
+    }
+    assert_true(r.law_tolerance >= 0.10);
+    assert_int_equal(r.pass, r.cv_max < 0.10 && r.law_abs_error_max <= r.law_tolerance &&
+                                 r.converged);
+    assert_non_null(strstr(r.verdict, "(report) fixed-constant law"));
+    const char *dir = kt_scratch_dir("dynamics_train_verdict");
+    assert_int_equal(kn_dyn_train_write_outputs(dir, &c, &r, 1, &err), 0);
+    FILE *f = fopen(kt_path(dir, "continuation.png"), "r");
+    assert_non_null(f);
+    fclose(f);
+    f = fopen(kt_path(dir, "exponent_c.png"), "r");
+    assert_non_null(f);
+    fclose(f);
+    kn_dyn_train_result_free(&r);
+    c.replicates = 0;
+    assert_int_equal(kn_dyn_train(&c, &sp, &r, &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "--replicates 0"));
+    kn_dyn_train_result_free(&r);
+    kn_split_free(&sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_hessian_top_matches_dense),
         cmocka_unit_test(test_hessian_projection),
         cmocka_unit_test(test_sweep_and_bad_settings),
+        cmocka_unit_test(test_verdict_law_convergence_and_replicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
