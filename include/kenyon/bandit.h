@@ -22,20 +22,21 @@ extern "C" {
 #endif
 
 typedef enum {
-    KN_TASK_INDEPENDENT = 0, /* p0, p1 ~ U(0,1) independently */
-    KN_TASK_DEPENDENT,       /* p0 ~ U(0,1), p1 = 1 - p0 */
-    KN_TASK_BAITED,          /* a reward, once armed (prob. p_a per trial), waits until collected */
-    KN_TASK_TWOSTEP,         /* Daw et al. 2011 two-step task as in Wang et al. 2018 */
-} kn_task_kind;
+    KN_BANDIT_TASK_INDEPENDENT = 0, /* p0, p1 ~ U(0,1) independently */
+    KN_BANDIT_TASK_DEPENDENT,       /* p0 ~ U(0,1), p1 = 1 - p0 */
+    KN_BANDIT_TASK_BAITED,          /* a reward, once armed (prob. p_a per trial), waits until
+                                     * collected */
+    KN_BANDIT_TASK_TWOSTEP,         /* Daw et al. 2011 two-step task as in Wang et al. 2018 */
+} kn_bandit_task_kind;
 
-#define KN_TASK_ACTIONS 2 /* every task here has two actions */
+#define KN_BANDIT_TASK_ACTIONS 2 /* every task here has two actions */
 
 /* "independent", "dependent", "baited", "twostep"; parse returns -1 for an unknown name. */
-const char *kn_task_kind_name(kn_task_kind k);
-int kn_task_kind_parse(const char *name);
+const char *kn_bandit_task_kind_name(kn_bandit_task_kind k);
+int kn_bandit_task_kind_parse(const char *name);
 
-typedef struct kn_task_params {
-    kn_task_kind kind;
+typedef struct kn_bandit_task_params {
+    kn_bandit_task_kind kind;
     int n_trials;          /* per episode; default 100 */
     /* two-step */
     double common_prob;    /* default 0.8 */
@@ -45,15 +46,15 @@ typedef struct kn_task_params {
     /* baited: arming probabilities p0 + p1 = bait_total, p0 / (p0 + p1) drawn from
      * {1/7, 1/4, 1/2, 3/4, 6/7} (reward ratios 1:6 ... 6:1, as in Lau & Glimcher 2005) */
     double bait_total;     /* default 0.3 */
-} kn_task_params;
+} kn_bandit_task_params;
 
-void kn_task_params_default(kn_task_params *p, kn_task_kind kind);
+void kn_bandit_task_params_default(kn_bandit_task_params *p, kn_bandit_task_kind kind);
 /* NULL when valid, else a message naming the parameter. */
-const char *kn_task_params_check(const kn_task_params *p);
+const char *kn_bandit_task_params_check(const kn_bandit_task_params *p);
 
 /* One episode with all of its randomness drawn. */
 typedef struct kn_episode {
-    kn_task_kind kind;
+    kn_bandit_task_kind kind;
     int n_trials;
     double p[2];         /* bandits: reward (baited: arming) probability of each arm */
     uint8_t *outcome;    /* n_trials x 2: bandits: reward if arm a chosen on trial t; baited: a
@@ -67,13 +68,13 @@ typedef struct kn_episode {
 int kn_episode_alloc(kn_episode *ep, int n_trials, kn_error *err);
 void kn_episode_free(kn_episode *ep);
 /* Draws an episode of p->kind from rng into ep (allocated with at least p->n_trials). */
-void kn_episode_draw(kn_episode *ep, const kn_task_params *p, kn_rng *rng);
+void kn_episode_draw(kn_episode *ep, const kn_bandit_task_params *p, kn_rng *rng);
 
 /* The running state of an episode, for step-by-step agents (the network). */
-typedef struct kn_task_state {
+typedef struct kn_bandit_task_state {
     int trial;
     uint8_t armed[2];    /* baited */
-} kn_task_state;
+} kn_bandit_task_state;
 
 typedef struct kn_step {
     int reward;          /* 0 or 1 */
@@ -84,12 +85,13 @@ typedef struct kn_step {
     double best_expected;/* the larger expected reward of the two actions */
 } kn_step;
 
-void kn_task_reset(kn_task_state *st);
+void kn_bandit_task_reset(kn_bandit_task_state *st);
 /* Plays `action` (0 or 1) on the current trial and advances. */
-void kn_task_step(const kn_episode *ep, kn_task_state *st, int action, kn_step *out);
+void kn_bandit_task_step(const kn_episode *ep, kn_bandit_task_state *st, int action, kn_step *out);
 /* Expected reward of each action on the current trial (for regret and "better arm"). For the
  * baited task this is the expected reward given the arm states, which the agent cannot see. */
-void kn_task_expected(const kn_episode *ep, const kn_task_state *st, double expected[2]);
+void kn_bandit_task_expected(const kn_episode *ep, const kn_bandit_task_state *st,
+                             double expected[2]);
 
 /* What an agent did in one episode. */
 typedef struct kn_trace {
@@ -170,7 +172,7 @@ double kn_bandit_stats_p_stay(const kn_bandit_stats *s, int rewarded, int common
  * drawn from task p; episode i uses kn_rng_stream(seed, i) for the task and
  * kn_rng_stream(seed ^ KN_AGENT_STREAM_TAG, i) for the agent's choices. */
 #define KN_AGENT_STREAM_TAG 0xa6e17ull
-int kn_agent_evaluate(kn_agent_kind kind, const kn_agent_params *ap, const kn_task_params *p,
+int kn_agent_evaluate(kn_agent_kind kind, const kn_agent_params *ap, const kn_bandit_task_params *p,
                       size_t n_episodes, uint64_t seed, kn_bandit_stats *s, kn_error *err);
 
 #ifdef __cplusplus

@@ -92,7 +92,7 @@ uint64_t kn_metarl_net_checksum(const kn_metarl_net *net);
 /* ------------------------------------------------------------------ training */
 
 typedef struct kn_metarl_config {
-    kn_task_params task;
+    kn_bandit_task_params task;
     kn_metarl_net_config net;
     long episodes;          /* training episodes; default 20000 */
     int batch;              /* episodes per update (run in lockstep); default 1 */
@@ -106,7 +106,7 @@ typedef struct kn_metarl_config {
     uint64_t seed;
 } kn_metarl_config;
 
-void kn_metarl_config_default(kn_metarl_config *c, kn_task_kind kind);
+void kn_metarl_config_default(kn_metarl_config *c, kn_bandit_task_kind kind);
 /* NULL when valid, else a message naming the parameter. */
 const char *kn_metarl_config_check(const kn_metarl_config *c);
 
@@ -138,7 +138,7 @@ typedef struct kn_metarl_eval {
  * sampled from the policy with kn_rng_stream(seed ^ KN_METARL_ACTION_TAG, i) (greedy: argmax).
  * The net must have batch 1. out->stats is initialised here (free with kn_bandit_stats_free).
  * episode_regret (may be NULL) gets each episode's regret (n_episodes entries). */
-int kn_metarl_evaluate(kn_metarl_net *net, const kn_task_params *task, size_t n_episodes,
+int kn_metarl_evaluate(kn_metarl_net *net, const kn_bandit_task_params *task, size_t n_episodes,
                        uint64_t seed, int greedy, double *episode_regret, kn_metarl_eval *out,
                        kn_error *err);
 
@@ -146,7 +146,7 @@ int kn_metarl_evaluate(kn_metarl_net *net, const kn_task_params *task, size_t n_
 
 #define KN_METARL_MAX_AGENTS 6
 typedef struct kn_metarl_test_result {
-    kn_task_params task;
+    kn_bandit_task_params task;
     size_t n_episodes;
     uint64_t seed;
     int greedy;
@@ -163,12 +163,12 @@ typedef struct kn_metarl_test_result {
  * same episodes: Thompson, UCB1, eps-greedy, random for the bandits; model-based, model-free,
  * random for the two-step task. Records the parameter checksum before and after and fails
  * (KN_ESTATE) if they differ. */
-int kn_metarl_test(kn_metarl_net *net, const kn_task_params *task, size_t n_episodes,
+int kn_metarl_test(kn_metarl_net *net, const kn_bandit_task_params *task, size_t n_episodes,
                    uint64_t seed, int greedy, kn_metarl_test_result *out, kn_error *err);
 void kn_metarl_test_result_free(kn_metarl_test_result *r);
 
 /* Reference regrets over 100 trials (reference/rl-neuroscience.md section 3) or NaN. */
-double kn_metarl_reference_regret(kn_task_kind task, kn_agent_kind agent);
+double kn_metarl_reference_regret(kn_bandit_task_kind task, kn_agent_kind agent);
 
 /* Writes into dir: summary.json, regret.csv, episodes.csv, p_best.csv (and stay.csv for the
  * two-step task), and the plots regret.png, p_best.png (stay.png, stay_agents.png). */
@@ -193,11 +193,11 @@ int kn_metarl_write_train_report(const char *dir, const kn_metarl_config *cfg,
 /* ------------------------------------------------------------------ model files */
 
 /* Saves parameters, net config, task parameters and training facts (metadata). */
-int kn_metarl_save(const char *path, const kn_metarl_net *net, const kn_task_params *task,
+int kn_metarl_save(const char *path, const kn_metarl_net *net, const kn_bandit_task_params *task,
                    const kn_metarl_config *train_cfg, long episodes_trained,
                    double train_seconds, kn_error *err);
 /* Loads a model into a freshly created net of the given batch; task gets the saved task. */
-int kn_metarl_load(const char *path, kn_metarl_net *net, kn_task_params *task, size_t batch,
+int kn_metarl_load(const char *path, kn_metarl_net *net, kn_bandit_task_params *task, size_t batch,
                    kn_error *err);
 
 #ifdef __cplusplus

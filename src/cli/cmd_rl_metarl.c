@@ -44,7 +44,7 @@ static int cmd_train(int argc, char **argv)
     const char *task = "independent", *out = NULL, *model = NULL;
     int episodes = 40000, time_input = 0, quiet = 0, every = 0;
     kn_metarl_config c;
-    kn_metarl_config_default(&c, KN_TASK_INDEPENDENT);
+    kn_metarl_config_default(&c, KN_BANDIT_TASK_INDEPENDENT);
     kn_opt opts[] = {
         {"task", KN_OPT_STRING, &task, "independent, dependent, baited or twostep"},
         {"episodes", KN_OPT_INT, &episodes, "training episodes"},
@@ -77,14 +77,14 @@ static int cmd_train(int argc, char **argv)
     int pr = kn_opts_parse(&spec, argc, argv, NULL, 0, NULL);
     if (pr != KN_OPTS_OK)
         return kn_opts_exit_code(pr);
-    int kind = kn_task_kind_parse(task);
+    int kind = kn_bandit_task_kind_parse(task);
     if (kind < 0) {
         fprintf(stderr, "kenyon rl metarl train: --task '%s' is not independent, dependent, "
                         "baited or twostep\n", task);
         return 2;
     }
     kn_metarl_config d;
-    kn_metarl_config_default(&d, (kn_task_kind)kind);
+    kn_metarl_config_default(&d, (kn_bandit_task_kind)kind);
     d.task.n_trials = c.task.n_trials;
     d.net.hidden = c.net.hidden;
     d.net.time_input = time_input;
@@ -231,14 +231,14 @@ static int cmd_test(int argc, char **argv)
     }
     kn_error err;
     kn_metarl_net net;
-    kn_task_params task;
+    kn_bandit_task_params task;
     if (kn_metarl_load(model, &net, &task, 1, &err)) {
         fprintf(stderr, "kenyon rl metarl test: %s\n", err.msg);
         return 1;
     }
     if (!quiet)
         fprintf(stderr, "metarl test: %d episodes of %s, weights frozen...\n", episodes,
-                kn_task_kind_name(task.kind));
+                kn_bandit_task_kind_name(task.kind));
     kn_metarl_test_result r;
     int rc = kn_metarl_test(&net, &task, (size_t)episodes, seed, greedy, &r, &err);
     if (!rc)
@@ -251,7 +251,7 @@ static int cmd_test(int argc, char **argv)
         return 1;
     }
     printf("meta-RL test: task %s, %zu fresh episodes (seed %llu), weights frozen, %s actions\n",
-           kn_task_kind_name(task.kind), r.n_episodes, (unsigned long long)seed,
+           kn_bandit_task_kind_name(task.kind), r.n_episodes, (unsigned long long)seed,
            greedy ? "greedy" : "sampled");
     printf("parameter checksum before %016llx after %016llx: %s\n",
            (unsigned long long)r.checksum_before, (unsigned long long)r.checksum_after,
@@ -262,7 +262,7 @@ static int cmd_test(int argc, char **argv)
                          kn_metarl_reference_regret(task.kind, r.agents[i]));
     printf("  network on trial 1: P(better arm) %.3f (chance 0.5), policy P(action 0) %.3f\n",
            r.net.trial1_p_best, r.net.trial1_p_action0);
-    if (task.kind == KN_TASK_TWOSTEP) {
+    if (task.kind == KN_BANDIT_TASK_TWOSTEP) {
         print_stays("network", &r.net.stats);
         for (int i = 0; i < r.n_agents; i++)
             print_stays(kn_agent_kind_name(r.agents[i]), &r.agent_stats[i]);
@@ -278,7 +278,7 @@ static int cmd_test(int argc, char **argv)
                net_regret < eps ? "yes" : "no");
     }
     printf("results: %s (summary.json, regret.csv, episodes.csv, p_best.csv%s, plots)\n", out,
-           task.kind == KN_TASK_TWOSTEP ? ", stay.csv" : "");
+           task.kind == KN_BANDIT_TASK_TWOSTEP ? ", stay.csv" : "");
     kn_metarl_test_result_free(&r);
     kn_metarl_net_free(&net);
     return 0;

@@ -78,8 +78,8 @@ void kn_agent_run(kn_agent_kind kind, const kn_agent_params *ap, const kn_episod
         ap = &defaults;
     }
     double count[2] = {0, 0}, wins[2] = {0, 0}, q[2] = {0.5, 0.5};
-    kn_task_state st;
-    kn_task_reset(&st);
+    kn_bandit_task_state st;
+    kn_bandit_task_reset(&st);
     kn_trace_begin(tr);
     int n = ep->n_trials < tr->n_trials ? ep->n_trials : tr->n_trials;
     for (int t = 0; t < n; t++) {
@@ -107,7 +107,7 @@ void kn_agent_run(kn_agent_kind kind, const kn_agent_params *ap, const kn_episod
             break;
         case KN_AGENT_THOMPSON: {
             double draw[2];
-            if (ep->kind == KN_TASK_DEPENDENT) {
+            if (ep->kind == KN_BANDIT_TASK_DEPENDENT) {
                 /* The agent knows p1 = 1 - p0: one Beta posterior over p0, to which a loss on
                  * arm 1 counts as a win on arm 0. */
                 double s0 = wins[0] + (count[1] - wins[1]), f0 = (count[0] - wins[0]) + wins[1];
@@ -137,7 +137,7 @@ void kn_agent_run(kn_agent_kind kind, const kn_agent_params *ap, const kn_episod
             break;
         }
         kn_step s;
-        kn_task_step(ep, &st, a, &s);
+        kn_bandit_task_step(ep, &st, a, &s);
         kn_trace_record(tr, t, a, &s);
         count[a] += 1.0;
         wins[a] += s.reward;

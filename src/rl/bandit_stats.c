@@ -84,10 +84,10 @@ double kn_bandit_stats_p_stay(const kn_bandit_stats *s, int rewarded, int common
     return s->stay_total[r][c] > 0.0 ? s->stay[r][c] / s->stay_total[r][c] : NAN;
 }
 
-int kn_agent_evaluate(kn_agent_kind kind, const kn_agent_params *ap, const kn_task_params *p,
+int kn_agent_evaluate(kn_agent_kind kind, const kn_agent_params *ap, const kn_bandit_task_params *p,
                       size_t n_episodes, uint64_t seed, kn_bandit_stats *s, kn_error *err)
 {
-    const char *bad = kn_task_params_check(p);
+    const char *bad = kn_bandit_task_params_check(p);
     if (bad)
         return kn_fail(err, KN_EINVAL, "agent evaluation: %s", bad);
     if ((unsigned)kind >= KN_AGENT_COUNT)

@@ -12,9 +12,9 @@
 #include "kenyon/plot.h"
 #include "kenyon/progress.h"
 
-double kn_metarl_reference_regret(kn_task_kind task, kn_agent_kind agent)
+double kn_metarl_reference_regret(kn_bandit_task_kind task, kn_agent_kind agent)
 {
-    if (task == KN_TASK_INDEPENDENT) {
+    if (task == KN_BANDIT_TASK_INDEPENDENT) {
         switch (agent) {
         case KN_AGENT_THOMPSON: return 2.78;
         case KN_AGENT_UCB1: return 5.56;
@@ -23,7 +23,7 @@ double kn_metarl_reference_regret(kn_task_kind task, kn_agent_kind agent)
         default: return NAN;
         }
     }
-    if (task == KN_TASK_DEPENDENT) {
+    if (task == KN_BANDIT_TASK_DEPENDENT) {
         switch (agent) {
         case KN_AGENT_THOMPSON: return 2.12;
         case KN_AGENT_EPS_GREEDY: return 4.97;
@@ -45,7 +45,7 @@ void kn_metarl_test_result_free(kn_metarl_test_result *r)
     memset(r, 0, sizeof *r);
 }
 
-int kn_metarl_test(kn_metarl_net *net, const kn_task_params *task, size_t n_episodes,
+int kn_metarl_test(kn_metarl_net *net, const kn_bandit_task_params *task, size_t n_episodes,
                    uint64_t seed, int greedy, kn_metarl_test_result *out, kn_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -56,7 +56,7 @@ int kn_metarl_test(kn_metarl_net *net, const kn_task_params *task, size_t n_epis
     out->n_episodes = n_episodes;
     out->seed = seed;
     out->greedy = greedy;
-    if (task->kind == KN_TASK_TWOSTEP) {
+    if (task->kind == KN_BANDIT_TASK_TWOSTEP) {
         kn_agent_kind a[] = {KN_AGENT_MODEL_BASED, KN_AGENT_MODEL_FREE, KN_AGENT_RANDOM};
         out->n_agents = 3;
         memcpy(out->agents, a, sizeof a);
@@ -201,14 +201,14 @@ static cJSON *stats_json(const kn_bandit_stats *s, double reference, int twostep
 static int write_summary(const char *dir, const kn_metarl_test_result *r, const char *model,
                          kn_error *err)
 {
-    int twostep = r->task.kind == KN_TASK_TWOSTEP;
+    int twostep = r->task.kind == KN_BANDIT_TASK_TWOSTEP;
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return kn_fail(err, KN_ENOMEM, "summary.json: out of memory");
     char hex[32];
     cJSON_AddStringToObject(root, "command", "rl metarl test");
     cJSON_AddStringToObject(root, "model", model ? model : "");
-    cJSON_AddStringToObject(root, "task", kn_task_kind_name(r->task.kind));
+    cJSON_AddStringToObject(root, "task", kn_bandit_task_kind_name(r->task.kind));
     cJSON_AddNumberToObject(root, "trials", r->task.n_trials);
     cJSON_AddNumberToObject(root, "episodes", (double)r->n_episodes);
     cJSON_AddNumberToObject(root, "seed", (double)r->seed);
@@ -317,7 +317,7 @@ static int write_tables(const char *dir, const kn_metarl_test_result *r, kn_erro
     if ((rc = commit_out(&af, err)))
         return rc;
 
-    if (r->task.kind == KN_TASK_TWOSTEP) {
+    if (r->task.kind == KN_BANDIT_TASK_TWOSTEP) {
         if ((rc = open_out(&af, dir, "stay.csv", err)))
             return rc;
         fprintf(af.fp, "agent,rewarded,common,p_stay,count\n");
@@ -346,7 +346,7 @@ static int write_plots(const char *dir, const kn_metarl_test_result *r, kn_error
         errs[k] = kn_bandit_stats_regret_sem(row_stats(r, k));
     }
     snprintf(title, sizeof title, "Regret per %d-trial episode (%s, %zu episodes)", T,
-             kn_task_kind_name(r->task.kind), r->n_episodes);
+             kn_bandit_task_kind_name(r->task.kind), r->n_episodes);
     kn_plot_axes ax = {title, "agent", "regret (mean +- s.e.m.)", 0, 0, 0, 0, 0, 0};
     int rc = join(path, sizeof path, dir, "regret.png", err);
     if (!rc)
@@ -373,14 +373,15 @@ static int write_plots(const char *dir, const kn_metarl_test_result *r, kn_error
                             k == 0 ? KN_PLOT_LINE : KN_PLOT_DASHED};
         series[k] = s;
     }
-    snprintf(title, sizeof title, "P(better arm) by trial (%s)", kn_task_kind_name(r->task.kind));
+    snprintf(title, sizeof title, "P(better arm) by trial (%s)",
+             kn_bandit_task_kind_name(r->task.kind));
     kn_plot_axes ax2 = {title, "trial", "P(choose the better arm)", 0, 0, 1, T, 0.3, 1.0};
     rc = join(path, sizeof path, dir, "p_best.png", err);
     if (!rc)
         rc = kn_plot_lines(path, &ax2, series, (size_t)rows, err);
     free(x);
     free(y);
-    if (rc || r->task.kind != KN_TASK_TWOSTEP)
+    if (rc || r->task.kind != KN_BANDIT_TASK_TWOSTEP)
         return rc;
 
     /* Stay probabilities: the network alone (as in Wang et al. Fig. 5), then every agent. */
@@ -516,7 +517,7 @@ int kn_metarl_write_train_report(const char *dir, const kn_metarl_config *cfg,
     cJSON_AddStringToObject(root, "command", "rl metarl train");
     cJSON_AddStringToObject(root, "model", model_path ? model_path : "");
     cJSON_AddStringToObject(root, "parameter_checksum", hex);
-    cJSON_AddStringToObject(root, "task", kn_task_kind_name(cfg->task.kind));
+    cJSON_AddStringToObject(root, "task", kn_bandit_task_kind_name(cfg->task.kind));
     cJSON_AddNumberToObject(root, "trials", cfg->task.n_trials);
     cJSON_AddNumberToObject(root, "episodes", (double)episodes_done);
     cJSON_AddNumberToObject(root, "seconds", seconds);
@@ -546,7 +547,7 @@ int kn_metarl_write_train_report(const char *dir, const kn_metarl_config *cfg,
                         NULL, KN_PLOT_LINE};
     char title[160], path[4096];
     snprintf(title, sizeof title, "Meta-RL training regret (%s, seed %llu)",
-             kn_task_kind_name(cfg->task.kind), (unsigned long long)cfg->seed);
+             kn_bandit_task_kind_name(cfg->task.kind), (unsigned long long)cfg->seed);
     kn_plot_axes ax = {title, "training episodes", "regret per episode", 0, 0, 0, 0, 0, 0};
     rc = join(path, sizeof path, dir, "train_curve.png", err);
     if (!rc)
