@@ -141,10 +141,22 @@ typedef struct kn_metarl_eval {
 int kn_metarl_evaluate(kn_metarl_net *net, const kn_bandit_task_params *task, size_t n_episodes,
                        uint64_t seed, int greedy, double *episode_regret, kn_metarl_eval *out,
                        kn_error *err);
+/* The same, also appending every two-step episode to history (may be NULL; room for n_episodes
+ * more is reserved first). */
+int kn_metarl_evaluate_history(kn_metarl_net *net, const kn_bandit_task_params *task,
+                               size_t n_episodes, uint64_t seed, int greedy,
+                               double *episode_regret, kn_twostep_history *history,
+                               kn_metarl_eval *out, kn_error *err);
 
 /* ------------------------------------------------------------------ test against baselines */
 
 #define KN_METARL_MAX_AGENTS 6
+#define KN_METARL_ROWS (1 + KN_METARL_MAX_AGENTS) /* the network, then the agents */
+/* Two-step: lags of the choice regression (as Miller et al. 2017), and the tuning of the
+ * baselines: KN_METARL_TUNE_EPISODES episodes from seed ^ KN_METARL_TUNE_TAG (never the test's). */
+#define KN_METARL_REGRESSION_LAGS 5
+#define KN_METARL_TUNE_EPISODES 500
+#define KN_METARL_TUNE_TAG 0x7e57ull
 typedef struct kn_metarl_test_result {
     kn_bandit_task_params task;
     size_t n_episodes;
@@ -154,6 +166,15 @@ typedef struct kn_metarl_test_result {
     int n_agents;                       /* classical agents on the same episodes */
     kn_agent_kind agents[KN_METARL_MAX_AGENTS];
     kn_bandit_stats agent_stats[KN_METARL_MAX_AGENTS];
+    kn_agent_params agent_params[KN_METARL_MAX_AGENTS]; /* as run (two-step: tuned) */
+    double agent_tuned_regret[KN_METARL_MAX_AGENTS];    /* on the tuning episodes; NaN: untuned */
+    /* two-step: the choice regression of each row (0 = network) and its verdict against the
+     * model-based and model-free baselines; fit_ok 0 with fit_error when it could not be fitted
+     * (too few trials, or choices perfectly predictable) */
+    int fit_ok[KN_METARL_ROWS];
+    kn_twostep_fit fit[KN_METARL_ROWS];
+    kn_twostep_verdict verdict[KN_METARL_ROWS];
+    char fit_error[KN_METARL_ROWS][160];
     double *episode_regret;             /* (1 + n_agents) x n_episodes, the net first */
     uint64_t checksum_before, checksum_after;
     double seconds;
@@ -161,7 +182,9 @@ typedef struct kn_metarl_test_result {
 
 /* Tests the frozen net on n_episodes fresh episodes (seed) and runs the classical agents on the
  * same episodes: Thompson, UCB1, eps-greedy, random for the bandits; model-based, model-free,
- * random for the two-step task. Records the parameter checksum before and after and fails
+ * random for the two-step task, whose model-based and model-free agents are first tuned
+ * (kn_agent_tune_default on the tuning episodes) and every row then read by the choice
+ * regression (kn_twostep_regress) and judged (kn_twostep_judge). Records the parameter checksum before and after and fails
  * (KN_ESTATE) if they differ. */
 int kn_metarl_test(kn_metarl_net *net, const kn_bandit_task_params *task, size_t n_episodes,
                    uint64_t seed, int greedy, kn_metarl_test_result *out, kn_error *err);

@@ -181,10 +181,28 @@ static void print_stays(const char *name, const kn_bandit_stats *s)
     double rc = kn_bandit_stats_p_stay(s, 1, 1), ru = kn_bandit_stats_p_stay(s, 1, 0);
     double uc = kn_bandit_stats_p_stay(s, 0, 1), uu = kn_bandit_stats_p_stay(s, 0, 0);
     printf("  %-12s P(stay): rewarded common %.3f, rewarded uncommon %.3f, unrewarded common "
-           "%.3f, unrewarded uncommon %.3f  -> model-based signature %s (reward main effect "
-           "%.3f, reward x transition %.3f)\n",
-           name, rc, ru, uc, uu, rc > ru && uu > uc ? "yes" : "no", 0.5 * (rc + ru - uc - uu),
-           (rc - ru) - (uc - uu));
+           "%.3f, unrewarded uncommon %.3f (raw reward x transition %.3f, confounded by the "
+           "drifting rewards)\n",
+           name, rc, ru, uc, uu, (rc - ru) - (uc - uu));
+}
+
+static void print_regression(const char *name, const kn_metarl_test_result *r, int k)
+{
+    if (!r->fit_ok[k]) {
+        printf("  %-12s choice regression not fitted: %s\n", name, r->fit_error[k]);
+        return;
+    }
+    const kn_twostep_fit *f = &r->fit[k];
+    const kn_twostep_verdict *v = &r->verdict[k];
+    const double z = KN_TWOSTEP_Z95;
+    printf("  %-12s regression (%d lags, %zu trials, %zu episodes): model-free %.3f [%.3f, "
+           "%.3f], model-based %.3f [%.3f, %.3f], model-based share %.3f [%.3f, %.3f] vs "
+           "threshold %.3f -> model-based signature %s\n",
+           name, f->lags, f->n_rows, f->n_episodes, f->model_free, f->model_free - z * f->model_free_se,
+           f->model_free + z * f->model_free_se, f->model_based,
+           f->model_based - z * f->model_based_se, f->model_based + z * f->model_based_se,
+           f->mb_share, f->mb_share - z * f->mb_share_se, f->mb_share + z * f->mb_share_se,
+           v->threshold, v->model_based_signature ? "yes" : "no");
 }
 
 static int cmd_test(int argc, char **argv)
@@ -207,7 +225,9 @@ static int cmd_test(int argc, char **argv)
         "was trained on, and runs the classical agents on the same episodes. Reports regret per "
         "episode, P(better arm) per trial, two-step stay probabilities, and the parameter "
         "checksum before and after (must match). Writes summary.json, regret.csv, episodes.csv, "
-        "p_best.csv, stay.csv and plots.",
+        "p_best.csv, stay.csv and plots. Two-step: the model-based and model-free agents are tuned "
+        "(alpha x beta grid) on separate episodes, and every agent is read by a lagged logistic "
+        "regression of its choices (regression.csv) whose model-based share decides the verdict.",
         opts};
     int pr = kn_opts_parse(&spec, argc, argv, NULL, 0, NULL);
     if (pr != KN_OPTS_OK)
@@ -263,9 +283,17 @@ static int cmd_test(int argc, char **argv)
     printf("  network on trial 1: P(better arm) %.3f (chance 0.5), policy P(action 0) %.3f\n",
            r.net.trial1_p_best, r.net.trial1_p_action0);
     if (task.kind == KN_BANDIT_TASK_TWOSTEP) {
+        for (int i = 0; i < r.n_agents; i++)
+            if (isfinite(r.agent_tuned_regret[i]))
+                printf("  %-12s tuned: alpha %.2f, beta %.0f (regret %.3f on %d tuning "
+                       "episodes)\n", kn_agent_kind_name(r.agents[i]), r.agent_params[i].alpha,
+                       r.agent_params[i].beta, r.agent_tuned_regret[i], KN_METARL_TUNE_EPISODES);
         print_stays("network", &r.net.stats);
         for (int i = 0; i < r.n_agents; i++)
             print_stays(kn_agent_kind_name(r.agents[i]), &r.agent_stats[i]);
+        print_regression("network", &r, 0);
+        for (int i = 0; i < r.n_agents; i++)
+            print_regression(kn_agent_kind_name(r.agents[i]), &r, i + 1);
     } else {
         double net_regret = kn_bandit_stats_regret_mean(&r.net.stats), th = NAN, eps = NAN;
         for (int i = 0; i < r.n_agents; i++) {
@@ -278,7 +306,7 @@ static int cmd_test(int argc, char **argv)
                net_regret < eps ? "yes" : "no");
     }
     printf("results: %s (summary.json, regret.csv, episodes.csv, p_best.csv%s, plots)\n", out,
-           task.kind == KN_BANDIT_TASK_TWOSTEP ? ", stay.csv" : "");
+           task.kind == KN_BANDIT_TASK_TWOSTEP ? ", stay.csv, regression.csv" : "");
     kn_metarl_test_result_free(&r);
     kn_metarl_net_free(&net);
     return 0;

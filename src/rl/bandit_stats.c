@@ -47,6 +47,11 @@ void kn_bandit_stats_add(kn_bandit_stats *s, const kn_trace *tr)
             s->best_count[t] += tr->chose_best[t];
         }
     }
+    if (s->history && s->history->n_episodes < s->history->cap && tr->n_trials > 0 &&
+        tr->common[0] >= 0) {
+        kn_error ignored; /* cannot fail: room is reserved and the trace is a two-step one */
+        (void)kn_twostep_history_add(s->history, tr, &ignored);
+    }
     /* Stay after trial t: same first-stage action on t + 1, by trial t's reward and transition. */
     for (int t = 0; t + 1 < n; t++) {
         if (tr->common[t] < 0)

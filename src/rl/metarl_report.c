@@ -72,29 +72,84 @@ int kn_metarl_test(kn_metarl_net *net, const kn_bandit_task_params *task, size_t
         out->n_agents = 0;
         return kn_fail(err, KN_ENOMEM, "metarl test: out of memory for %zu episodes", n_episodes);
     }
+    const int twostep = task->kind == KN_BANDIT_TASK_TWOSTEP;
+    kn_twostep_history hist[KN_METARL_ROWS];
+    memset(hist, 0, sizeof hist);
+    int rc = 0;
+    for (int k = 0; twostep && k <= out->n_agents && !rc; k++)
+        rc = kn_twostep_history_init(&hist[k], task->n_trials, err);
+    if (rc) {
+        out->n_agents = 0;
+        free(out->episode_regret);
+        out->episode_regret = NULL;
+        return rc;
+    }
     out->checksum_before = kn_metarl_net_checksum(net);
-    int rc = kn_metarl_evaluate(net, task, n_episodes, seed, greedy, out->episode_regret,
-                                &out->net, err);
+    rc = kn_metarl_evaluate_history(net, task, n_episodes, seed, greedy, out->episode_regret,
+                                    twostep ? &hist[0] : NULL, &out->net, err);
+    out->net.stats.history = NULL;
     out->checksum_after = kn_metarl_net_checksum(net);
     if (rc) {
         out->n_agents = 0; /* no agent statistics were made yet */
         free(out->episode_regret);
         out->episode_regret = NULL;
+        for (int k = 0; k < KN_METARL_ROWS; k++)
+            kn_twostep_history_free(&hist[k]);
         return rc;
     }
-    kn_agent_params ap;
-    kn_agent_params_default(&ap);
     int made = 0;
     for (int i = 0; i < out->n_agents && !rc; i++) {
-        rc = kn_bandit_stats_init(&out->agent_stats[i], task->n_trials, err);
+        kn_agent_params_default(&out->agent_params[i]);
+        out->agent_tuned_regret[i] = NAN;
+        if (twostep && (out->agents[i] == KN_AGENT_MODEL_FREE ||
+                        out->agents[i] == KN_AGENT_MODEL_BASED))
+            rc = kn_agent_tune_default(out->agents[i], task, KN_METARL_TUNE_EPISODES,
+                                       seed ^ KN_METARL_TUNE_TAG, &out->agent_params[i],
+                                       &out->agent_tuned_regret[i], err);
+        if (!rc)
+            rc = kn_bandit_stats_init(&out->agent_stats[i], task->n_trials, err);
         if (rc)
             break;
         made++;
         out->agent_stats[i].episode_regret = out->episode_regret + (size_t)(i + 1) * n_episodes;
         out->agent_stats[i].episode_cap = n_episodes;
-        rc = kn_agent_evaluate(out->agents[i], &ap, task, n_episodes, seed, &out->agent_stats[i],
-                               err);
+        if (twostep) {
+            rc = kn_twostep_history_reserve(&hist[i + 1], n_episodes, err);
+            out->agent_stats[i].history = &hist[i + 1];
+        }
+        if (!rc)
+            rc = kn_agent_evaluate(out->agents[i], &out->agent_params[i], task, n_episodes, seed,
+                                   &out->agent_stats[i], err);
+        out->agent_stats[i].history = NULL;
     }
+    if (!rc && twostep) {
+        /* Fit every row; a row that cannot be fitted is reported, not fatal. */
+        for (int k = 0; k <= made; k++) {
+            kn_error fe;
+            out->fit_ok[k] = kn_twostep_regress(&hist[k], KN_METARL_REGRESSION_LAGS,
+                                                &out->fit[k], &fe) == 0;
+            if (!out->fit_ok[k])
+                snprintf(out->fit_error[k], sizeof out->fit_error[k], "%.159s", fe.msg);
+        }
+        int mb = -1, mf = -1;
+        for (int i = 0; i < made; i++) {
+            if (out->agents[i] == KN_AGENT_MODEL_BASED && out->fit_ok[i + 1])
+                mb = i + 1;
+            if (out->agents[i] == KN_AGENT_MODEL_FREE && out->fit_ok[i + 1])
+                mf = i + 1;
+        }
+        for (int k = 0; k <= made; k++) {
+            if (out->fit_ok[k] && mb >= 0 && mf >= 0) {
+                kn_twostep_judge(&out->fit[k], &out->fit[mb], &out->fit[mf], &out->verdict[k]);
+            } else {
+                memset(&out->verdict[k], 0, sizeof out->verdict[k]);
+                out->verdict[k].mb_fraction = out->verdict[k].mf_fraction = NAN;
+                out->verdict[k].mb_z = out->verdict[k].threshold = NAN;
+            }
+        }
+    }
+    for (int k = 0; k < KN_METARL_ROWS; k++)
+        kn_twostep_history_free(&hist[k]);
     out->n_agents = made;
     out->seconds = kn_seconds() - t0;
     if (!rc && out->checksum_before != out->checksum_after)
@@ -164,10 +219,55 @@ static const char *const stay_names[4] = {"rewarded_common", "rewarded_uncommon"
                                           "unrewarded_common", "unrewarded_uncommon"};
 static const int stay_rc[4][2] = {{1, 1}, {1, 0}, {0, 1}, {0, 0}};
 
-static int stay_signature(const kn_bandit_stats *s)
+static cJSON *interval(double x, double se)
 {
-    return kn_bandit_stats_p_stay(s, 1, 1) > kn_bandit_stats_p_stay(s, 1, 0) &&
-           kn_bandit_stats_p_stay(s, 0, 0) > kn_bandit_stats_p_stay(s, 0, 1);
+    cJSON *a = cJSON_CreateArray();
+    if (a) {
+        cJSON_AddItemToArray(a, num(x - KN_TWOSTEP_Z95 * se));
+        cJSON_AddItemToArray(a, num(x + KN_TWOSTEP_Z95 * se));
+    }
+    return a;
+}
+
+/* The choice regression of row k and its verdict (two-step only). */
+static cJSON *regression_json(const kn_metarl_test_result *r, int k)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    if (!r->fit_ok[k]) {
+        cJSON_AddBoolToObject(o, "fitted", 0);
+        cJSON_AddStringToObject(o, "error", r->fit_error[k]);
+        return o;
+    }
+    const kn_twostep_fit *f = &r->fit[k];
+    const kn_twostep_verdict *v = &r->verdict[k];
+    cJSON_AddBoolToObject(o, "fitted", 1);
+    cJSON_AddNumberToObject(o, "lags", f->lags);
+    cJSON_AddNumberToObject(o, "trials", (double)f->n_rows);
+    cJSON_AddNumberToObject(o, "episodes", (double)f->n_episodes);
+    cJSON_AddItemToObject(o, "model_free_index", num(f->model_free));
+    cJSON_AddItemToObject(o, "model_free_index_ci95", interval(f->model_free, f->model_free_se));
+    cJSON_AddItemToObject(o, "model_based_index", num(f->model_based));
+    cJSON_AddItemToObject(o, "model_based_index_ci95",
+                          interval(f->model_based, f->model_based_se));
+    cJSON_AddItemToObject(o, "model_based_z", num(v->mb_z));
+    cJSON_AddItemToObject(o, "model_based_share", num(f->mb_share));
+    cJSON_AddItemToObject(o, "model_based_share_ci95", interval(f->mb_share, f->mb_share_se));
+    cJSON_AddItemToObject(o, "share_threshold", num(v->threshold));
+    cJSON_AddItemToObject(o, "model_based_fraction_of_mb_agent", num(v->mb_fraction));
+    cJSON_AddItemToObject(o, "model_free_fraction_of_mf_agent", num(v->mf_fraction));
+    cJSON_AddBoolToObject(o, "baselines_separated", v->baselines_separated);
+    cJSON_AddBoolToObject(o, "model_based_signature", v->model_based_signature);
+    static const char *const group_names[KN_TWOSTEP_GROUPS] = {"choice", "reward", "transition",
+                                                               "reward_x_transition"};
+    cJSON *lag = cJSON_AddObjectToObject(o, "coefficients_by_lag");
+    for (int g = 0; lag && g < KN_TWOSTEP_GROUPS; g++) {
+        cJSON *a = cJSON_AddArrayToObject(lag, group_names[g]);
+        for (int l = 0; a && l < f->lags; l++)
+            cJSON_AddItemToArray(a, num(f->coef[g][l]));
+    }
+    return o;
 }
 
 static cJSON *stats_json(const kn_bandit_stats *s, double reference, int twostep)
@@ -187,13 +287,12 @@ static cJSON *stats_json(const kn_bandit_stats *s, double reference, int twostep
         for (int k = 0; st && k < 4; k++)
             cJSON_AddItemToObject(st, stay_names[k],
                                   num(kn_bandit_stats_p_stay(s, stay_rc[k][0], stay_rc[k][1])));
-        cJSON_AddBoolToObject(o, "model_based_signature", stay_signature(s));
-        /* The usual summary of the stay analysis: a model-free learner shows a main effect of
-         * reward, a model-based one the reward x transition interaction. */
+        /* Raw stay probabilities are confounded when rewards drift (a model-free learner shows
+         * an interaction too): reported, but the verdict is the choice regression's. */
         double rc = kn_bandit_stats_p_stay(s, 1, 1), ru = kn_bandit_stats_p_stay(s, 1, 0);
         double nc = kn_bandit_stats_p_stay(s, 0, 1), nu = kn_bandit_stats_p_stay(s, 0, 0);
         cJSON_AddItemToObject(o, "reward_main_effect", num(0.5 * (rc + ru) - 0.5 * (nc + nu)));
-        cJSON_AddItemToObject(o, "reward_x_transition", num((rc - ru) - (nc - nu)));
+        cJSON_AddItemToObject(o, "raw_reward_x_transition", num((rc - ru) - (nc - nu)));
     }
     return o;
 }
@@ -222,14 +321,30 @@ static int write_summary(const char *dir, const kn_metarl_test_result *r, const 
     cJSON *net = stats_json(&r->net.stats, NAN, twostep);
     if (net) {
         cJSON_AddItemToObject(net, "p_action0_trial1", num(r->net.trial1_p_action0));
+        if (twostep)
+            cJSON_AddItemToObject(net, "choice_regression", regression_json(r, 0));
         cJSON_AddItemToObject(root, "network", net);
     }
     cJSON *agents = cJSON_AddObjectToObject(root, "agents");
-    for (int i = 0; agents && i < r->n_agents; i++)
-        cJSON_AddItemToObject(agents, kn_agent_kind_name(r->agents[i]),
-                              stats_json(&r->agent_stats[i],
-                                         kn_metarl_reference_regret(r->task.kind, r->agents[i]),
-                                         twostep));
+    for (int i = 0; agents && i < r->n_agents; i++) {
+        cJSON *a = stats_json(&r->agent_stats[i],
+                              kn_metarl_reference_regret(r->task.kind, r->agents[i]), twostep);
+        if (!a)
+            continue;
+        if (twostep) {
+            cJSON *pa = cJSON_AddObjectToObject(a, "parameters");
+            if (pa && isfinite(r->agent_tuned_regret[i])) {
+                cJSON_AddNumberToObject(pa, "alpha", r->agent_params[i].alpha);
+                cJSON_AddNumberToObject(pa, "beta", r->agent_params[i].beta);
+                cJSON_AddStringToObject(pa, "chosen_by", "lowest regret over the alpha x beta "
+                                        "grid on the tuning episodes");
+                cJSON_AddNumberToObject(pa, "tuning_episodes", KN_METARL_TUNE_EPISODES);
+                cJSON_AddItemToObject(pa, "tuning_regret", num(r->agent_tuned_regret[i]));
+            }
+            cJSON_AddItemToObject(a, "choice_regression", regression_json(r, i + 1));
+        }
+        cJSON_AddItemToObject(agents, kn_agent_kind_name(r->agents[i]), a);
+    }
     /* Targets of issue 10. */
     cJSON *targets = cJSON_AddObjectToObject(root, "targets");
     if (targets && !twostep) {
@@ -250,7 +365,8 @@ static int write_summary(const char *dir, const kn_metarl_test_result *r, const 
         cJSON_AddBoolToObject(targets, "trial1_policy_unbiased",
                               fabs(r->net.trial1_p_action0 - 0.5) <= 0.05);
     } else if (targets) {
-        cJSON_AddBoolToObject(targets, "model_based_signature", stay_signature(&r->net.stats));
+        cJSON_AddBoolToObject(targets, "model_based_signature",
+                              r->fit_ok[0] && r->verdict[0].model_based_signature);
     }
     int rc = write_json(dir, "summary.json", root, err);
     cJSON_Delete(root);
@@ -327,6 +443,35 @@ static int write_tables(const char *dir, const kn_metarl_test_result *r, kn_erro
                 fprintf(af.fp, "%s,%d,%d,%.6f,%.0f\n", agent_label(r, k), stay_rc[c][0],
                         stay_rc[c][1], kn_bandit_stats_p_stay(s, stay_rc[c][0], stay_rc[c][1]),
                         s->stay_total[stay_rc[c][0]][stay_rc[c][1]]);
+        }
+        if ((rc = commit_out(&af, err)))
+            return rc;
+
+        static const char *const gn[KN_TWOSTEP_GROUPS] = {"choice", "reward", "transition",
+                                                          "reward_x_transition"};
+        if ((rc = open_out(&af, dir, "regression.csv", err)))
+            return rc;
+        fprintf(af.fp, "agent,term,lag,coefficient,se,ci95_lo,ci95_hi\n");
+        for (int k = 0; k < rows; k++) {
+            if (!r->fit_ok[k])
+                continue;
+            const kn_twostep_fit *f = &r->fit[k];
+            for (int g = 0; g < KN_TWOSTEP_GROUPS; g++)
+                for (int l = 0; l < f->lags; l++)
+                    fprintf(af.fp, "%s,%s,%d,%.6f,%.6f,%.6f,%.6f\n", agent_label(r, k), gn[g],
+                            l + 1, f->coef[g][l], f->se[g][l],
+                            f->coef[g][l] - KN_TWOSTEP_Z95 * f->se[g][l],
+                            f->coef[g][l] + KN_TWOSTEP_Z95 * f->se[g][l]);
+            fprintf(af.fp, "%s,model_free_index,0,%.6f,%.6f,%.6f,%.6f\n", agent_label(r, k),
+                    f->model_free, f->model_free_se, f->model_free - KN_TWOSTEP_Z95 * f->model_free_se,
+                    f->model_free + KN_TWOSTEP_Z95 * f->model_free_se);
+            fprintf(af.fp, "%s,model_based_index,0,%.6f,%.6f,%.6f,%.6f\n", agent_label(r, k),
+                    f->model_based, f->model_based_se,
+                    f->model_based - KN_TWOSTEP_Z95 * f->model_based_se,
+                    f->model_based + KN_TWOSTEP_Z95 * f->model_based_se);
+            fprintf(af.fp, "%s,model_based_share,0,%.6f,%.6f,%.6f,%.6f\n", agent_label(r, k),
+                    f->mb_share, f->mb_share_se, f->mb_share - KN_TWOSTEP_Z95 * f->mb_share_se,
+                    f->mb_share + KN_TWOSTEP_Z95 * f->mb_share_se);
         }
         if ((rc = commit_out(&af, err)))
             return rc;

@@ -298,6 +298,15 @@ int kn_metarl_evaluate(kn_metarl_net *net, const kn_bandit_task_params *task, si
                        uint64_t seed, int greedy, double *episode_regret, kn_metarl_eval *out,
                        kn_error *err)
 {
+    return kn_metarl_evaluate_history(net, task, n_episodes, seed, greedy, episode_regret, NULL,
+                                      out, err);
+}
+
+int kn_metarl_evaluate_history(kn_metarl_net *net, const kn_bandit_task_params *task,
+                               size_t n_episodes, uint64_t seed, int greedy,
+                               double *episode_regret, kn_twostep_history *history,
+                               kn_metarl_eval *out, kn_error *err)
+{
     memset(out, 0, sizeof *out);
     const char *bad = kn_bandit_task_params_check(task);
     if (bad)
@@ -315,6 +324,14 @@ int kn_metarl_evaluate(kn_metarl_net *net, const kn_bandit_task_params *task, si
         return rc;
     out->stats.episode_regret = episode_regret;
     out->stats.episode_cap = episode_regret ? n_episodes : 0;
+    if (history && task->kind == KN_BANDIT_TASK_TWOSTEP) {
+        rc = kn_twostep_history_reserve(history, n_episodes, err);
+        if (rc) {
+            kn_bandit_stats_free(&out->stats);
+            return rc;
+        }
+        out->stats.history = history;
+    }
     rollout r;
     rc = rollout_alloc(&r, 1, T, err);
     if (rc) {

@@ -47,6 +47,31 @@ done
 [ -s "$T/twostep/test/stay_agents.png" ] || fail "two-step test did not write stay_agents.png"
 grep -q "^network,1,1," "$T/twostep/test/stay.csv" || fail "stay.csv lacks the network rows"
 
+# two-step verdict: the choice regression, not raw stay probabilities, judged against the tuned
+# baselines: the model-free agent must get "no", the model-based agent "yes"
+expect_ok "train twostep, 100 trials" "trained 24 episodes of twostep" \
+  "$KENYON" rl metarl train --task twostep --episodes 24 --batch 4 --hidden 6 --seed 5 \
+  --out "$T/ts100" --quiet
+expect_ok "test twostep, 200 episodes" "model-free +regression \(5 lags, 19000 trials, 200 episodes\).*signature no" \
+  "$KENYON" rl metarl test --model "$T/ts100/model.safetensors" --episodes 200 --quiet
+python3 - "$T/ts100/test/summary.json" <<'PY' || fail "two-step summary.json verdicts"
+import json, sys
+d = json.load(open(sys.argv[1]))
+mf = d["agents"]["model-free"]["choice_regression"]
+mb = d["agents"]["model-based"]["choice_regression"]
+assert mf["fitted"] and mb["fitted"], (mf, mb)
+assert mf["model_based_signature"] is False, mf
+assert mb["model_based_signature"] is True, mb
+assert mf["baselines_separated"] is True, mf
+lo, hi = mb["model_based_index_ci95"]
+assert 0 < lo < mb["model_based_index"] < hi, mb
+assert d["agents"]["model-based"]["parameters"]["tuning_episodes"] == 500
+assert d["agents"]["model-based"]["regret_mean"] < d["agents"]["model-free"]["regret_mean"]
+assert d["targets"]["model_based_signature"] == d["network"]["choice_regression"]["model_based_signature"]
+PY
+grep -q "^model-free,reward_x_transition,1," "$T/ts100/test/regression.csv" ||
+  fail "regression.csv lacks the model-free rows"
+
 # same seed, same numbers
 cp "$T/independent/test/episodes.csv" "$T/episodes1.csv"
 "$KENYON" rl metarl test --model "$T/independent/model.safetensors" --episodes 30 --quiet >/dev/null 2>&1
