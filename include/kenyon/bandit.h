@@ -113,8 +113,8 @@ void kn_trace_record(kn_trace *tr, int t, int action, const kn_step *s);
 /* Classical agents. */
 typedef enum {
     KN_AGENT_RANDOM = 0,
-    KN_AGENT_EPS_GREEDY,  /* sample means (untried arm: 0.5 prior mean), greedy with ties at
-                           * random, random arm with probability epsilon */
+    KN_AGENT_EPS_GREEDY,  /* sample means (untried arm: eps_prior, default 0.5), greedy with
+                           * ties at random, random arm with probability epsilon */
     KN_AGENT_UCB1,        /* each arm once, then argmax mean + sqrt(2 ln t / n) */
     KN_AGENT_THOMPSON,    /* Beta(1,1) priors, play the arm with the larger posterior draw */
     KN_AGENT_MODEL_FREE,  /* two-step: TD(1) values of the first-stage actions */
@@ -127,6 +127,11 @@ const char *kn_agent_kind_name(kn_agent_kind k);
 
 typedef struct kn_agent_params {
     double epsilon;       /* eps-greedy; default 0.1 */
+    /* eps-greedy: the value of an arm not yet pulled; default 0.5 (the prior mean of U(0,1)).
+     * The reference's 4.23 (dependent 4.97) does not say which it used: 0.5 gives 3.83 (4.53),
+     * 0 (values initialised to zero, the usual textbook form) gives 4.56 (5.47); the reference
+     * lies between the two, so kenyon reports its own definition and flags the difference. */
+    double eps_prior;
     double alpha;         /* model-free / model-based learning rate; default 0.3 */
     double beta;          /* softmax inverse temperature (two-step agents); default 5 */
 } kn_agent_params;

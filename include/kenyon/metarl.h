@@ -190,7 +190,9 @@ int kn_metarl_test(kn_metarl_net *net, const kn_bandit_task_params *task, size_t
                    uint64_t seed, int greedy, kn_metarl_test_result *out, kn_error *err);
 void kn_metarl_test_result_free(kn_metarl_test_result *r);
 
-/* Reference regrets over 100 trials (reference/rl-neuroscience.md section 3) or NaN. */
+/* Reference regrets over 100 trials (Wang et al. 2018 and the classical agents' published
+ * values) or NaN. The test report compares with them only for 100-trial episodes, and flags an
+ * agent whose regret is more than 3 of its standard errors away. */
 double kn_metarl_reference_regret(kn_bandit_task_kind task, kn_agent_kind agent);
 
 /* Writes into dir: summary.json, regret.csv, episodes.csv, p_best.csv (and stay.csv for the

@@ -170,8 +170,10 @@ static void print_stats_line(const char *name, const kn_bandit_stats *s, double 
 {
     printf("  %-12s regret %6.3f +- %.3f", name, kn_bandit_stats_regret_mean(s),
            kn_bandit_stats_regret_sem(s));
-    if (isfinite(ref))
-        printf("   (reference %.2f)", ref);
+    if (isfinite(ref) && s->n_trials == 100) {
+        double z = (kn_bandit_stats_regret_mean(s) - ref) / kn_bandit_stats_regret_sem(s);
+        printf("   (reference %.2f, %+.1f s.e.%s)", ref, z, fabs(z) > 3.0 ? ": DIFFERS" : "");
+    }
     printf("   P(better arm) trial 1 %.3f, trial %d %.3f\n", kn_bandit_stats_p_best(s, 0),
            s->n_trials, kn_bandit_stats_p_best(s, s->n_trials - 1));
 }
@@ -280,6 +282,11 @@ static int cmd_test(int argc, char **argv)
     for (int i = 0; i < r.n_agents; i++)
         print_stats_line(kn_agent_kind_name(r.agents[i]), &r.agent_stats[i],
                          kn_metarl_reference_regret(task.kind, r.agents[i]));
+    for (int i = 0; i < r.n_agents && task.n_trials == 100; i++)
+        if (r.agents[i] == KN_AGENT_EPS_GREEDY)
+            printf("  eps-greedy: an untried arm is worth %.2f here; the reference does not say "
+                   "(0 gives a higher regret, 0.5 a lower one, the reference lies between)\n",
+                   r.agent_params[i].eps_prior);
     printf("  network on trial 1: P(better arm) %.3f (chance 0.5), policy P(action 0) %.3f\n",
            r.net.trial1_p_best, r.net.trial1_p_action0);
     if (task.kind == KN_BANDIT_TASK_TWOSTEP) {

@@ -18,6 +18,7 @@ const char *kn_agent_kind_name(kn_agent_kind k)
 void kn_agent_params_default(kn_agent_params *p)
 {
     p->epsilon = 0.1;
+    p->eps_prior = 0.5;
     p->alpha = 0.3;
     p->beta = 5.0;
 }
@@ -91,7 +92,7 @@ void kn_agent_run(kn_agent_kind kind, const kn_agent_params *ap, const kn_episod
             } else {
                 double mean[2];
                 for (int i = 0; i < 2; i++)
-                    mean[i] = count[i] > 0 ? wins[i] / count[i] : 0.5;
+                    mean[i] = count[i] > 0 ? wins[i] / count[i] : ap->eps_prior;
                 a = argmax2_random_ties(mean, rng);
             }
             break;

@@ -72,6 +72,27 @@ PY
 grep -q "^model-free,reward_x_transition,1," "$T/ts100/test/regression.csv" ||
   fail "regression.csv lacks the model-free rows"
 
+# bandit references: each classical agent is compared with its reference regret in its own
+# standard errors; eps-greedy differs (an untried arm's value is a matter of definition) and says so
+expect_ok "train independent, 100 trials" "trained 24 episodes of independent" \
+  "$KENYON" rl metarl train --task independent --episodes 24 --batch 4 --hidden 6 --seed 5 \
+  --out "$T/ind100" --quiet
+expect_ok "test independent, 1500 episodes" "eps-greedy +regret .*reference 4.23, -[0-9.]+ s.e.: DIFFERS" \
+  "$KENYON" rl metarl test --model "$T/ind100/model.safetensors" --episodes 1500 --quiet
+python3 - "$T/ind100/test/summary.json" <<'PY' || fail "bandit summary.json reference flags"
+import json, sys
+a = json.load(open(sys.argv[1]))["agents"]
+assert a["eps-greedy"]["agrees_with_reference"] is False, a["eps-greedy"]
+assert a["eps-greedy"]["regret_reference_z"] < -3, a["eps-greedy"]
+assert a["eps-greedy"]["untried_arm_value"] == 0.5
+assert "reference_note" in a["eps-greedy"]
+for k in ("thompson", "ucb1", "random"):
+    assert a[k]["agrees_with_reference"] is True, (k, a[k])
+PY
+# 10-trial episodes have no reference
+grep -q '"regret_reference":[[:space:]]*null' "$T/independent/test/summary.json" ||
+  fail "a 10-trial test compared with the 100-trial references"
+
 # same seed, same numbers
 cp "$T/independent/test/episodes.csv" "$T/episodes1.csv"
 "$KENYON" rl metarl test --model "$T/independent/model.safetensors" --episodes 30 --quiet >/dev/null 2>&1
