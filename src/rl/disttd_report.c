@@ -11,6 +11,34 @@
 #include "kenyon/plot.h"
 #include "rl/rl_output.h"
 
+/* One-sided p-value of a Pearson correlation r > 0 over n pairs (Student t, n - 2 d.f.). */
+static double corr_p_positive(double r, int n)
+{
+    if (!isfinite(r) || n < 3)
+        return NAN;
+    if (r >= 1.0)
+        return 0.0;
+    return gsl_cdf_tdist_Q(r * sqrt((n - 2) / (1.0 - r * r)), n - 2.0);
+}
+
+/* Two-sided p-value of a Pearson correlation r != 0 over n pairs. */
+static double corr_p_two_sided(double r, int n)
+{
+    if (!isfinite(r) || n < 3)
+        return NAN;
+    if (fabs(r) >= 1.0)
+        return 0.0;
+    return 2.0 * gsl_cdf_tdist_Q(fabs(r) * sqrt((n - 2) / (1.0 - r * r)), n - 2.0);
+}
+
+/* Every verdict is a test with a stated level: cells against their analytic fixed points in
+ * units of their own measured standard errors (batch means), Bonferroni over the cells (family-
+ * wise level KN_DISTTD_LEVEL_CELLS); the analysis correlations by their p-values over the number
+ * of cells. The decoding checks use exact expectiles (no sampling noise): their tolerances are the
+ * optimiser's, not statistical. */
+#define KN_DISTTD_LEVEL_CELLS 0.01
+#define KN_DISTTD_LEVEL_CORR 0.001
+
 int kn_disttd_checks(const kn_disttd_experiment_params *p, const kn_disttd_experiment *e,
                      kn_rl_check *c)
 {
@@ -18,38 +46,40 @@ int kn_disttd_checks(const kn_disttd_experiment_params *p, const kn_disttd_exper
     char what[112];
     if (p->default_task) {
         const kn_disttd_accuracy *a = &e->acc_expectile[0];
-        snprintf(what, sizeof what,
-                 "expectile cells: median relative error to analytic (%d cells, min rate >= %g)",
-                 a->n_included, p->min_rate);
-        kn_rl_check_set(&c[n++], what, a->median_rel_err, 0.01, "<", a->median_rel_err < 0.01);
-        snprintf(what, sizeof what, "expectile cells: max relative error to analytic (%d cells)",
-                 a->n_included);
-        kn_rl_check_set(&c[n++], what, a->max_rel_err, 0.05, "<", a->max_rel_err < 0.05);
-        snprintf(what, sizeof what, "Pearson corr of tau with reversal point (%d cells)",
-                 a->n_included);
-        kn_rl_check_set(&c[n++], what, a->corr_tau_value_included, 0.95, ">",
-                        a->corr_tau_value_included > 0.95);
+        snprintf(what, sizeof what, "expectile cells = analytic: p of max |z| %.2f over %d cells "
+                 "(s.e. from %d batches of %d steps)", a->max_abs_z, a->n_z, KN_DISTTD_BATCHES,
+                 p->cells.average_last / KN_DISTTD_BATCHES);
+        kn_rl_check_set(&c[n++], what, a->p_max_z, KN_DISTTD_LEVEL_CELLS, ">",
+                        a->p_max_z > KN_DISTTD_LEVEL_CELLS);
+        double pc = corr_p_positive(a->corr_tau_value_included, a->n_included);
+        snprintf(what, sizeof what, "expectile cells: p of Pearson(tau, value) = %.4f > 0 (%d "
+                 "cells)", a->corr_tau_value_included, a->n_included);
+        kn_rl_check_set(&c[n++], what, pc, KN_DISTTD_LEVEL_CORR, "<", pc < KN_DISTTD_LEVEL_CORR);
         const kn_disttd_accuracy *q = &e->acc_classical[0];
-        double mean = kn_reward_dist_mean(&p->task.cue[0]);
-        double dev = fmax(fabs(q->value_max - mean), fabs(q->value_min - mean)) / fabs(mean);
-        snprintf(what, sizeof what,
-                 "classical TD: largest relative distance of a reversal point from the mean %.4g",
-                 mean);
-        kn_rl_check_set(&c[n++], what, dev, 0.05, "<", dev < 0.05);
+        snprintf(what, sizeof what, "classical TD cells = mean %.4g: p of max |z| %.2f over %d "
+                 "cells", kn_reward_dist_mean(&p->task.cue[0]), q->max_abs_z, q->n_z);
+        kn_rl_check_set(&c[n++], what, q->p_max_z, KN_DISTTD_LEVEL_CELLS, ">",
+                        q->p_max_z > KN_DISTTD_LEVEL_CELLS);
     }
     if (e->analysed) {
-        kn_rl_check_set(&c[n++], "analysis: split-half reversal-point correlation (distributional)",
-                        e->dist.corr_reversal_halves, 0.75, ">",
-                        e->dist.corr_reversal_halves > 0.75);
-        kn_rl_check_set(&c[n++], "analysis: asymmetry vs reversal-point correlation (distributional)",
-                        e->dist.corr_asymmetry_reversal, 0.75, ">",
-                        e->dist.corr_asymmetry_reversal > 0.75);
-        kn_rl_check_set(&c[n++], "analysis: |split-half reversal correlation| (classical + noise)",
-                        fabs(e->null.corr_reversal_halves), 0.15, "<",
-                        fabs(e->null.corr_reversal_halves) < 0.15);
-        kn_rl_check_set(&c[n++], "analysis: |asymmetry vs reversal correlation| (classical + noise)",
-                        fabs(e->null.corr_asymmetry_reversal), 0.15, "<",
-                        fabs(e->null.corr_asymmetry_reversal) < 0.15);
+        const int T = p->trials_per_size;
+        const kn_rpe_analysis *d = &e->dist, *z = &e->null;
+        double pv = corr_p_positive(d->corr_reversal_halves, d->n_cells);
+        snprintf(what, sizeof what, "distributional: p of split-half reversal r = %.3f > 0 (%d "
+                 "cells, %d trials/size)", d->corr_reversal_halves, d->n_cells, T);
+        kn_rl_check_set(&c[n++], what, pv, KN_DISTTD_LEVEL_CORR, "<", pv < KN_DISTTD_LEVEL_CORR);
+        pv = corr_p_positive(d->corr_asymmetry_reversal, d->n_valid);
+        snprintf(what, sizeof what, "distributional: p of asymmetry-reversal r = %.3f > 0 (%d "
+                 "cells, %d trials/size)", d->corr_asymmetry_reversal, d->n_valid, T);
+        kn_rl_check_set(&c[n++], what, pv, KN_DISTTD_LEVEL_CORR, "<", pv < KN_DISTTD_LEVEL_CORR);
+        pv = corr_p_two_sided(z->corr_reversal_halves, z->n_cells);
+        snprintf(what, sizeof what, "classical + noise: p of split-half reversal r = %.3f != 0 "
+                 "(%d cells)", z->corr_reversal_halves, z->n_cells);
+        kn_rl_check_set(&c[n++], what, pv, KN_DISTTD_LEVEL_CORR, ">", pv > KN_DISTTD_LEVEL_CORR);
+        pv = corr_p_two_sided(z->corr_asymmetry_reversal, z->n_valid);
+        snprintf(what, sizeof what, "classical + noise: p of asymmetry-reversal r = %.3f != 0 "
+                 "(%d cells)", z->corr_asymmetry_reversal, z->n_valid);
+        kn_rl_check_set(&c[n++], what, pv, KN_DISTTD_LEVEL_CORR, ">", pv > KN_DISTTD_LEVEL_CORR);
     }
     for (int k = 0; k < p->task.n_cues && n + 3 <= KN_DISTTD_MAX_CHECKS; k++) {
         if (!isfinite(e->decode_loss[k]))
@@ -166,6 +196,12 @@ static void json_accuracy(cJSON *obj, const char *name, const kn_disttd_accuracy
     cJSON_AddItemToObject(o, "spearman_tau_value_all", kn_rl_json_number(a->spearman_tau_value));
     cJSON_AddItemToObject(o, "value_min_included", kn_rl_json_number(a->value_min));
     cJSON_AddItemToObject(o, "value_max_included", kn_rl_json_number(a->value_max));
+    /* in units of each cell's measured standard error (batch means of the window) */
+    cJSON_AddNumberToObject(o, "n_z", a->n_z);
+    cJSON_AddItemToObject(o, "max_abs_z", kn_rl_json_number(a->max_abs_z));
+    cJSON_AddItemToObject(o, "median_abs_z", kn_rl_json_number(a->median_abs_z));
+    cJSON_AddItemToObject(o, "p_max_z_bonferroni", kn_rl_json_number(a->p_max_z));
+
 }
 
 static void json_analysis(cJSON *obj, const char *name, const kn_rpe_analysis *a)
