@@ -196,14 +196,14 @@ typedef struct kn_dyn_result {
     int check;           /* 1..6 */
     char title[96];
     int pass;            /* 1 pass, 0 fail, -1 report only */
-    char verdict[1024];  /* human-readable measured vs predicted lines */
+    char verdict[4096];  /* human-readable measured vs predicted lines */
     double measured, predicted, error; /* headline numbers */
     double seconds;
     kn_dyn_series *series;
     size_t n_series;
-    /* for JSON: up to 64 named numbers */
-    char keys[64][40];
-    double values[64];
+    /* for JSON: up to 128 named numbers */
+    char keys[128][40];
+    double values[128];
     int n_values;
 } kn_dyn_result;
 

@@ -26,7 +26,16 @@ typedef struct kn_plot_axes {
 /* Series colours before they repeat (series i gets colour i mod this). */
 #define KN_PLOT_N_COLOURS 10
 
-typedef enum { KN_PLOT_LINE, KN_PLOT_POINTS, KN_PLOT_LINE_POINTS, KN_PLOT_DASHED } kn_plot_style;
+/* LINE, DASHED: lines; POINTS: filled dots; LINE_POINTS: both; OPEN_CIRCLES, CROSSES: larger
+ * hollow markers that stay visible when drawn over (or under) another series' dots. */
+typedef enum {
+    KN_PLOT_LINE,
+    KN_PLOT_POINTS,
+    KN_PLOT_LINE_POINTS,
+    KN_PLOT_DASHED,
+    KN_PLOT_OPEN_CIRCLES,
+    KN_PLOT_CROSSES
+} kn_plot_style;
 
 typedef struct kn_plot_series {
     const char *label;       /* legend text; NULL: not in the legend */
@@ -71,6 +80,24 @@ int kn_plot_heatmap(const char *path, const kn_plot_axes *axes, const kn_heatmap
  * kn_plot_end, which finishes the stream and moves the file into place. */
 int kn_plot_begin(const char *path, int width, int height, kn_error *err);
 int kn_plot_end(kn_error *err);
+/* Inside kn_plot_begin/end: the title above the current viewport, centred on it when it fits,
+ * else shifted and if need be set smaller so that it lies inside the page (as every kn_plot_*
+ * title is placed). */
+void kn_plot_title(const char *title);
+
+/* Layout: every kn_plot_* figure keeps its title and legend inside the page: the plot area
+ * shrinks to make room for the legend on its right, long labels are set smaller, and a title
+ * wider than its plot is moved or set smaller. kn_plot_last_layout reports where the last plot
+ * (or the current raw one) put them, as fractions of the page (x from the left, y from the
+ * bottom), so tests and callers can verify it. Returns 1 if there was a title or a legend. */
+typedef struct kn_plot_box {
+    double x0, x1, y0, y1;
+} kn_plot_box;
+typedef struct kn_plot_layout {
+    int has_title, has_legend;
+    kn_plot_box title, legend;
+} kn_plot_layout;
+int kn_plot_last_layout(kn_plot_layout *out);
 
 #ifdef __cplusplus
 }

@@ -4,9 +4,9 @@
  *   1 stationary speed vs eta^2 tr Sigma / (S (1-beta^2)) over sweeps of eta, S, beta (3%)
  *   2 per-mode stationary Var a, Var v, Cov(a, v) (5%)
  *   3 mean trajectory and variance band from an off-minimum start
- *   4 oscillation frequency per mode (Welch FFT) vs Omega/(2 pi), and the onset condition (2%)
+ *   4 onset of oscillation (modes either side of it) and frequency per mode (check_oscillation.c)
  *   5 the 2-D non-commuting toy: principal axes follow Psi, not L; probability current (5 deg, 10%)
- *   6 mean squared displacement and the fitted exponent c (report) */
+ *   6 mean squared displacement vs the exact curve over a sweep, and the exponent c (check_msd.c) */
 #include "dynamics_internal.h"
 
 #include <math.h>
@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "kenyon/progress.h"
+
+#include <gsl/gsl_cdf.h>
 
 void kn_dyn_config_default(kn_dyn_config *c)
 {
@@ -166,6 +168,8 @@ int kn_dyn_check_speed(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
  * predicted by the exact discrete Lyapunov solution (verdict) and the continuous theory (closed
  * form when Sigma commutes with H, continuous Lyapunov otherwise; shown for comparison). The
  * cross-covariance is compared in units of sqrt(Var a Var v) (it is near zero). */
+enum { COV_BLOCKS = 20 };
+
 int kn_dyn_check_stationary(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
 {
     kn_dyn_result_init(r, 2, "per-mode stationary Var(position), Var(velocity), Cov");
@@ -179,9 +183,11 @@ int kn_dyn_check_stationary(const kn_dyn_config *c, kn_dyn_result *r, kn_error *
     double *Cd = malloc(n2 * n2 * sizeof(double));
     double *Cc = malloc(n2 * n2 * sizeof(double));
     double *acc = calloc(5 * (size_t)d, sizeof(double)); /* sum a, sum v, aa, vv, av */
+    double *row = malloc(n2 * sizeof(double));
     kn_dyn_series *sa = NULL, *sv = NULL, *sc = NULL;
     kn_sgd_sim sim = {0};
-    if (!Cd || !Cc || !acc) {
+    kn_cov_blocks cb = {0};
+    if (!Cd || !Cc || !acc || !row) {
         rc = kn_fail(err, KN_ENOMEM, "check 2: out of memory");
         goto done;
     }
@@ -193,8 +199,11 @@ int kn_dyn_check_stationary(const kn_dyn_config *c, kn_dyn_result *r, kn_error *
     kn_rng_stream(&rng, c->seed, 200);
     if ((rc = kn_sgd_sim_draw_stationary(&sim, &p, &c->hp, &rng, err)))
         goto done;
+    if ((rc = kn_cov_blocks_init(&cb, 2 * d, d, err)))
+        goto done;
     kn_progress prog;
     kn_progress_start(&prog, NULL, c->quiet, "check 2 (stationary)", c->steps);
+    const size_t per_block = c->steps / COV_BLOCKS;
     for (size_t t = 0; t < c->steps; t++) {
         kn_sgd_sim_step(&sim, &rng);
         for (int i = 0; i < d; i++) {
@@ -204,6 +213,13 @@ int kn_dyn_check_stationary(const kn_dyn_config *c, kn_dyn_result *r, kn_error *
             acc[2 * d + i] += a * a;
             acc[3 * d + i] += v * v;
             acc[4 * d + i] += a * v;
+            row[i] = a;
+            row[d + i] = v;
+        }
+        if (t < per_block * COV_BLOCKS) {
+            kn_cov_blocks_add(&cb, row);
+            if ((t + 1) % per_block == 0)
+                kn_cov_blocks_end_block(&cb);
         }
         if ((t & 0xffff) == 0)
             kn_progress_update(&prog, t, NULL);
@@ -269,12 +285,67 @@ int kn_dyn_check_stationary(const kn_dyn_config *c, kn_dyn_result *r, kn_error *
     kn_dyn_verdict(r, "  continuous theory (%s) vs exact discrete: Var a %.2f%%, Var v %.2f%%, "
                    "corr %.4f\n", p.diagonal ? "closed form" : "Lyapunov", 100 * cont_a,
                    100 * cont_v, cont_c);
+    if (d >= 2 && cb.blocks >= 2) {
+        /* Off-diagonal position covariances and the antisymmetric position-velocity covariance
+         * A_ij = E[a_i v_j] - E[a_j v_i] against the exact discrete Lyapunov solution, in
+         * batch-means standard errors (t with blocks - 1 degrees of freedom). Both vanish when
+         * Sigma commutes with H; A != 0 is the signature of broken detailed balance. */
+        double pairs = (double)d * (d - 1) / 2, df = cb.blocks - 1;
+        double zmax_pos = 0, zmax_anti = 0, zmax_vs_zero = 0, chi2_anti = 0, in3 = 0;
+        double anti_norm_th = 0, anti_norm_meas = 0;
+        for (int i = 0; i < d; i++)
+            for (int j = i + 1; j < d; j++) {
+                double m, se, ma, sea;
+                kn_cov_blocks_get(&cb, i, j, &m, &se);
+                kn_cov_blocks_anti(&cb, i, j, &ma, &sea);
+                double th = Cd[(size_t)i * n2 + j];
+                double tha = Cd[(size_t)i * n2 + d + j] - Cd[(size_t)j * n2 + d + i];
+                double zp = se > 0 ? (m - th) / se : 0, za = sea > 0 ? (ma - tha) / sea : 0;
+                zmax_pos = fmax(zmax_pos, fabs(zp));
+                zmax_anti = fmax(zmax_anti, fabs(za));
+                in3 += (fabs(zp) <= 3) + (fabs(za) <= 3);
+                double z0p = se > 0 ? m / se : 0, z0a = sea > 0 ? ma / sea : 0;
+                zmax_vs_zero = fmax(zmax_vs_zero, fmax(fabs(z0p), fabs(z0a)));
+                chi2_anti += z0a * z0a;
+                double unit = sqrt(Cd[(size_t)i * n2 + i] * Cd[(size_t)(d + j) * n2 + d + j]);
+                anti_norm_th += tha * tha / (unit * unit);
+                anti_norm_meas += ma * ma / (unit * unit);
+            }
+        /* Bonferroni over all 2 x pairs comparisons at 1%. */
+        double zcrit = gsl_cdf_tdist_Qinv(0.005 / (2 * pairs), df);
+        double frac3 = in3 / (2 * pairs);
+        /* Is A detectably non-zero? Sum of squared t's against zero: mean pairs df/(df-2), variance
+         * 2 df^2 (df-1) / ((df-2)^2 (df-4)) per term. */
+        double et2 = df / (df - 2), vt2 = 2 * df * df * (df - 1) / ((df - 2) * (df - 2) * (df - 4));
+        double z_signature = (chi2_anti - pairs * et2) / sqrt(pairs * vt2);
+        int offdiag_ok = zmax_pos <= zcrit && zmax_anti <= zcrit && frac3 >= 0.95;
+        int signature_ok = p.diagonal ? 1 : z_signature > 5;
+        r->pass = r->pass && offdiag_ok && signature_ok;
+        kn_dyn_set_value(r, "offdiag_max_z_position", zmax_pos);
+        kn_dyn_set_value(r, "offdiag_max_z_antisymmetric", zmax_anti);
+        kn_dyn_set_value(r, "offdiag_z_critical", zcrit);
+        kn_dyn_set_value(r, "offdiag_fraction_within_3se", frac3);
+        kn_dyn_set_value(r, "offdiag_max_z_vs_zero", zmax_vs_zero);
+        kn_dyn_set_value(r, "antisymmetric_signature_z", z_signature);
+        kn_dyn_set_value(r, "antisymmetric_norm_theory", sqrt(anti_norm_th));
+        kn_dyn_set_value(r, "antisymmetric_norm_measured", sqrt(anti_norm_meas));
+        kn_dyn_verdict(r, "  off-diagonal, %g pairs, %d blocks: position cov max |z| %.2f, "
+                       "antisymmetric Cov(a_i,v_j)-Cov(a_j,v_i) max |z| %.2f (limit %.2f, "
+                       "Bonferroni 1%%); within 3 SE %.1f%% (target >= 95%%)\n", pairs,
+                       cb.blocks, zmax_pos, zmax_anti, zcrit, 100 * frac3);
+        kn_dyn_verdict(r, "  antisymmetric part (detailed balance broken iff != 0): |A| theory "
+                       "%.4g, measured %.4g (correlation units); vs zero z = %.1f (%s)\n",
+                       sqrt(anti_norm_th), sqrt(anti_norm_meas), z_signature,
+                       p.diagonal ? "commuting: must be ~0" : "non-commuting: must be > 5");
+    }
 done:
     r->seconds = kn_seconds() - t0;
     kn_sgd_sim_free(&sim);
     free(Cd);
     free(Cc);
     free(acc);
+    free(row);
+    kn_cov_blocks_free(&cb);
     kn_linreg_free(&p);
     return rc;
 }
@@ -453,157 +524,7 @@ done:
     return rc;
 }
 
-/* ------------------------------------------------------------------------------------------- */
-/* Check 4: oscillations. Design (scale free in eta): momentum 0.99, lambda 0, Sigma = noise I,
- * modes at k / k_onset = 0.05, 0.2 (overdamped) and 100, 400, 1600 (underdamped; the damping
- * ratio gamma/omega = sqrt(k_onset/k) <= 0.1 keeps the spectral peak within 0.5% of Omega, and
- * eta k <= 0.04 keeps the discrete dynamics within 1% of the continuous frequency). Welch
- * spectrum of each mode's stationary position; the damped frequency is measured by fitting the
- * oscillator line shape to the spectrum around its peak (kn_spectrum_oscillator_fit; the raw
- * peak of a position spectrum sits at sqrt(omega^2 - 2 gamma^2), not at Omega, and a 3-bin peak
- * is noisy) and compared with eta Omega / (2 pi) in cycles per step. A mode counts as oscillating when its spectrum peaks at bin >= 3 with
- * power >= 4x the lowest non-zero bin. Phase portraits: one trajectory per mode from a0 = 10 sd. */
-int kn_dyn_check_oscillation(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
-{
-    kn_dyn_result_init(r, 4, "oscillation frequency per mode (FFT) and onset condition");
-    double t0 = kn_seconds();
-    enum { NM = 5 };
-    const double mult[NM] = {0.05, 0.2, 100, 400, 1600};
-    kn_sgd_hparams hp = c->hp;
-    hp.momentum = 0.99;
-    hp.wd = 0;
-    double kth = kn_oscillation_threshold(hp.lr, hp.momentum);
-    double h[NM], sig[NM * NM] = {0};
-    for (int i = 0; i < NM; i++) {
-        h[i] = mult[i] * kth;
-        sig[i * NM + i] = c->problem.noise;
-    }
-    kn_linreg p;
-    int rc = kn_linreg_from_matrices(NM, h, sig, NULL, &p, err);
-    if (rc)
-        return rc;
-    size_t seg = 4096;
-    size_t steps = c->steps < 16 * seg ? 16 * seg : c->steps;
-    size_t nb = seg / 2 + 1;
-    double *traj = malloc(steps * NM * sizeof(double));
-    double *x = malloc(steps * sizeof(double));
-    double *psd = malloc(nb * sizeof(double));
-    double *Cd = malloc(4 * NM * NM * sizeof(double));
-    kn_sgd_sim sim = {0};
-    kn_dyn_series *spec = NULL;
-    if (!traj || !x || !psd || !Cd) {
-        rc = kn_fail(err, KN_ENOMEM, "check 4: out of memory for %zu steps", steps);
-        goto done;
-    }
-    if ((rc = kn_sgd_sim_create(&p, &hp, &sim, err)) || (rc = kn_lyap_discrete(&p, &hp, Cd, err)))
-        goto done;
-    kn_rng rng;
-    kn_rng_stream(&rng, c->seed, 400);
-    if ((rc = kn_sgd_sim_draw_stationary(&sim, &p, &hp, &rng, err)))
-        goto done;
-    for (size_t t = 0; t < steps; t++) {
-        kn_sgd_sim_step(&sim, &rng);
-        for (int i = 0; i < NM; i++)
-            traj[t * NM + i] = sim.a[i];
-    }
-    spec = kn_dyn_add_series(r, "frequencies", "cycles_per_step,unused", nb, 2, err);
-    if (!spec) {
-        rc = err->code;
-        goto done;
-    }
-    /* spectra series: x = frequency, y = unused; per-mode spectra stored as extra series */
-    for (size_t j = 0; j < nb; j++)
-        spec->x[j] = (double)j / (double)seg;
-    double worst = 0;
-    int onset_ok = 1;
-    kn_dyn_verdict(r, "  beta 0.99, eta %g, onset k > %.4g; Welch: %zu steps, segments of %zu\n",
-                   hp.lr, kth, steps, seg);
-    kn_dyn_verdict(r, "  %8s %10s %6s %6s %11s %11s %11s %11s %7s\n", "k/k_on", "k", "pred",
-                   "meas", "f_peak", "f_fit", "f_theory", "f_discrete", "err");
-    for (int i = 0; i < NM; i++) {
-        for (size_t t = 0; t < steps; t++)
-            x[t] = traj[t * NM + i];
-        if ((rc = kn_welch_psd(x, steps, seg, psd, err)))
-            goto done;
-        double pos;
-        size_t peak = kn_spectrum_peak(psd, nb, &pos);
-        int oscillates = peak >= 3 && psd[peak] >= 4 * psd[1];
-        kn_mode_params mp;
-        kn_mode_params_compute(hp.lr, hp.momentum, h[i], &mp);
-        double f_peak = pos / (double)seg, f_meas = f_peak;
-        kn_error fit_err = {0};
-        if (oscillates && kn_spectrum_oscillator_fit(psd, nb, seg, &f_meas, NULL, &fit_err))
-            f_meas = f_peak; /* no clean line: fall back to the refined peak */
-        double f_th = mp.underdamped ? hp.lr * mp.big_omega / (2 * KN_PI) : 0;
-        double M[4];
-        kn_update_matrix(hp.lr, hp.momentum, h[i], M);
-        double cosphi = (M[0] + M[3]) / (2 * sqrt(M[0] * M[3] - M[1] * M[2]));
-        double f_disc = fabs(cosphi) < 1 ? acos(cosphi) / (2 * KN_PI) : 0;
-        double e = mp.underdamped ? rel_err(f_meas, f_th) : 0;
-        if (mp.underdamped)
-            worst = fmax(worst, e);
-        if (oscillates != mp.underdamped)
-            onset_ok = 0;
-        char name[48];
-        snprintf(name, sizeof name, "psd_k%g", mult[i]);
-        kn_dyn_series *ps = kn_dyn_add_series(r, name, "cycles_per_step,power", nb, 2, err);
-        if (!ps) {
-            rc = err->code;
-            goto done;
-        }
-        memcpy(ps->x, spec->x, nb * sizeof(double));
-        memcpy(ps->y, psd, nb * sizeof(double));
-        char key[40];
-        snprintf(key, sizeof key, "freq_rel_error_k%g", mult[i]);
-        if (mp.underdamped)
-            kn_dyn_set_value(r, key, e);
-        kn_dyn_verdict(r, "  %8g %10.4g %6s %6s %11.5g %11.5g %11.5g %11.5g %6.2f%%\n",
-                       mult[i], h[i], mp.underdamped ? "osc" : "damp",
-                       oscillates ? "osc" : "damp", oscillates ? f_peak : 0.0,
-                       oscillates ? f_meas : 0.0, f_th, f_disc, 100 * e);
-        /* phase portrait from a0 = 10 sd */
-        snprintf(name, sizeof name, "phase_k%g", mult[i]);
-        size_t T = 1500;
-        kn_dyn_series *ph = kn_dyn_add_series(r, name, "position,velocity,mean_position,mean_velocity", T, 4, err);
-        if (!ph) {
-            rc = err->code;
-            goto done;
-        }
-        kn_rng prng;
-        kn_rng_stream(&prng, c->seed, 410 + (uint64_t)i);
-        double a0 = 10 * sqrt(Cd[(size_t)i * 2 * NM + i]);
-        for (int j = 0; j < NM; j++)
-            sim.a[j] = sim.b[j] = 0;
-        sim.a[i] = a0;
-        for (size_t t = 0; t < T; t++) {
-            ph->x[t] = sim.a[i];
-            ph->y[t] = -sim.b[i];
-            double am, vm;
-            kn_closed_form_mean(hp.lr, hp.momentum, h[i], hp.lr * (double)t, a0, 0, &am, &vm);
-            ph->y2[t] = am;
-            ph->y3[t] = vm;
-            kn_sgd_sim_step(&sim, &prng);
-        }
-    }
-    r->measured = worst;
-    r->predicted = 0.02;
-    r->error = worst;
-    r->pass = worst <= 0.02 && onset_ok;
-    kn_dyn_set_value(r, "max_freq_rel_error", worst);
-    kn_dyn_set_value(r, "onset_classification_correct", onset_ok);
-    kn_dyn_set_value(r, "onset_threshold_k", kth);
-    kn_dyn_verdict(r, "  max frequency error %.2f%% (target <= 2%%); onset %s for all modes\n",
-                   100 * worst, onset_ok ? "predicted correctly" : "MISPREDICTED");
-done:
-    r->seconds = kn_seconds() - t0;
-    kn_sgd_sim_free(&sim);
-    free(traj);
-    free(x);
-    free(psd);
-    free(Cd);
-    kn_linreg_free(&p);
-    return rc;
-}
+/* Check 4 is in check_oscillation.c. */
 
 /* ------------------------------------------------------------------------------------------- */
 /* Check 5: the paper's 2-D toy. Hessian eigenvalues (4, 1) along axes rotated 45 degrees,
@@ -643,25 +564,41 @@ int kn_dyn_check_toy2d(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
     int rc = kn_linreg_from_matrices(2, h, sig, NULL, &p, err);
     if (rc)
         return rc;
-    kn_sgd_hparams hp = {.lr = c->hp.lr, .momentum = 0, .wd = 0, .batch = 1};
+    kn_sgd_hparams hp = {.lr = c->hp.lr, .momentum = c->hp.momentum, .wd = 0, .batch = 1};
     size_t steps = c->steps < 4000000 ? 4000000 : c->steps;
     kn_sgd_sim sim = {0};
-    double Cd[16];
-    if ((rc = kn_sgd_sim_create(&p, &hp, &sim, err)) || (rc = kn_lyap_discrete(&p, &hp, Cd, err)))
+    double Cd[16], Cc[16];
+    if ((rc = kn_sgd_sim_create(&p, &hp, &sim, err)) || (rc = kn_lyap_discrete(&p, &hp, Cd, err)) ||
+        (rc = kn_lyap_continuous(&p, &hp, Cc, err)))
         goto done;
-    /* Overdamped continuous theory in the eigenbasis: H' = diag(h), 2 D_diff = eta Sigma'/S. */
+    /* Continuous theory in the eigenbasis. Without momentum, the overdamped form: H' = diag(h),
+     * 2 D_diff = eta Sigma'/S, H C + C H = 2 D_diff, current 2 Q12 with Q = H C - D_diff. With
+     * momentum, the underdamped Lyapunov solution: position block C_aa and current
+     * E[a_1 v_2 - a_2 v_1] = C_{a1 v2} - C_{a2 v1} (the antisymmetric position-velocity part). */
     double Hm[4] = {h[0], 0, 0, h[1]}, Qrhs[4], Cod[4];
     for (int i = 0; i < 4; i++)
         Qrhs[i] = hp.lr * sig[i] / hp.batch;
-    if ((rc = kn_lyap_continuous_dense(2, Hm, Qrhs, Cod, err)))
-        goto done;
-    double Dd12 = 0.5 * Qrhs[1];
-    double Q12 = h[0] * Cod[1] - Dd12; /* (H C - D_diff)_12 */
-    double current_cont = 2 * Q12;
+    double current_cont;
+    if (hp.momentum == 0) {
+        if ((rc = kn_lyap_continuous_dense(2, Hm, Qrhs, Cod, err)))
+            goto done;
+        double Dd12 = 0.5 * Qrhs[1];
+        double Q12 = h[0] * Cod[1] - Dd12; /* (H C - D_diff)_12 */
+        current_cont = 2 * Q12;
+    } else {
+        Cod[0] = Cc[0];
+        Cod[1] = Cc[1];
+        Cod[2] = Cc[4];
+        Cod[3] = Cc[5];
+        current_cont = Cc[0 * 4 + 3] - Cc[1 * 4 + 2];
+    }
     double Cdisc[4] = {Cd[0], Cd[1], Cd[4], Cd[5]}; /* (a, a) block of the 4x4 */
-    /* exact discrete: G = (I - eta H) C for beta = 0 */
-    double G[4] = {(1 - hp.lr * h[0]) * Cdisc[0], (1 - hp.lr * h[0]) * Cdisc[1],
-                   (1 - hp.lr * h[1]) * Cdisc[2], (1 - hp.lr * h[1]) * Cdisc[3]};
+    /* exact discrete: G = E[a_{k+1} a_k^T] = (I - eta H) C_aa + eta beta C_va (b = -v) */
+    double G[4];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            G[i * 2 + j] = (1 - hp.lr * h[i]) * Cdisc[i * 2 + j] +
+                           hp.lr * hp.momentum * Cd[(size_t)(2 + i) * 4 + j];
     double current_disc = (G[2] - G[1]) / hp.lr;
     /* rotate a 2x2 covariance from the eigenbasis to the original axes: V C V^T */
     double Corig_psi[4], Corig_disc[4], Hinv_orig[4];
@@ -756,7 +693,13 @@ int kn_dyn_check_toy2d(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
     r->measured = err_psi;
     r->predicted = 5;
     r->error = err_psi;
-    r->pass = err_psi < 5 && err_L > 2 * err_psi && err_L > 5 && sign_ok && cur_err <= 0.10;
+    /* Psi and L can only be told apart where the theory puts their axes apart: with heavy
+     * momentum the position density's axes come close to L's (beta 0.99: under half a degree). */
+    double separation = angle_diff(ang_psi, ang_L);
+    int distinct = separation >= 5;
+    r->pass = err_psi < 5 && (!distinct || (err_L > 2 * err_psi && err_L > 5)) && sign_ok &&
+              cur_err <= 0.10;
+    kn_dyn_set_value(r, "axis_separation_psi_L_deg", separation);
     kn_dyn_set_value(r, "axis_angle_empirical_deg", ang_emp);
     kn_dyn_set_value(r, "axis_angle_psi_deg", ang_psi);
     kn_dyn_set_value(r, "axis_angle_psi_exact_discrete_deg", ang_disc);
@@ -769,13 +712,19 @@ int kn_dyn_check_toy2d(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
     kn_dyn_set_value(r, "current_rel_error", cur_err);
     kn_dyn_set_value(r, "range", range);
     kn_dyn_set_value(r, "steps", n);
-    kn_dyn_verdict(r, "  H eigenvalues (4, 1) at 45 deg, Sigma = diag(4, 1), eta %g, beta 0, S 1, "
-                   "%zu steps\n", hp.lr, count);
+    kn_dyn_verdict(r, "  H eigenvalues (4, 1) at 45 deg, Sigma = diag(4, 1), eta %g, beta %g, S 1, "
+                   "%zu steps; theory %s\n", hp.lr, hp.momentum, count,
+                   hp.momentum == 0 ? "overdamped (Psi, Q)" : "underdamped Lyapunov");
     kn_dyn_verdict(r, "  major axis: empirical %.2f deg, Psi %.2f deg (exact discrete %.2f), L "
                    "%.2f deg\n", ang_emp, ang_psi, ang_disc, ang_L);
-    kn_dyn_verdict(r, "  axis error vs Psi %.2f deg (target < 5), vs L %.2f deg (must be clearly "
-                   "off)\n", err_psi, err_L);
-    kn_dyn_verdict(r, "  current <theta x dtheta/dt>: measured %.5g, theory 2 Q12 = %.5g (exact "
+    if (distinct)
+        kn_dyn_verdict(r, "  axis error vs Psi %.2f deg (target < 5), vs L %.2f deg (must be "
+                       "clearly off)\n", err_psi, err_L);
+    else
+        kn_dyn_verdict(r, "  axis error vs Psi %.2f deg (target < 5); Psi and L are only %.2f deg "
+                       "apart at these settings, so the axes cannot tell them apart (the current "
+                       "still does)\n", err_psi, separation);
+    kn_dyn_verdict(r, "  current <theta x dtheta/dt>: measured %.5g, theory %.5g (exact "
                    "discrete %.5g): error %.1f%% (%.1f%% vs discrete), sign %s (target 10%%)\n",
                    current, current_cont, current_disc, 100 * cur_err, 100 * cur_err_disc,
                    sign_ok ? "matches" : "WRONG");
@@ -786,155 +735,7 @@ done:
     return rc;
 }
 
-/* ------------------------------------------------------------------------------------------- */
-/* Check 6: anomalous diffusion. Start at theta_0 = the unregularised minimiser theta_star (as if
- * pretrained without weight decay), b0 = 0; training with weight decay lambda moves the minimum,
- * so a0 = theta_star - mu = theta_star lambda / (h + lambda) per mode (the drift term). MSD from
- * R replicas vs the exact theory curve; exponent c fitted on several windows. */
-int kn_dyn_check_msd(const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
-{
-    kn_dyn_result_init(r, 6, "mean squared displacement and exponent c");
-    double t0 = kn_seconds();
-    kn_linreg p;
-    int rc = kn_linreg_create(&c->problem, &p, err);
-    if (rc)
-        return rc;
-    int d = p.d, R = c->replicas;
-    size_t T = c->transient_steps;
-    if (T == 0) {
-        double rate = slowest_rate(&p, &c->hp);
-        T = (size_t)ceil(20.0 / rate);
-        if (T > 100000)
-            T = 100000;
-        if (T < 1000)
-            T = 1000;
-    }
-    double *a0 = malloc((size_t)d * sizeof(double));
-    double *msd = calloc(T, sizeof(double));
-    double *single = calloc(T, sizeof(double));
-    double *theory = malloc(T * sizeof(double));
-    double *steps_x = malloc(T * sizeof(double));
-    kn_sgd_sim sim = {0};
-    if (!a0 || !msd || !single || !theory || !steps_x) {
-        rc = kn_fail(err, KN_ENOMEM, "check 6: out of memory for %zu steps", T);
-        goto done;
-    }
-    for (int i = 0; i < d; i++)
-        a0[i] = p.theta_star[i] * c->hp.wd / (p.h[i] + c->hp.wd);
-    /* theory[k] for k = 1..T: compute T+1 values into a temporary */
-    {
-        double *tmp = malloc((T + 1) * sizeof(double));
-        if (!tmp) {
-            rc = kn_fail(err, KN_ENOMEM, "check 6: out of memory");
-            goto done;
-        }
-        rc = kn_msd_theory(&p, &c->hp, a0, T + 1, tmp, err);
-        memcpy(theory, tmp + 1, T * sizeof(double));
-        free(tmp);
-        if (rc)
-            goto done;
-    }
-    if ((rc = kn_sgd_sim_create(&p, &c->hp, &sim, err)))
-        goto done;
-    kn_progress prog;
-    kn_progress_start(&prog, NULL, c->quiet, "check 6 (MSD)", (size_t)R);
-    for (int rep = 0; rep < R; rep++) {
-        kn_rng rng;
-        kn_rng_stream(&rng, c->seed, 600000 + (uint64_t)rep);
-        memcpy(sim.a, a0, (size_t)d * sizeof(double));
-        memset(sim.b, 0, (size_t)d * sizeof(double));
-        for (size_t t = 0; t < T; t++) {
-            kn_sgd_sim_step(&sim, &rng);
-            double s = 0;
-            for (int i = 0; i < d; i++) {
-                double dd = sim.a[i] - a0[i];
-                s += dd * dd;
-            }
-            msd[t] += s;
-            if (rep == 0)
-                single[t] = s;
-        }
-        kn_progress_update(&prog, (size_t)rep + 1, NULL);
-    }
-    kn_progress_finish(&prog, NULL);
-    double worst = 0;
-    for (size_t t = 0; t < T; t++) {
-        msd[t] /= R;
-        steps_x[t] = (double)(t + 1);
-        worst = fmax(worst, rel_err(msd[t], theory[t]));
-    }
-    kn_dyn_series *s = kn_dyn_add_series(r, "msd", "step,replica_mean,theory,one_trajectory", T, 4, err);
-    if (!s) {
-        rc = err->code;
-        goto done;
-    }
-    memcpy(s->x, steps_x, T * sizeof(double));
-    memcpy(s->y, msd, T * sizeof(double));
-    memcpy(s->y2, theory, T * sizeof(double));
-    memcpy(s->y3, single, T * sizeof(double));
-    double drift = 0;
-    for (int i = 0; i < d; i++)
-        drift += a0[i] * a0[i];
-    kn_dyn_verdict(r, "  %d replicas x %zu steps; start = unregularised minimum, |theta_0 - mu|^2 "
-                   "= %.4g (lambda %g)\n", R, T, drift, c->hp.wd);
-    kn_dyn_verdict(r, "  MSD: max relative deviation of the replica mean from the exact theory "
-                   "%.2f%%\n", 100 * worst);
-    kn_dyn_verdict(r, "  %-18s %20s %20s %20s\n", "window (steps)", "c measured (mean)",
-                   "c theory", "c one trajectory");
-    size_t windows[4][2] = {{1, T / 100}, {T / 100, T / 10}, {T / 10, T}, {T / 100, T}};
-    kn_dyn_series *fits = kn_dyn_add_series(r, "fits", "window_lo,window_hi,c,intercept", 4, 4, err);
-    if (!fits) {
-        rc = err->code;
-        goto done;
-    }
-    for (int w = 0; w < 4; w++) {
-        double lo = (double)(windows[w][0] ? windows[w][0] : 1), hi = (double)windows[w][1];
-        kn_powerfit fm, ft, fs;
-        if (hi < lo * 4)
-            continue;
-        if ((rc = kn_powerlaw_fit(steps_x, msd, T, lo, hi, &fm, err)) ||
-            (rc = kn_powerlaw_fit(steps_x, theory, T, lo, hi, &ft, err)) ||
-            (rc = kn_powerlaw_fit(steps_x, single, T, lo, hi, &fs, err)))
-            goto done;
-        char key[40];
-        snprintf(key, sizeof key, "c_measured_%g_%g", lo, hi);
-        kn_dyn_set_value(r, key, fm.c);
-        snprintf(key, sizeof key, "c_ci95_%g_%g", lo, hi);
-        kn_dyn_set_value(r, key, fm.ci95);
-        snprintf(key, sizeof key, "c_theory_%g_%g", lo, hi);
-        kn_dyn_set_value(r, key, ft.c);
-        snprintf(key, sizeof key, "c_single_%g_%g", lo, hi);
-        kn_dyn_set_value(r, key, fs.c);
-        fits->x[w] = lo;
-        fits->y[w] = hi;
-        fits->y2[w] = fm.c;
-        fits->y3[w] = fm.intercept;
-        char win[40], a[40], b[40], e[40];
-        snprintf(win, sizeof win, "[%g, %g]", lo, hi);
-        snprintf(a, sizeof a, "%.4f +- %.4f", fm.c, fm.ci95);
-        snprintf(b, sizeof b, "%.4f", ft.c);
-        snprintf(e, sizeof e, "%.4f +- %.4f", fs.c, fs.ci95);
-        kn_dyn_verdict(r, "  %-18s %20s %20s %20s\n", win, a, b, e);
-    }
-    r->measured = worst;
-    r->error = worst;
-    r->pass = -1;
-    kn_dyn_set_value(r, "max_rel_deviation_from_theory", worst);
-    kn_dyn_set_value(r, "replicas", R);
-    kn_dyn_set_value(r, "steps", (double)T);
-    kn_dyn_verdict(r, "  (report only; c's interval is the OLS 95%% interval on log-log points, "
-                   "optimistic because residuals are correlated)\n");
-done:
-    r->seconds = kn_seconds() - t0;
-    kn_sgd_sim_free(&sim);
-    free(a0);
-    free(msd);
-    free(single);
-    free(theory);
-    free(steps_x);
-    kn_linreg_free(&p);
-    return rc;
-}
+/* Check 6 is in check_msd.c. */
 
 int kn_dyn_check_run(int check, const kn_dyn_config *c, kn_dyn_result *r, kn_error *err)
 {

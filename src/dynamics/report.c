@@ -174,73 +174,180 @@ done:
     return rc;
 }
 
+/* Viewport of panel i in a grid of cols x rows panels filling the page below a figure title. */
+static void panel_viewport(int i, int cols, int rows)
+{
+    int cx = i % cols, cy = i / cols;
+    double w = 0.97 / cols, h = 0.84 / rows;
+    double x0 = 0.02 + cx * w, y1 = 0.86 - cy * h;
+    plvpor(x0 + 0.16 * w, x0 + 0.95 * w, y1 - 0.80 * h, y1 - 0.10 * h);
+}
+
+/* The series' "k<mult>" suffix as a number (k / k_on), or NAN. */
+static double series_mult(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(name, prefix, n) == 0 ? atof(name + n) : NAN;
+}
+
+/* Check 4, phase portraits: one panel per mode (sorted by k / k_on), the closed-form mean
+ * (solid) and, for the stationary modes, one simulated run (dashed); axes normalised by the start
+ * offset and the largest mean velocity. */
 static int plot_phase(const char *path, const kn_dyn_result *r, kn_error *err)
 {
-    const char *names[3] = {"phase_k0.2", "phase_k100", "phase_k400"};
-    const char *labels[3] = {"k = 0.2 k_onset (overdamped)", "k = 100 k_onset",
-                             "k = 400 k_onset"};
-    kn_plot_series ser[6];
-    double *buf[12] = {0};
-    size_t ns = 0;
-    int rc = 0;
-    for (int j = 0; j < 3; j++) {
-        const kn_dyn_series *s = find(r, names[j]);
-        if (!s || s->n == 0)
-            continue;
-        /* normalise each mode by its start offset and its largest mean speed */
+    enum { MAXP = 8 };
+    const kn_dyn_series *ph[MAXP];
+    int n = 0;
+    for (size_t i = 0; i < r->n_series && n < MAXP; i++)
+        if (strncmp(r->series[i].name, "phase_k", 7) == 0 && r->series[i].n > 1)
+            ph[n++] = &r->series[i];
+    if (!n)
+        return 0;
+    for (int i = 1; i < n; i++) /* by k / k_on */
+        for (int j = i; j > 0 && series_mult(ph[j]->name, "phase_k") <
+                                     series_mult(ph[j - 1]->name, "phase_k"); j--) {
+            const kn_dyn_series *t = ph[j];
+            ph[j] = ph[j - 1];
+            ph[j - 1] = t;
+        }
+    int cols = n <= 3 ? n : 3, rows = (n + cols - 1) / cols;
+    int rc = kn_plot_begin(path, 400 * cols + 100, 380 * rows + 80, err);
+    if (rc)
+        return rc;
+    pladv(0);
+    size_t m = ph[0]->n;
+    double *x = malloc(m * sizeof(double) * 4);
+    if (!x) {
+        kn_plot_end(err);
+        return kn_fail(err, KN_ENOMEM, "%s: out of memory", path);
+    }
+    for (int i = 0; i < n; i++) {
+        const kn_dyn_series *s = ph[i];
+        size_t T = s->n < m ? s->n : m;
         double a0 = fabs(s->y2[0]) > 0 ? fabs(s->y2[0]) : 1, vmax = 0;
-        for (size_t t = 0; t < s->n; t++)
+        for (size_t t = 0; t < T; t++)
             vmax = fmax(vmax, fabs(s->y3[t]));
         if (vmax == 0)
             vmax = 1;
-        double *x = malloc(s->n * sizeof(double)), *y = malloc(s->n * sizeof(double));
-        double *mx = malloc(s->n * sizeof(double)), *my = malloc(s->n * sizeof(double));
-        buf[4 * j] = x;
-        buf[4 * j + 1] = y;
-        buf[4 * j + 2] = mx;
-        buf[4 * j + 3] = my;
-        if (!x || !y || !mx || !my) {
-            rc = kn_fail(err, KN_ENOMEM, "%s: out of memory", path);
-            goto done;
-        }
-        for (size_t t = 0; t < s->n; t++) {
-            x[t] = s->x[t] / a0;
-            y[t] = s->y[t] / vmax;
+        double *px = x, *py = x + m, *mx = x + 2 * m, *my = x + 3 * m, lo = 0, hi = 0;
+        int has_run = 0;
+        for (size_t t = 0; t < T; t++) {
+            px[t] = s->x[t] / a0;
+            py[t] = s->y[t] / vmax;
             mx[t] = s->y2[t] / a0;
             my[t] = s->y3[t] / vmax;
+            has_run |= s->x[t] != s->y2[t];
+            lo = fmin(lo, fmin(mx[t], my[t]));
+            hi = fmax(hi, fmax(mx[t], my[t]));
         }
-        ser[ns++] = (kn_plot_series){labels[j], mx, my, s->n, NULL, NULL, KN_PLOT_LINE};
-        if (j > 0) /* the overdamped mode's noisy run hides the others */
-            ser[ns++] = (kn_plot_series){NULL, x, y, s->n, NULL, NULL, KN_PLOT_DASHED};
+        double lim = fmax(1.05, fmax(fabs(lo), fabs(hi)) * 1.05);
+        panel_viewport(i, cols, rows);
+        plwind(-lim, lim, -lim, lim);
+        plcol0(2);
+        plbox("g", 0, 0, "g", 0, 0);
+        plcol0(1);
+        plschr(0, 0.65);
+        plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+        double mult = series_mult(s->name, "phase_k");
+        char t[64];
+        snprintf(t, sizeof t, "k = %g x onset (%s)", mult, mult > 1 ? "underdamped" : "overdamped");
+        plmtex("t", 0.8, 0.5, 0.5, t);
+        plmtex("b", 2.8, 0.5, 0.5, "position / a0");
+        plmtex("l", 4.0, 0.5, 0.5, "velocity / max |mean v|");
+        plschr(0, 1.0);
+        if (has_run) {
+            plcol0(3 + 6);
+            pllsty(2);
+            plline((PLINT)T, px, py);
+            pllsty(1);
+        }
+        plcol0(3);
+        plwidth(2);
+        plline((PLINT)T, mx, my);
+        plwidth(1);
     }
-    if (ns) {
-        kn_plot_axes ax = {"Phase space: mean (solid), one run (dashed)", "position / a0",
-                           "velocity / max |mean velocity|",
-                           0, 0, 0, 0, 0, 0};
-        rc = kn_plot_lines(path, &ax, ser, ns, err);
-    }
-done:
-    for (int i = 0; i < 12; i++)
-        free(buf[i]);
-    return rc;
+    free(x);
+    plvpor(0.05, 0.95, 0.86, 0.90);
+    plwind(0, 1, 0, 1);
+    kn_plot_title("Phase space per mode (check 4): closed-form mean (solid), one simulated run "
+                  "(dashed, grey)");
+    return kn_plot_end(err);
 }
 
+/* Check 4, spectra: one panel per frequency-tested mode: the Welch spectrum of its position with
+ * the theory's damped frequency eta Omega / (2 pi) as a vertical line. */
 static int plot_spectra(const char *path, const kn_dyn_result *r, kn_error *err)
 {
-    kn_plot_series ser[8];
-    size_t ns = 0;
-    for (size_t i = 0; i < r->n_series && ns < 8; i++) {
-        const kn_dyn_series *s = &r->series[i];
-        if (strncmp(s->name, "psd_", 4) != 0 || s->n < 2)
-            continue;
-        ser[ns++] = (kn_plot_series){s->name, s->x + 1, s->y + 1, s->n - 1, NULL, NULL,
-                                     KN_PLOT_LINE};
-    }
-    if (!ns)
+    enum { MAXP = 6 };
+    const kn_dyn_series *ps[MAXP];
+    int n = 0;
+    for (size_t i = 0; i < r->n_series && n < MAXP; i++)
+        if (strncmp(r->series[i].name, "psd_k", 5) == 0 && r->series[i].n > 4 &&
+            r->series[i].y2)
+            ps[n++] = &r->series[i];
+    if (!n)
         return 0;
-    kn_plot_axes ax = {"Welch spectra of each mode's position (check 4)", "cycles per step",
-                       "power", 1, 1, 0, 0, 0, 0};
-    return kn_plot_lines(path, &ax, ser, ns, err);
+    int cols = n, rows = 1;
+    int rc = kn_plot_begin(path, 420 * cols + 100, 480, err);
+    if (rc)
+        return rc;
+    pladv(0);
+    for (int i = 0; i < n; i++) {
+        const kn_dyn_series *s = ps[i];
+        double f = s->y2[0], xmax = f > 0 ? 3 * f : s->x[s->n - 1];
+        double *lx = malloc(s->n * sizeof(double)), *ly = malloc(s->n * sizeof(double));
+        if (!lx || !ly) {
+            free(lx);
+            free(ly);
+            kn_plot_end(err);
+            return kn_fail(err, KN_ENOMEM, "%s: out of memory", path);
+        }
+        size_t m = 0;
+        double ylo = INFINITY, yhi = -INFINITY;
+        for (size_t j = 1; j < s->n && s->x[j] <= xmax; j++)
+            if (s->y[j] > 0) {
+                lx[m] = s->x[j];
+                ly[m] = log10(s->y[j]);
+                ylo = fmin(ylo, ly[m]);
+                yhi = fmax(yhi, ly[m]);
+                m++;
+            }
+        if (m > 1) {
+            panel_viewport(i, cols, rows);
+            plwind(0, xmax, ylo - 0.2, yhi + 0.3);
+            plcol0(2);
+            plbox("g", 0, 0, "g", 0, 0);
+            plcol0(1);
+            plschr(0, 0.65);
+            plbox("bcnst", 0, 0, "bcnstvl", 0, 0);
+            char t[64];
+            snprintf(t, sizeof t, "k = %g x onset", series_mult(s->name, "psd_k"));
+            plmtex("t", 0.8, 0.5, 0.5, t);
+            plmtex("b", 2.8, 0.5, 0.5, "cycles per step");
+            plmtex("l", 4.0, 0.5, 0.5, "power");
+            plschr(0, 1.0);
+            plcol0(3);
+            plwidth(1.5);
+            plline((PLINT)m, lx, ly);
+            plwidth(1);
+            if (f > 0) {
+                double vx[2] = {f, f}, vy[2] = {ylo - 0.2, yhi + 0.3};
+                plcol0(4);
+                pllsty(2);
+                plwidth(2);
+                plline(2, vx, vy);
+                pllsty(1);
+                plwidth(1);
+            }
+        }
+        free(lx);
+        free(ly);
+    }
+    plvpor(0.05, 0.95, 0.86, 0.90);
+    plwind(0, 1, 0, 1);
+    kn_plot_title("Welch spectra of each mode's position (check 4); dashed: theory eta Omega / "
+                  "(2 pi)");
+    return kn_plot_end(err);
 }
 
 /* Density as shaded cells, Psi contours (solid) and L contours (dashed) at the levels that hold
@@ -320,35 +427,68 @@ static int plot_toy(const char *path, const kn_dyn_result *r, kn_error *err)
     return rc;
 }
 
+/* Check 6: each setting's replica mean (open circles at ~30 log-spaced steps) over its exact
+ * theory curve (line, same colour), log-log, with a slope-1 (Brownian) guide; the legend names
+ * each setting with its fitted c on the main window. */
 static int plot_msd(const char *path, const kn_dyn_result *r, kn_error *err)
 {
-    const kn_dyn_series *s = find(r, "msd"), *f = find(r, "fits");
-    if (!s || s->n < 10)
+    enum { MAXS = 8, NPTS = 30 };
+    const kn_dyn_series *ms[MAXS];
+    size_t nm = 0;
+    for (size_t i = 0; i < r->n_series && nm < MAXS; i++)
+        if (strncmp(r->series[i].name, "msd_", 4) == 0 && r->series[i].n >= 10)
+            ms[nm++] = &r->series[i];
+    if (!nm)
         return 0;
-    double fx[2], fy[2], bx[2], by[2];
-    size_t nser = 3;
-    kn_plot_series ser[5] = {
-        {"replica mean", s->x, s->y, s->n, NULL, NULL, KN_PLOT_LINE},
-        {"exact theory", s->x, s->y2, s->n, NULL, NULL, KN_PLOT_DASHED},
-        {"one trajectory", s->x, s->y3, s->n, NULL, NULL, KN_PLOT_LINE},
+    static const char *const names[][2] = {
+        {"msd_given", "given settings"},           {"msd_lr_half", "lr / 2"},
+        {"msd_batch_x4", "batch x 4"},             {"msd_momentum", "momentum varied"},
+        {"msd_broad_wd_b100", "broad spectrum + wd, S 100"},
+        {"msd_broad_wd_b1000", "broad spectrum + wd, S 1000"},
     };
-    char label[64] = "fit";
-    if (f && f->n >= 4 && f->y[3] > f->x[3]) { /* window [T/100, T] */
-        fx[0] = f->x[3];
-        fx[1] = f->y[3];
-        fy[0] = exp(f->y3[3]) * pow(fx[0], f->y2[3]);
-        fy[1] = exp(f->y3[3]) * pow(fx[1], f->y2[3]);
-        snprintf(label, sizeof label, "fit c = %.3f on [%g, %g]", f->y2[3], fx[0], fx[1]);
-        ser[nser++] = (kn_plot_series){label, fx, fy, 2, NULL, NULL, KN_PLOT_LINE};
+    kn_plot_series ser[2 * MAXS + 1];
+    size_t colours[2 * MAXS + 1];
+    char labels[MAXS][96];
+    double px[MAXS][NPTS], py[MAXS][NPTS];
+    size_t ns = 0;
+    double xmax = 1, ymin = INFINITY;
+    for (size_t j = 0; j < nm; j++) {
+        const kn_dyn_series *s = ms[j];
+        const char *label = s->name + 4;
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            if (strcmp(names[k][0], s->name) == 0)
+                label = names[k][1];
+        char key[48];
+        snprintf(key, sizeof key, "c_%s", s->name + 4);
+        double cval = NAN;
+        for (int k = 0; k < r->n_values; k++)
+            if (strcmp(r->keys[k], key) == 0)
+                cval = r->values[k];
+        snprintf(labels[j], sizeof labels[j], "%s: c = %.2f", label, cval);
+        size_t m = 0;
+        double last = 0;
+        for (int q = 0; q < NPTS; q++) {
+            size_t t = (size_t)llround(pow((double)s->n, (double)q / (NPTS - 1))) - 1;
+            if (t >= s->n || (m && (double)t == last))
+                continue;
+            px[j][m] = s->x[t];
+            py[j][m++] = s->y[t];
+            last = (double)t;
+        }
+        ser[ns] = (kn_plot_series){labels[j], px[j], py[j], m, NULL, NULL, KN_PLOT_OPEN_CIRCLES};
+        colours[ns++] = j;
+        ser[ns] = (kn_plot_series){NULL, s->x, s->y2, s->n, NULL, NULL, KN_PLOT_LINE};
+        colours[ns++] = j;
+        xmax = fmax(xmax, s->x[s->n - 1]);
+        ymin = fmin(ymin, s->y2[0]);
     }
-    bx[0] = s->x[0];
-    bx[1] = s->x[s->n - 1];
-    by[0] = s->y2[0];
-    by[1] = s->y2[0] * bx[1] / bx[0];
-    ser[nser++] = (kn_plot_series){"Brownian (slope 1)", bx, by, 2, NULL, NULL, KN_PLOT_DASHED};
-    kn_plot_axes ax = {"MSD |theta_k - theta_0|^2 (check 6)", "step k",
-                       "MSD", 1, 1, 0, 0, 0, 0};
-    return kn_plot_lines(path, &ax, ser, nser, err);
+    double bx[2] = {1, xmax}, by[2] = {ymin, ymin * xmax};
+    ser[ns] = (kn_plot_series){"slope 1 (Brownian)", bx, by, 2, NULL, NULL, KN_PLOT_DASHED};
+    colours[ns++] = 6; /* grey */
+    kn_plot_axes ax = {"MSD |theta_k - theta_0|^2: replicas (circles) on the exact theory (lines), "
+                       "check 6",
+                       "step k", "mean squared displacement", 1, 1, 0, 0, 0, 0};
+    return kn_plot_lines_coloured(path, &ax, ser, colours, ns, err);
 }
 
 int kn_dyn_write_outputs(const char *dir, const kn_dyn_config *c, const kn_dyn_result *results,

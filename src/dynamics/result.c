@@ -77,7 +77,7 @@ void kn_dyn_set_value(kn_dyn_result *r, const char *key, double value)
             r->values[i] = value;
             return;
         }
-    if (r->n_values >= 64)
+    if (r->n_values >= (int)(sizeof r->values / sizeof r->values[0]))
         return;
     snprintf(r->keys[r->n_values], sizeof r->keys[0], "%s", key);
     r->values[r->n_values++] = value;

@@ -20,8 +20,17 @@ static const int palette[COL_SERIES + N_SERIES_COLOURS][3] = {
     {0, 0, 0},       {153, 0, 0},     {102, 51, 153},
 };
 
-/* Band colours live in cmap0 slots after the palette, with transparency. */
-enum { COL_BAND = COL_SERIES + N_SERIES_COLOURS };
+/* Band colours live in cmap0 slots after the palette, with transparency; the slot after that is
+ * fully transparent and used to measure text by laying it out invisibly. */
+enum { COL_BAND = COL_SERIES + N_SERIES_COLOURS, COL_INVISIBLE };
+/* PLplot starts with 16 cmap0 slots; everything above must fit in them. */
+_Static_assert(COL_INVISIBLE < 16, "cmap0 has 16 slots");
+
+/* Page margins (fractions of the page) that titles and legends keep clear of the image edge. */
+#define EDGE 0.015
+
+/* Where the last plot placed its title and legend (see kn_plot_last_layout). */
+static kn_plot_layout last_layout;
 
 static struct {
     int active;
@@ -29,6 +38,8 @@ static struct {
     char *temp_path;
     PLINT stream;
 } current;
+
+static void draw_title(const char *title);
 
 static const char *device_for(const char *path)
 {
@@ -82,6 +93,7 @@ int kn_plot_begin(const char *path, int width, int height, kn_error *err)
     plspage(0, 0, width, height, 0, 0);
     for (int i = 0; i < COL_BAND; i++)
         plscol0a(i, palette[i][0], palette[i][1], palette[i][2], 1.0);
+    plscol0a(COL_INVISIBLE, 255, 255, 255, 0.0);
     plscolbga(255, 255, 255, 1.0);
     plsetopt("aa", "1");
     plinit();
@@ -89,7 +101,20 @@ int kn_plot_begin(const char *path, int width, int height, kn_error *err)
     plfont(1);
     plwidth(1.0);
     current.active = 1;
+    memset(&last_layout, 0, sizeof last_layout);
     return KN_OK;
+}
+
+void kn_plot_title(const char *title)
+{
+    if (current.active)
+        draw_title(title);
+}
+
+int kn_plot_last_layout(kn_plot_layout *out)
+{
+    *out = last_layout;
+    return last_layout.has_title || last_layout.has_legend;
 }
 
 int kn_plot_end(kn_error *err)
@@ -170,12 +195,152 @@ static int range_of(const kn_plot_series *s, size_t ns, const kn_plot_axes *a, d
     return 0;
 }
 
+/* Width and height, as fractions of the page, of a legend laid out at character scale `scale`
+ * with symbol/line samples plot_w (page fraction) wide. PLplot measures the text with the
+ * driver's own font metrics; the legend is laid out in the fully transparent colour on a
+ * full-page viewport, so nothing shows. The current viewport and window are restored. */
+static void measure_legend(const char *const *labels, const PLINT *opts, int n, double scale,
+                           double plot_w, double *w, double *h)
+{
+    PLFLT vx0, vx1, vy0, vy1, wx0, wx1, wy0, wy1;
+    plgvpd(&vx0, &vx1, &vy0, &vy1);
+    plgvpw(&wx0, &wx1, &wy0, &wy1);
+    plvpor(0, 1, 0, 1);
+    plwind(0, 1, 0, 1);
+    PLINT *tc = malloc(sizeof(PLINT) * (size_t)n);
+    PLINT *none = malloc(sizeof(PLINT) * (size_t)n);
+    *w = *h = 0;
+    if (tc && none) {
+        for (int i = 0; i < n; i++) {
+            tc[i] = COL_INVISIBLE;
+            none[i] = PL_LEGEND_NONE;
+        }
+        (void)opts; /* samples are drawn in a box of plot_w whatever their kind */
+        PLFLT lw, lh;
+        plschr(0, 1.0);
+        pllegend(&lw, &lh, 0, PL_POSITION_LEFT | PL_POSITION_TOP | PL_POSITION_INSIDE |
+                 PL_POSITION_VIEWPORT, 0, 0, plot_w, COL_INVISIBLE, COL_INVISIBLE, 1, 0, 0, n,
+                 none, 0.3, scale, 2.0, 0.0, tc, labels, NULL, NULL, NULL, NULL, NULL, NULL,
+                 NULL, NULL, NULL, NULL, NULL);
+        *w = lw;
+        *h = lh;
+    }
+    free(tc);
+    free(none);
+    if (vx1 > vx0 && vy1 > vy0 && wx1 != wx0 && wy1 != wy0) { /* there was a viewport */
+        plvpor(vx0, vx1, vy0, vy1);
+        plwind(wx0, wx1, wy0, wy1);
+    }
+}
+
+/* Width of one line of text as a fraction of the page. A legend's width is its margins plus the
+ * text, so the text's own width is that of the text written twice minus that of it once (the
+ * driver does not report an empty string's length, so the margins cannot be measured alone). */
+static double measure_text(const char *text, double scale)
+{
+    size_t n = strlen(text);
+    char *twice = malloc(2 * n + 1);
+    if (!twice)
+        return 1.0; /* unknown: assume the widest, so callers shrink rather than overflow */
+    memcpy(twice, text, n);
+    memcpy(twice + n, text, n + 1);
+    const char *labels[1] = {text};
+    const PLINT opts[1] = {PL_LEGEND_NONE};
+    double w1, w2, h;
+    measure_legend(labels, opts, 1, scale, 0, &w1, &h);
+    labels[0] = twice;
+    measure_legend(labels, opts, 1, scale, 0, &w2, &h);
+    free(twice);
+    return w2 - w1;
+}
+
+/* Title above the current viewport, centred on it when it fits, else moved (and if need be set
+ * smaller) so that it stays inside the page. Records its box in last_layout. */
+static void draw_title(const char *title)
+{
+    if (!title || !*title)
+        return;
+    PLFLT vx0, vx1, vy0, vy1;
+    plgvpd(&vx0, &vx1, &vy0, &vy1);
+    double scale = 1.2, w = measure_text(title, scale);
+    const double room = 1 - 2 * EDGE;
+    for (int i = 0; i < 4 && w > room; i++) { /* the margins do not scale: iterate */
+        scale *= room / w * 0.98;
+        w = measure_text(title, scale);
+    }
+    double centre = 0.5 * (vx0 + vx1);
+    if (centre - w / 2 < EDGE)
+        centre = EDGE + w / 2;
+    if (centre + w / 2 > 1 - EDGE)
+        centre = 1 - EDGE - w / 2;
+    PLFLT def, ht;
+    plcol0(COL_FG);
+    plschr(0, scale);
+    plgchr(&def, &ht); /* character height in mm */
+    PLFLT px0, px1, py0, py1;
+    plgspa(&px0, &px1, &py0, &py1);
+    double line = ht / (py1 - py0); /* one character height as a fraction of the page */
+    plmtex("t", 1.5, (centre - vx0) / (vx1 - vx0), 0.5, title);
+    plschr(0, 1.0);
+    last_layout.has_title = 1;
+    last_layout.title = (kn_plot_box){centre - w / 2, centre + w / 2, vy1 + 1.0 * line,
+                                      vy1 + 2.7 * line};
+}
+
+/* Room a legend needs on the right of the plot: the legend's scale and page width. Labels are
+ * set smaller (down to 0.55) when they would take more than 40% of the page. */
+#define LEGEND_SAMPLE 0.05 /* page fraction of a line/symbol sample */
+#define LEGEND_GAP 0.012   /* page fraction between the plot frame and the legend */
+static void legend_room(const char *const *labels, const PLINT *opts, int n, double *scale,
+                        double *width)
+{
+    double sc = 0.8, w, h;
+    measure_legend(labels, opts, n, sc, LEGEND_SAMPLE, &w, &h);
+    const double max_w = 0.40, max_h = 0.78;
+    double shrink = fmin(w > max_w ? max_w / w : 1, h > max_h ? max_h / h : 1);
+    if (shrink < 1) {
+        sc = fmax(0.55, sc * shrink);
+        measure_legend(labels, opts, n, sc, LEGEND_SAMPLE, &w, &h);
+    }
+    *scale = sc;
+    *width = w;
+}
+
+/* Labels at 1, 2 and 5 (and, below one decade, every integer) times powers of ten between lo and
+ * hi (log10 units) on the bottom (vertical 0) or left (1) axis of the current viewport. */
+static void log_labels(double lo, double hi, int vertical)
+{
+    static const int dense[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, sparse[3] = {1, 2, 5};
+    const int *mant = hi - lo < 1.0 ? dense : sparse;
+    int nm = hi - lo < 1.0 ? 9 : 3;
+    for (int e = (int)floor(lo) - 1; e <= (int)ceil(hi); e++)
+        for (int m = 0; m < nm; m++) {
+            double v = mant[m] * pow(10.0, e), lv = log10(v);
+            if (lv < lo || lv > hi)
+                continue;
+            char text[32];
+            snprintf(text, sizeof text, "%g", v);
+            double pos = (lv - lo) / (hi - lo);
+            if (vertical)
+                plmtex("lv", 0.5, pos, 1.0, text);
+            else
+                plmtex("b", 1.5, pos, 0.5, text);
+        }
+}
+
 static void draw_frame(const kn_plot_axes *a, double x0, double x1, double y0, double y1,
                        double vp_right)
 {
     plvpor(0.10, vp_right, 0.12, 0.90);
     plwind(x0, x1, y0, y1);
-    char xopt[16] = "bcnst", yopt[16] = "bcnstv";
+    /* A log axis spanning less than about two decades gets at most two PLplot labels (it labels
+     * powers of ten only): label 1, 2 and 5 times powers of ten ourselves instead. */
+    int few_x = a->logx && x1 - x0 < 2.0, few_y = a->logy && y1 - y0 < 2.0;
+    char xopt[16] = "bcst", yopt[16] = "bcstv";
+    if (!few_x)
+        strcat(xopt, "n");
+    if (!few_y)
+        strcat(yopt, "n");
     if (a->logx)
         strcat(xopt, "l");
     if (a->logy)
@@ -187,15 +352,18 @@ static void draw_frame(const kn_plot_axes *a, double x0, double x1, double y0, d
     plcol0(COL_FG);
     plschr(0, 0.9);
     plbox(xopt, 0, 0, yopt, 0, 0);
+    if (few_x)
+        log_labels(x0, x1, 0);
+    if (few_y)
+        log_labels(y0, y1, 1);
     plschr(0, 1.0);
     pllab(a->xlabel ? a->xlabel : "", a->ylabel ? a->ylabel : "", "");
-    plschr(0, 1.2);
-    plmtex("t", 1.5, 0.5, 0.5, a->title ? a->title : "");
-    plschr(0, 1.0);
+    draw_title(a->title);
 }
 
+/* Draws the legend outside the viewport on its right, at the scale legend_room chose. */
 static void draw_legend(const char *const *labels, const PLINT *colours, const PLINT *styles,
-                        const PLINT *opts, int n)
+                        const PLINT *opts, const char *const *marks, int n, double scale)
 {
     if (n == 0)
         return;
@@ -217,15 +385,24 @@ static void draw_legend(const char *const *labels, const PLINT *colours, const P
             box_widths[i] = 1.0;
             sym_scales[i] = 1.0;
             sym_numbers[i] = 1;
-            symbols[i] = "#(728)";
+            symbols[i] = marks[i];
         }
-        plschr(0, 0.8);
-        pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-                 PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT, 0.02, 0.0, 0.08,
-                 COL_BG, COL_FG, 1, 0, 0, n, opts, 0.8, 1.0, 2.0, 0.0, text_colours, labels,
-                 colours, box_patterns, box_scales, box_widths, colours, styles, line_widths,
-                 colours, sym_scales, sym_numbers, symbols);
+        PLFLT vx0, vx1, vy0, vy1;
+        plgvpd(&vx0, &vx1, &vy0, &vy1);
+        double vw = vx1 - vx0, vh = vy1 - vy0;
         plschr(0, 1.0);
+        /* Offsets and sample width are in units of the viewport: convert from the page. */
+        pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+                 PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT,
+                 LEGEND_GAP / vw, 0.0, LEGEND_SAMPLE / vw, COL_BG, COL_FG, 1, 0, 0, n, opts, 0.3,
+                 scale, 2.0, 0.0, text_colours, labels, colours, box_patterns, box_scales,
+                 box_widths, colours, styles, line_widths, colours, sym_scales, sym_numbers,
+                 symbols);
+        plschr(0, 1.0);
+        double cy = 0.5 * (vy0 + vy1);
+        last_layout.has_legend = 1;
+        last_layout.legend = (kn_plot_box){vx1 + LEGEND_GAP, vx1 + LEGEND_GAP + w * vw,
+                                           cy - 0.5 * h * vh, cy + 0.5 * h * vh};
     }
     free(text_colours);
     free(line_widths);
@@ -235,6 +412,24 @@ static void draw_legend(const char *const *labels, const PLINT *colours, const P
     free(sym_scales);
     free(sym_numbers);
     free(symbols);
+}
+
+static int has_marker(kn_plot_style st)
+{
+    return st == KN_PLOT_POINTS || st == KN_PLOT_LINE_POINTS || st == KN_PLOT_OPEN_CIRCLES ||
+           st == KN_PLOT_CROSSES;
+}
+
+/* Marker glyphs: a filled dot (PLplot's Hershey 728), an open circle and a diagonal cross (both
+ * Unicode, drawn by the cairo driver's font), so that two marker series at the same points stay
+ * distinguishable. */
+static const char *marker_of(kn_plot_style st)
+{
+    switch (st) {
+    case KN_PLOT_OPEN_CIRCLES: return "\u25cb";
+    case KN_PLOT_CROSSES: return "\u00d7";
+    default: return "#(728)";
+    }
 }
 
 static int check_axes(const char *path, const kn_plot_axes *a, kn_error *err)
@@ -278,14 +473,36 @@ int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
         free(py);
         return kn_fail(err, KN_ENOMEM, "%s: out of memory", path);
     }
-    rc = kn_plot_begin(path, 1000, 640, err);
-    if (rc) {
-        free(px);
-        free(py);
-        return rc;
+    PLINT *colours = malloc(sizeof(PLINT) * (n_series + 1));
+    PLINT *styles = malloc(sizeof(PLINT) * (n_series + 1));
+    PLINT *opts = malloc(sizeof(PLINT) * (n_series + 1));
+    const char **labels = malloc(sizeof(char *) * (n_series + 1));
+    const char **symbols = malloc(sizeof(char *) * (n_series + 1));
+    if (!colours || !styles || !opts || !labels || !symbols) {
+        rc = kn_fail(err, KN_ENOMEM, "%s: out of memory", path);
+        goto done;
     }
+    int li = 0;
+    for (size_t i = 0; i < n_series; i++) {
+        const kn_plot_series *s = &series[i];
+        if (!s->label)
+            continue;
+        colours[li] = series_colour(chosen, i);
+        styles[li] = s->style == KN_PLOT_DASHED ? 2 : 1;
+        opts[li] = !has_marker(s->style)         ? PL_LEGEND_LINE
+                   : s->style == KN_PLOT_LINE_POINTS ? PL_LEGEND_LINE | PL_LEGEND_SYMBOL
+                                                     : PL_LEGEND_SYMBOL;
+        symbols[li] = marker_of(s->style);
+        labels[li++] = s->label;
+    }
+    rc = kn_plot_begin(path, 1000, 640, err);
+    if (rc)
+        goto done;
     pladv(0);
-    draw_frame(axes, x0, x1, y0, y1, n_legend ? 0.74 : 0.95);
+    double legend_scale = 0.8, legend_w = 0;
+    if (li)
+        legend_room(labels, opts, li, &legend_scale, &legend_w);
+    draw_frame(axes, x0, x1, y0, y1, li ? 1 - EDGE - legend_w - LEGEND_GAP : 0.95);
 
     /* Bands first, so lines stay on top. */
     for (size_t i = 0; i < n_series; i++) {
@@ -306,11 +523,6 @@ int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
         }
         plfill((PLINT)m, px, py);
     }
-    PLINT *colours = malloc(sizeof(PLINT) * (n_series + 1));
-    PLINT *styles = malloc(sizeof(PLINT) * (n_series + 1));
-    PLINT *opts = malloc(sizeof(PLINT) * (n_series + 1));
-    const char **labels = malloc(sizeof(char *) * (n_series + 1));
-    int li = 0;
     for (size_t i = 0; i < n_series; i++) {
         const kn_plot_series *s = &series[i];
         size_t m = 0;
@@ -324,30 +536,28 @@ int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
         plcol0(series_colour(chosen, i));
         pllsty(s->style == KN_PLOT_DASHED ? 2 : 1);
         plwidth(2.0);
-        if (s->style != KN_PLOT_POINTS && m > 1)
+        if ((s->style == KN_PLOT_LINE || s->style == KN_PLOT_DASHED ||
+             s->style == KN_PLOT_LINE_POINTS) && m > 1)
             plline((PLINT)m, px, py);
         plwidth(1.0);
         pllsty(1);
-        if (s->style == KN_PLOT_POINTS || s->style == KN_PLOT_LINE_POINTS)
-            plstring((PLINT)m, px, py, "#(728)");
-        if (s->label && colours && styles && opts && labels) {
-            colours[li] = series_colour(chosen, i);
-            styles[li] = s->style == KN_PLOT_DASHED ? 2 : 1;
-            opts[li] = s->style == KN_PLOT_POINTS ? PL_LEGEND_SYMBOL
-                       : s->style == KN_PLOT_LINE_POINTS ? PL_LEGEND_LINE | PL_LEGEND_SYMBOL
-                                                         : PL_LEGEND_LINE;
-            labels[li++] = s->label;
+        if (has_marker(s->style)) {
+            plschr(0, s->style == KN_PLOT_POINTS || s->style == KN_PLOT_LINE_POINTS ? 1.0 : 0.85);
+            plstring((PLINT)m, px, py, marker_of(s->style));
+            plschr(0, 1.0);
         }
     }
-    if (colours && styles && opts && labels)
-        draw_legend(labels, colours, styles, opts, li);
+    draw_legend(labels, colours, styles, opts, symbols, li, legend_scale);
+    rc = kn_plot_end(err);
+done:
     free(colours);
     free(styles);
     free(opts);
     free(labels);
+    free(symbols);
     free(px);
     free(py);
-    return kn_plot_end(err);
+    return rc;
 }
 
 int kn_plot_bars(const char *path, const kn_plot_axes *axes, const char *const *labels,
@@ -423,9 +633,7 @@ int kn_plot_bars(const char *path, const kn_plot_axes *axes, const char *const *
     plschr(0, 1.0);
     pllab("", axes->ylabel ? axes->ylabel : "", "");
     plmtex("b", stagger ? 4.0 : 3.2, 0.5, 0.5, axes->xlabel ? axes->xlabel : "");
-    plschr(0, 1.2);
-    plmtex("t", 1.5, 0.5, 0.5, axes->title ? axes->title : "");
-    plschr(0, 1.0);
+    draw_title(axes->title);
     return kn_plot_end(err);
 }
 
@@ -512,9 +720,7 @@ int kn_plot_heatmap(const char *path, const kn_plot_axes *axes, const kn_heatmap
     }
     plschr(0, 1.0);
     pllab(axes->xlabel ? axes->xlabel : "", axes->ylabel ? axes->ylabel : "", "");
-    plschr(0, 1.2);
-    plmtex("t", 1.5, 0.5, 0.5, axes->title ? axes->title : "");
-    plschr(0, 1.0);
+    draw_title(axes->title);
 
     /* Colour bar: a column of thin cells beside the map, with its own axis. */
     plvpor(0.85, 0.88, 0.12, 0.88);

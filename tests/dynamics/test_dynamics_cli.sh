@@ -11,11 +11,17 @@ out=$("$KENYON" dynamics linreg --check 4,5 --steps 262144 --quiet --out "$tmp/r
     fail "linreg exited $?: $out"
 echo "$out" | grep -q "\[check 4\]" || fail "no check 4 in: $out"
 [ "$(echo "$out" | grep -c 'verdict: PASS')" = 2 ] || fail "expected 2 PASS: $out"
-for f in summary.json check5_density.csv check4_phase_k400.csv toy2d_density.png \
+for f in summary.json check5_density.csv check4_phase_k1.25.csv check4_phase_k0.8.csv toy2d_density.png \
          phase_portraits.png spectra.png; do
     [ -s "$tmp/run/$f" ] || fail "missing $f"
 done
 grep -q '"all_passed":	true' "$tmp/run/summary.json" || fail "summary.json: $(cat "$tmp/run/summary.json" | head -40)"
+
+# checks 4 and 5 run at the given --lr and --momentum
+out=$("$KENYON" dynamics linreg --check 4,5 --lr 0.005 --momentum 0.99 --steps 262144 --quiet 2>&1) ||
+    fail "linreg --lr 0.005 --momentum 0.99 exited $?: $out"
+echo "$out" | grep -q "eta 0.005, beta 0.99: onset" || fail "check 4 ignores --lr/--momentum: $out"
+echo "$out" | grep -q "eta 0.005, beta 0.99, S 1" || fail "check 5 ignores --lr/--momentum: $out"
 
 "$KENYON" dynamics linreg --check 9 >"$tmp/err" 2>&1
 [ $? = 2 ] || fail "--check 9 should exit 2"

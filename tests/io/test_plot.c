@@ -1,5 +1,6 @@
 /* Tests for src/io/plot.c: each plot kind writes a valid PNG/SVG/PDF, bad arguments fail cleanly
- * and leave no file behind. */
+ * and leave no file behind, and every title and legend lies inside the image (checked on the
+ * glyphs the cairo driver actually placed in the SVG, and on the reported layout). */
 #include "test_support.h"
 
 #include <math.h>
@@ -118,6 +119,167 @@ static void test_bars_and_heatmap(void **state)
     assert_true(file_size(heat) > 3000);
 }
 
+/* Every glyph the cairo SVG surface placed (<use ... x= y=>) lies inside the page, with room
+ * for the glyph itself on the right (a glyph's x is its left edge). Returns the number of
+ * glyphs, or -1 if one is outside (printed). */
+static int glyphs_inside(const char *path, double *min_x, double *max_x)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    static char buf[1 << 22];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    double W = 0, H = 0;
+    const char *svg = strstr(buf, "<svg");
+    if (!svg || sscanf(strstr(svg, "width=\"") + 7, "%lf", &W) != 1 ||
+        sscanf(strstr(svg, "height=\"") + 8, "%lf", &H) != 1 || W <= 0 || H <= 0)
+        return -1;
+    int count = 0, bad = 0;
+    *min_x = INFINITY;
+    *max_x = -INFINITY;
+    for (const char *p = strstr(buf, "<use "); p; p = strstr(p + 1, "<use ")) {
+        const char *end = strchr(p, '>');
+        const char *xs = strstr(p, " x=\""), *ys = strstr(p, " y=\"");
+        if (!end || !xs || !ys || xs > end || ys > end)
+            continue;
+        double x = atof(xs + 4), y = atof(ys + 4);
+        count++;
+        *min_x = fmin(*min_x, x);
+        *max_x = fmax(*max_x, x);
+        if (x < 0 || x > W - 6 || y < 6 || y > H) {
+            if (!bad)
+                fprintf(stderr, "%s: glyph at (%g, %g) outside %gx%g\n", path, x, y, W, H);
+            bad = 1;
+        }
+    }
+    return bad ? -1 : count;
+}
+
+static void assert_box_inside(const kn_plot_box *b)
+{
+    assert_true(b->x0 >= 0 && b->x1 <= 1 && b->y0 >= 0 && b->y1 <= 1);
+    assert_true(b->x0 < b->x1 && b->y0 < b->y1);
+}
+
+/* Long and short titles and legend labels, on every plot kind: nothing leaves the page. Today's
+ * figures have titles up to ~110 characters and legend labels up to ~45. */
+static void test_titles_and_legends_inside_image(void **state)
+{
+    (void)state;
+    const char *dir = kt_scratch_dir("plot-layout");
+    double x[10], y[10];
+    for (int i = 0; i < 10; i++) {
+        x[i] = i + 1;
+        y[i] = (i + 1) * (i + 1);
+    }
+    const char *titles[3] = {
+        "Short",
+        "Fashion-MNIST pixels: average accuracy after each task, 5 seeds, class-incremental",
+        "Mean squared displacement |theta_k - theta_0|^2 of SGD with momentum and weight decay "
+        "against the exact Ornstein-Uhlenbeck theory, 200 replicas",
+    };
+    const char *labels[3] = {"a", "eta^2 tr Sigma / (S (1-beta^2)), fixed constant",
+                             "a legend label that is really much too long to fit in the room "
+                             "beside the plot"};
+    kn_error err;
+    for (int t = 0; t < 3; t++)
+        for (int l = 0; l < 3; l++) {
+            kn_plot_series s[2] = {
+                {.label = labels[l], .x = x, .y = y, .n = 10, .style = KN_PLOT_LINE},
+                {.label = "simulated", .x = x, .y = y, .n = 10, .style = KN_PLOT_OPEN_CIRCLES},
+            };
+            kn_plot_axes ax = {.title = titles[t], .xlabel = "step", .ylabel = "MSD",
+                               .logx = 1, .logy = 1};
+            char name[32];
+            snprintf(name, sizeof name, "lines_%d_%d.svg", t, l);
+            const char *path = kt_path(dir, name);
+            assert_int_equal(kn_plot_lines(path, &ax, s, 2, &err), KN_OK);
+            double lo, hi;
+            assert_true(glyphs_inside(path, &lo, &hi) > 20);
+            kn_plot_layout lay;
+            assert_int_equal(kn_plot_last_layout(&lay), 1);
+            assert_true(lay.has_title && lay.has_legend);
+            assert_box_inside(&lay.title);
+            assert_box_inside(&lay.legend);
+            /* the legend sits right of the plot, not over the title */
+            assert_true(lay.legend.y1 < lay.title.y0);
+        }
+    const char *bl[3] = {"fly", "ewc", "vanilla"};
+    double v[3] = {0.1, 0.5, 0.9};
+    for (int t = 0; t < 3; t++) {
+        kn_plot_axes ax = {.title = titles[t], .xlabel = "method", .ylabel = "accuracy"};
+        char name[32];
+        snprintf(name, sizeof name, "bars_%d.svg", t);
+        const char *path = kt_path(dir, name);
+        assert_int_equal(kn_plot_bars(path, &ax, bl, v, NULL, 3, &err), KN_OK);
+        double lo, hi;
+        assert_true(glyphs_inside(path, &lo, &hi) > 5);
+        kn_plot_layout lay;
+        assert_int_equal(kn_plot_last_layout(&lay), 1);
+        assert_box_inside(&lay.title);
+        double z[4] = {0, 1, 2, 3};
+        kn_heatmap hm = {.z = z, .rows = 2, .cols = 2, .zlabel = "value"};
+        snprintf(name, sizeof name, "heat_%d.svg", t);
+        path = kt_path(dir, name);
+        assert_int_equal(kn_plot_heatmap(path, &ax, &hm, &err), KN_OK);
+        assert_true(glyphs_inside(path, &lo, &hi) > 5);
+        assert_int_equal(kn_plot_last_layout(&lay), 1);
+        assert_box_inside(&lay.title);
+    }
+}
+
+/* Groups of glyphs (tick labels) in the band y0 < y < y1 of an SVG page: glyphs closer than 25
+ * units in x belong to one label. */
+static int labels_in_band(const char *path, double y0, double y1)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    static char buf[1 << 22];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    double xs[512];
+    int m = 0;
+    for (const char *p = strstr(buf, "<use "); p && m < 512; p = strstr(p + 1, "<use ")) {
+        const char *xs_ = strstr(p, " x=\""), *ys = strstr(p, " y=\""), *end = strchr(p, '>');
+        if (!xs_ || !ys || !end || xs_ > end || ys > end)
+            continue;
+        double y = atof(ys + 4);
+        if (y > y0 && y < y1)
+            xs[m++] = atof(xs_ + 4);
+    }
+    for (int i = 1; i < m; i++) /* insertion sort */
+        for (int j = i; j > 0 && xs[j] < xs[j - 1]; j--) {
+            double t = xs[j];
+            xs[j] = xs[j - 1];
+            xs[j - 1] = t;
+        }
+    int groups = m > 0;
+    for (int i = 1; i < m; i++)
+        groups += xs[i] - xs[i - 1] > 25;
+    return groups;
+}
+
+/* A log axis spanning about one decade still gets several labelled ticks (PLplot alone labels
+ * only powers of ten: one or two labels). */
+static void test_short_log_axis_has_several_labels(void **state)
+{
+    (void)state;
+    const char *dir = kt_scratch_dir("plot-logticks");
+    double x[5] = {1e-5, 2e-5, 4e-5, 8e-5, 1.6e-4}, y[5] = {2, 3, 4, 5, 6};
+    kn_plot_series s = {.label = "a", .x = x, .y = y, .n = 5, .style = KN_PLOT_LINE};
+    kn_plot_axes ax = {.title = "t", .xlabel = "x", .ylabel = "y", .logx = 1, .logy = 1};
+    kn_error err;
+    const char *path = kt_path(dir, "log.svg");
+    assert_int_equal(kn_plot_lines(path, &ax, &s, 1, &err), KN_OK);
+    /* x tick labels sit between the frame (12% from the bottom of 640) and the axis label */
+    int n = labels_in_band(path, 640 * (1 - 0.12) + 5, 640 * (1 - 0.12) + 40);
+    assert_true(n >= 4);
+}
+
 static void test_bad_arguments_leave_no_file(void **state)
 {
     (void)state;
@@ -148,6 +310,8 @@ int main(void)
         cmocka_unit_test(test_lines_png_svg_pdf),
         cmocka_unit_test(test_lines_chosen_colours),
         cmocka_unit_test(test_bars_and_heatmap),
+        cmocka_unit_test(test_titles_and_legends_inside_image),
+        cmocka_unit_test(test_short_log_axis_has_several_labels),
         cmocka_unit_test(test_bad_arguments_leave_no_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
