@@ -10,6 +10,7 @@
 
 #include "kenyon/fileio.h"
 #include "kenyon/plot.h"
+#include "kenyon/plot_figures.h"
 #include "kenyon/progress.h"
 
 double kn_metarl_reference_regret(kn_bandit_task_kind task, kn_agent_kind agent)
@@ -548,50 +549,46 @@ static int write_plots(const char *dir, const kn_metarl_test_result *r, kn_error
     if (rc || r->task.kind != KN_BANDIT_TASK_TWOSTEP)
         return rc;
 
-    /* Stay probabilities: the network alone (as in Wang et al. Fig. 5), then every agent. */
-    static const char *const long_names[4] = {"rew. common", "rew. uncommon", "unrew. common",
-                                              "unrew. uncommon"};
-    static const char *const short_names[4] = {"RC", "RU", "NC", "NU"};
-    double nv[4];
-    for (int c = 0; c < 4; c++) {
-        nv[c] = kn_bandit_stats_p_stay(&r->net.stats, stay_rc[c][0], stay_rc[c][1]);
-        if (!isfinite(nv[c]))
-            nv[c] = 0;
+    /* Stay probabilities as the papers show them: per agent, the rewarded and unrewarded groups
+     * with a common and an uncommon bar each (the network first, as in Wang et al. Fig. 5). */
+    static const char *const groups[2] = {"rewarded", "unrewarded"};
+    static const char *const bars[2] = {"common transition", "uncommon transition"};
+    double vals[1 + KN_METARL_MAX_AGENTS][4], sems[1 + KN_METARL_MAX_AGENTS][4];
+    char titles[1 + KN_METARL_MAX_AGENTS][48];
+    kn_bar_panel panels[1 + KN_METARL_MAX_AGENTS];
+    size_t np = 0;
+    for (int k = 0; k < rows; k++) {
+        const kn_bandit_stats *s = row_stats(r, k);
+        for (int rw = 0; rw < 2; rw++)
+            for (int cm = 0; cm < 2; cm++) {
+                int rewarded = rw == 0, common = cm == 0;
+                double pst = kn_bandit_stats_p_stay(s, rewarded, common);
+                double n = s->stay_total[rewarded][common];
+                vals[np][rw * 2 + cm] = pst;
+                sems[np][rw * 2 + cm] = n > 0 && isfinite(pst) ? sqrt(pst * (1 - pst) / n) : NAN;
+            }
+        if (k == 0)
+            snprintf(titles[np], sizeof titles[np], "network");
+        else if (isfinite(r->agent_tuned_regret[k - 1]))
+            snprintf(titles[np], sizeof titles[np], "%s (tuned)", labels[k]);
+        else
+            snprintf(titles[np], sizeof titles[np], "%s", labels[k]);
+        panels[np] = (kn_bar_panel){titles[np], vals[np], sems[np]};
+        np++;
     }
-    kn_plot_axes ax3 = {"Two-step task: network stay probability", "previous trial", "P(stay)",
-                        0, 0, 0, 0, 0, 1.1};
     rc = join(path, sizeof path, dir, "stay.png", err);
     if (!rc)
-        rc = kn_plot_bars(path, &ax3, long_names, nv, NULL, 4, err);
+        rc = kn_figure_grouped_bars(path, "Two-step task: P(stay) by the previous trial's "
+                                    "reward and transition", "P(same first-stage choice)", 0.0,
+                                    1.05, groups, 2, bars, 2, panels, 1, err);
     if (rc)
         return rc;
-    enum { MAXB = 4 * (1 + KN_METARL_MAX_AGENTS) };
-    char names[MAXB][24];
-    const char *blabels[MAXB];
-    double bvals[MAXB];
-    int nb = 0;
-    for (int k = 0; k < rows; k++) {
-        if (k > 0 && r->agents[k - 1] == KN_AGENT_RANDOM)
-            continue; /* flat at 0.5; in stay.csv, left out here to keep the labels legible */
-        const char *who = k == 0 ? "net"
-                          : r->agents[k - 1] == KN_AGENT_MODEL_BASED ? "MB"
-                          : r->agents[k - 1] == KN_AGENT_MODEL_FREE  ? "MF"
-                          : r->agents[k - 1] == KN_AGENT_RANDOM      ? "rnd"
-                                                                     : labels[k];
-        for (int c = 0; c < 4; c++) {
-            snprintf(names[nb], sizeof names[nb], "%s %s", who, short_names[c]);
-            blabels[nb] = names[nb];
-            bvals[nb] = kn_bandit_stats_p_stay(row_stats(r, k), stay_rc[c][0], stay_rc[c][1]);
-            if (!isfinite(bvals[nb]))
-                bvals[nb] = 0;
-            nb++;
-        }
-    }
-    kn_plot_axes ax4 = {"Stay probability: R/N rewarded or not, C/U common or uncommon",
-                        "agent and previous trial", "P(stay)", 0, 0, 0, 0, 0, 1.1};
     rc = join(path, sizeof path, dir, "stay_agents.png", err);
     if (!rc)
-        rc = kn_plot_bars(path, &ax4, blabels, bvals, NULL, (size_t)nb, err);
+        rc = kn_figure_grouped_bars(path, "Two-step task: P(stay) by the previous trial's "
+                                    "reward and transition, network and baselines",
+                                    "P(same first-stage choice)", 0.0, 1.05, groups, 2, bars, 2,
+                                    panels, np, err);
     return rc;
 }
 
@@ -702,20 +699,59 @@ int kn_metarl_write_train_report(const char *dir, const kn_metarl_config *cfg,
     if (rc || curve->n < 2)
         return rc;
 
+    /* Reference lines: the best classical agent for the task (Thompson sampling for the bandits,
+     * the tuned model-based agent for the two-step task) and random choice, on fresh episodes. */
+    const int twostep = cfg->task.kind == KN_BANDIT_TASK_TWOSTEP;
+    kn_agent_kind best_kind = twostep ? KN_AGENT_MODEL_BASED : KN_AGENT_THOMPSON;
+    kn_agent_params ap;
+    kn_agent_params_default(&ap);
+    const uint64_t ref_seed = cfg->seed ^ KN_METARL_TUNE_TAG ^ 0x5eedull;
+    double ref[2] = {NAN, NAN};
+    if (twostep)
+        rc = kn_agent_tune_default(best_kind, &cfg->task, KN_METARL_TUNE_EPISODES, ref_seed, &ap,
+                                   NULL, err);
+    for (int k = 0; k < 2 && !rc; k++) {
+        kn_bandit_stats st;
+        rc = kn_bandit_stats_init(&st, cfg->task.n_trials, err);
+        if (!rc)
+            rc = kn_agent_evaluate(k == 0 ? best_kind : KN_AGENT_RANDOM, &ap, &cfg->task, 2000,
+                                   ref_seed + 1, &st, err);
+        ref[k] = kn_bandit_stats_regret_mean(&st);
+        kn_bandit_stats_free(&st);
+    }
+    if (rc)
+        return rc;
     double *x = malloc(curve->n * sizeof *x);
-    if (!x)
+    double *r0 = malloc(curve->n * sizeof *r0), *r1 = malloc(curve->n * sizeof *r1);
+    if (!x || !r0 || !r1) {
+        free(x);
+        free(r0);
+        free(r1);
         return kn_fail(err, KN_ENOMEM, "training plot: out of memory");
-    for (size_t i = 0; i < curve->n; i++)
+    }
+    for (size_t i = 0; i < curve->n; i++) {
         x[i] = (double)curve->episodes[i];
-    kn_plot_series s = {"network (training, sampled actions)", x, curve->regret, curve->n, NULL,
-                        NULL, KN_PLOT_LINE};
+        r0[i] = ref[0];
+        r1[i] = ref[1];
+    }
+    char l0[96], l1[64];
+    snprintf(l0, sizeof l0, "%s %.2f", twostep ? "tuned model-based" : "Thompson", ref[0]);
+    snprintf(l1, sizeof l1, "random %.2f", ref[1]);
+    kn_plot_series s[3] = {
+        {"network (training)", x, curve->regret, curve->n, NULL, NULL,
+         KN_PLOT_LINE},
+        {l0, x, r0, curve->n, NULL, NULL, KN_PLOT_DASHED},
+        {l1, x, r1, curve->n, NULL, NULL, KN_PLOT_DASHED},
+    };
     char title[160], path[4096];
     snprintf(title, sizeof title, "Meta-RL training regret (%s, seed %llu)",
              kn_bandit_task_kind_name(cfg->task.kind), (unsigned long long)cfg->seed);
     kn_plot_axes ax = {title, "training episodes", "regret per episode", 0, 0, 0, 0, 0, 0};
     rc = join(path, sizeof path, dir, "train_curve.png", err);
     if (!rc)
-        rc = kn_plot_lines(path, &ax, &s, 1, err);
+        rc = kn_plot_lines(path, &ax, s, 3, err);
     free(x);
+    free(r0);
+    free(r1);
     return rc;
 }
