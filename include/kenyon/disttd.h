@@ -229,6 +229,9 @@ typedef struct kn_disttd_experiment {
     double *rev_true_dist, *rev_true_null;        /* n_cells: the simulated cells' values */
     kn_rpe_analysis dist, null, null_other_origin; /* last: slopes around half A's reversal */
     kn_rpe_analysis dist_other_origin;
+    /* n_cells x n_sizes: each simulated cell's mean response per reward size over all its trials
+     * (the tuning curves), for the distributional and the classical population */
+    double *tuning_dist, *tuning_null;
     /* decoding, per cue: from exact expectiles of decode_cells cells at tau = (j+0.5)/n */
     int n_decode_cells, n_samples;
     double *decode_tau;      /* n_decode_cells */
@@ -253,7 +256,8 @@ int kn_disttd_checks(const kn_disttd_experiment_params *p, const kn_disttd_exper
                      kn_rl_check *checks);
 
 /* cells.csv, analysis.csv, utility.csv, decoded.csv, summary.json and (plots != 0)
- * disttd_values_vs_tau.png, disttd_asymmetry_vs_reversal.png, disttd_decoded.png in dir. */
+ * disttd_values_vs_tau.png, disttd_asymmetry_vs_reversal.png, disttd_analysis.png (with the
+ * analysis), disttd_decoded.png in dir. */
 int kn_disttd_write(const char *dir, const kn_disttd_experiment_params *p,
                     const kn_disttd_experiment *e, const kn_rl_check *checks, int n_checks,
                     int plots, kn_error *err);

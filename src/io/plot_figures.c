@@ -152,7 +152,7 @@ static void draw_panel_legend(const kn_figure_panel *p)
             lc[k] = colour_of(p->colours, s);
             ls[k] = st == KN_PLOT_DASHED ? 2 : 1;
             lw[k] = 2.0;
-            ss[k] = 1.0;
+            ss[k] = 0.7;
             sn[k] = 1;
             sym[k] = st == KN_PLOT_OPEN_CIRCLES ? "\u25cb"
                      : st == KN_PLOT_CROSSES    ? "\u00d7"
@@ -168,8 +168,8 @@ static void draw_panel_legend(const kn_figure_panel *p)
         default: pos |= PL_POSITION_BOTTOM | PL_POSITION_RIGHT; break;
         }
         PLFLT w, h;
-        pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, pos, 0.02, 0.03, 0.08,
-                 C_BG, C_GREY, 1, 0, 0, (PLINT)n, opt, 0.6, 0.75, 1.8, 0.0, tc, text, NULL, NULL,
+        pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, pos, 0.02, 0.03, 0.07,
+                 C_BG, C_GREY, 1, 0, 0, (PLINT)n, opt, 0.6, 0.62, 1.6, 0.0, tc, text, NULL, NULL,
                  NULL, NULL, lc, ls, lw, lc, ss, sn, sym);
     }
     free(opt);

@@ -41,7 +41,7 @@ out=$("$KENYON" rl disttd --task custom --sizes 1,2,4 --probs 0.25,0.5,0.25 --ce
   --decode-samples 30 --decode-candidates 50 --decode-starts 2 --out "$tmp/dt") ||
   fail "rl disttd custom failed: $out"
 for f in summary.json cells.csv decoded.csv analysis.csv utility.csv disttd_values_vs_tau.png \
-  disttd_asymmetry_vs_reversal.png disttd_decoded.png; do
+  disttd_asymmetry_vs_reversal.png disttd_analysis.png disttd_decoded.png; do
   [ -s "$tmp/dt/$f" ] || fail "missing $f"
 done
 [ "$(wc -l <"$tmp/dt/cells.csv")" -eq 21 ] || fail "cells.csv rows"
