@@ -592,6 +592,76 @@ static int write_plots(const char *dir, const kn_metarl_test_result *r, kn_error
     return rc;
 }
 
+/* The choice regression as Miller et al. show it: per agent, the reward (model-free) and
+ * reward x transition (model-based) coefficients against the lag, with 95% intervals dashed. */
+static int plot_regression(const char *dir, const kn_metarl_test_result *r, kn_error *err)
+{
+    const int rows = 1 + r->n_agents;
+    enum { L = KN_TWOSTEP_MAX_LAGS, ROWS = 1 + KN_METARL_MAX_AGENTS };
+    double lag[L], y[ROWS][6][L];
+    kn_plot_series ser[ROWS][6];
+    kn_figure_panel panels[ROWS];
+    char titles[ROWS][64];
+    static const size_t colours[6] = {0, 0, 0, 1, 1, 1};
+    static const int groups[2] = {KN_TWOSTEP_REWARD, KN_TWOSTEP_INTERACTION};
+    static const char *const names[2] = {"reward (model-free)",
+                                         "reward x transition (model-based)"};
+    memset(panels, 0, sizeof panels);
+    size_t np = 0;
+    for (int l = 0; l < L; l++)
+        lag[l] = l + 1;
+    for (int k = 0; k < rows; k++) {
+        if (!r->fit_ok[k])
+            continue;
+        const kn_twostep_fit *f = &r->fit[k];
+        for (int q = 0; q < 2; q++) {
+            for (int l = 0; l < f->lags; l++) {
+                double c = f->coef[groups[q]][l], h = KN_TWOSTEP_Z95 * f->se[groups[q]][l];
+                y[np][3 * q][l] = c;
+                y[np][3 * q + 1][l] = c - h;
+                y[np][3 * q + 2][l] = c + h;
+            }
+            ser[np][3 * q] = (kn_plot_series){names[q], lag, y[np][3 * q], (size_t)f->lags, NULL,
+                                              NULL, KN_PLOT_LINE_POINTS};
+            for (int b = 1; b <= 2; b++)
+                ser[np][3 * q + b] = (kn_plot_series){NULL, lag, y[np][3 * q + b],
+                                                      (size_t)f->lags, NULL, NULL, KN_PLOT_DASHED};
+        }
+        snprintf(titles[np], sizeof titles[np], "%s (MB share %.2f)", agent_label(r, k),
+                 f->mb_share);
+        /* room above the data for the legend */
+        double lo = 0.0, hi = 0.0;
+        for (int b = 0; b < 6; b++)
+            for (int l = 0; l < f->lags; l++) {
+                lo = fmin(lo, y[np][b][l]);
+                hi = fmax(hi, y[np][b][l]);
+            }
+        double span = hi > lo ? hi - lo : 1.0;
+        panels[np].axes.ymin = lo - 0.05 * span;
+        panels[np].axes.ymax = hi + 0.45 * span;
+        panels[np].axes.title = titles[np];
+        panels[np].axes.xlabel = "trials back (lag)";
+        panels[np].axes.ylabel = np == 0 ? "coefficient (log-odds of repeating)" : NULL;
+        panels[np].axes.xmin = 0.5;
+        panels[np].axes.xmax = f->lags + 0.5;
+        panels[np].series = ser[np];
+        panels[np].n_series = 6;
+        panels[np].colours = colours;
+        panels[np].zero_line = 1;
+        panels[np].legend = KN_LEGEND_TOP_RIGHT;
+        np++;
+    }
+    if (np == 0)
+        return 0;
+    char path[4096];
+    int rc = join(path, sizeof path, dir, "regression.png", err);
+    if (!rc)
+        rc = kn_figure_panels(path, "Two-step task: logistic regression of choices on past "
+                              "trials (dashed: 95% intervals)", panels, np, np > 2 ? 2 : (int)np,
+                              np > 1 ? 1300 : 800, np > 2 ? 1000 : 560, err);
+    return rc;
+}
+
 int kn_metarl_write_test_report(const char *dir, const kn_metarl_test_result *r,
                                 const char *model_path, kn_error *err)
 {
@@ -602,6 +672,8 @@ int kn_metarl_write_test_report(const char *dir, const kn_metarl_test_result *r,
         rc = write_summary(dir, r, model_path, err);
     if (!rc)
         rc = write_plots(dir, r, err);
+    if (!rc && r->task.kind == KN_BANDIT_TASK_TWOSTEP)
+        rc = plot_regression(dir, r, err);
     return rc;
 }
 

@@ -71,6 +71,9 @@ assert d["targets"]["model_based_signature"] == d["network"]["choice_regression"
 PY
 grep -q "^model-free,reward_x_transition,1," "$T/ts100/test/regression.csv" ||
   fail "regression.csv lacks the model-free rows"
+for f in regression.png stay.png stay_agents.png; do
+  [ -s "$T/ts100/test/$f" ] || fail "two-step test did not write $f"
+done
 
 # bandit references: each classical agent is compared with its reference regret in its own
 # standard errors; eps-greedy differs (an untried arm's value is a matter of definition) and says so
