@@ -195,13 +195,17 @@ void kn_metarl_test_result_free(kn_metarl_test_result *r);
  * agent whose regret is more than 3 of its standard errors away. */
 double kn_metarl_reference_regret(kn_bandit_task_kind task, kn_agent_kind agent);
 
-/* Writes into dir: summary.json, regret.csv, episodes.csv, p_best.csv (and stay.csv for the
- * two-step task), and the plots regret.png, p_best.png (stay.png, stay_agents.png). */
+/* Writes into dir: summary.json, regret.csv, episodes.csv, p_best.csv (and stay.csv and
+ * regression.csv for the two-step task), and the plots regret.png, p_best.png (two-step:
+ * stay.png and stay_agents.png, stay bars grouped by reward x transition; regression.png, the
+ * choice-regression coefficients by lag). */
 int kn_metarl_write_test_report(const char *dir, const kn_metarl_test_result *r,
                                 const char *model_path, kn_error *err);
 
 /* Training curve: rows of (episodes done, seconds, mean regret, mean reward, mean loss) -> dir/
- * train_curve.csv and train_curve.png; train_summary.json with the given facts. */
+ * train_curve.csv and train_curve.png (with the regret of Thompson sampling, or of the tuned
+ * model-based agent for the two-step task, and of random choice as reference lines, measured on
+ * 2000 fresh episodes); train_summary.json with the given facts. */
 typedef struct kn_metarl_curve {
     long *episodes;
     double *seconds, *regret, *reward, *loss;
