@@ -504,9 +504,14 @@ static int write_plots(const char *dir, const kn_metarl_test_result *r, kn_error
     const int rows = 1 + r->n_agents, T = r->task.n_trials;
     char path[4096], title[160];
     const char *labels[1 + KN_METARL_MAX_AGENTS];
+    char tuned_names[1 + KN_METARL_MAX_AGENTS][40];
     double values[1 + KN_METARL_MAX_AGENTS], errs[1 + KN_METARL_MAX_AGENTS];
     for (int k = 0; k < rows; k++) {
         labels[k] = agent_label(r, k);
+        if (k > 0 && isfinite(r->agent_tuned_regret[k - 1])) { /* say which baselines were tuned */
+            snprintf(tuned_names[k], sizeof tuned_names[k], "%s (tuned)", labels[k]);
+            labels[k] = tuned_names[k];
+        }
         values[k] = kn_bandit_stats_regret_mean(row_stats(r, k));
         errs[k] = kn_bandit_stats_regret_sem(row_stats(r, k));
     }
@@ -567,12 +572,7 @@ static int write_plots(const char *dir, const kn_metarl_test_result *r, kn_error
                 vals[np][rw * 2 + cm] = pst;
                 sems[np][rw * 2 + cm] = n > 0 && isfinite(pst) ? sqrt(pst * (1 - pst) / n) : NAN;
             }
-        if (k == 0)
-            snprintf(titles[np], sizeof titles[np], "network");
-        else if (isfinite(r->agent_tuned_regret[k - 1]))
-            snprintf(titles[np], sizeof titles[np], "%s (tuned)", labels[k]);
-        else
-            snprintf(titles[np], sizeof titles[np], "%s", labels[k]);
+        snprintf(titles[np], sizeof titles[np], "%s", labels[k]);
         panels[np] = (kn_bar_panel){titles[np], vals[np], sems[np]};
         np++;
     }
