@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fclose(f);
     kn_error err;
     kn_metarl_net net;
-    kn_task_params task;
+    kn_bandit_task_params task;
     if (kn_metarl_load(path, &net, &task, 1, &err) == 0) {
         kn_real x[256] = {0};
         if (net.in <= 256)

@@ -79,6 +79,8 @@ typedef struct kn_disttd_task {
 void kn_disttd_task_variable_magnitude(kn_disttd_task *t);
 void kn_disttd_task_probability_cues(kn_disttd_task *t, double size);
 
+#define KN_DISTTD_BATCHES 20
+
 typedef struct kn_disttd_params {
     int n_cells;          /* default 151 */
     kn_disttd_rule rule;  /* default expectile */
@@ -105,6 +107,12 @@ typedef struct kn_disttd_result {
      * SD / sqrt(average_last), 1.4% of the mean at the defaults) is common to every cell; the
      * error against these values isolates what the learning rule itself gets wrong. */
     double *window_analytic; /* n_cells x n_cues */
+    /* Standard error of each value (the window mean) measured from KN_DISTTD_BATCHES batch
+     * means of the averaging window (batches much longer than a cell's memory 1/alpha, so they
+     * are nearly independent); NaN when the window is shorter than 2 steps per batch. It holds
+     * both the reward sampling error and the cell's own fluctuation. */
+    double *value_se;        /* n_cells x n_cues */
+
     double cue_range[KN_DISTTD_MAX_CUES]; /* largest minus smallest reward of each cue */
 } kn_disttd_result;
 
@@ -122,6 +130,13 @@ typedef struct kn_disttd_accuracy {
     double value_min, value_max; /* learned values of the included cells */
     double corr_tau_value_included; /* Pearson over the included cells */
     double median_rel_err_window, max_rel_err_window; /* against window_analytic */
+    /* z_i = (learned - analytic) / value_se over the included cells with a finite s.e.: */
+    int n_z;
+    double max_abs_z, median_abs_z;
+    /* family-wise p-value of max |z| under "every cell converges to its analytic value":
+     * Bonferroni over n_z cells of the two-sided Student-t (KN_DISTTD_BATCHES - 1 d.f.) tail,
+     * valid whatever the correlation between cells (they share one reward sequence) */
+    double p_max_z;
 } kn_disttd_accuracy;
 
 int kn_disttd_accuracy_of(const kn_disttd_result *r, int cue, double min_rate,
@@ -214,6 +229,9 @@ typedef struct kn_disttd_experiment {
     double *rev_true_dist, *rev_true_null;        /* n_cells: the simulated cells' values */
     kn_rpe_analysis dist, null, null_other_origin; /* last: slopes around half A's reversal */
     kn_rpe_analysis dist_other_origin;
+    /* n_cells x n_sizes: each simulated cell's mean response per reward size over all its trials
+     * (the tuning curves), for the distributional and the classical population */
+    double *tuning_dist, *tuning_null;
     /* decoding, per cue: from exact expectiles of decode_cells cells at tau = (j+0.5)/n */
     int n_decode_cells, n_samples;
     double *decode_tau;      /* n_decode_cells */
@@ -238,7 +256,8 @@ int kn_disttd_checks(const kn_disttd_experiment_params *p, const kn_disttd_exper
                      kn_rl_check *checks);
 
 /* cells.csv, analysis.csv, utility.csv, decoded.csv, summary.json and (plots != 0)
- * disttd_values_vs_tau.png, disttd_asymmetry_vs_reversal.png, disttd_decoded.png in dir. */
+ * disttd_values_vs_tau.png, disttd_asymmetry_vs_reversal.png, disttd_analysis.png (with the
+ * analysis), disttd_decoded.png in dir. */
 int kn_disttd_write(const char *dir, const kn_disttd_experiment_params *p,
                     const kn_disttd_experiment *e, const kn_rl_check *checks, int n_checks,
                     int plots, kn_error *err);

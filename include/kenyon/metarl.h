@@ -92,7 +92,7 @@ uint64_t kn_metarl_net_checksum(const kn_metarl_net *net);
 /* ------------------------------------------------------------------ training */
 
 typedef struct kn_metarl_config {
-    kn_task_params task;
+    kn_bandit_task_params task;
     kn_metarl_net_config net;
     long episodes;          /* training episodes; default 20000 */
     int batch;              /* episodes per update (run in lockstep); default 1 */
@@ -106,7 +106,7 @@ typedef struct kn_metarl_config {
     uint64_t seed;
 } kn_metarl_config;
 
-void kn_metarl_config_default(kn_metarl_config *c, kn_task_kind kind);
+void kn_metarl_config_default(kn_metarl_config *c, kn_bandit_task_kind kind);
 /* NULL when valid, else a message naming the parameter. */
 const char *kn_metarl_config_check(const kn_metarl_config *c);
 
@@ -138,15 +138,27 @@ typedef struct kn_metarl_eval {
  * sampled from the policy with kn_rng_stream(seed ^ KN_METARL_ACTION_TAG, i) (greedy: argmax).
  * The net must have batch 1. out->stats is initialised here (free with kn_bandit_stats_free).
  * episode_regret (may be NULL) gets each episode's regret (n_episodes entries). */
-int kn_metarl_evaluate(kn_metarl_net *net, const kn_task_params *task, size_t n_episodes,
+int kn_metarl_evaluate(kn_metarl_net *net, const kn_bandit_task_params *task, size_t n_episodes,
                        uint64_t seed, int greedy, double *episode_regret, kn_metarl_eval *out,
                        kn_error *err);
+/* The same, also appending every two-step episode to history (may be NULL; room for n_episodes
+ * more is reserved first). */
+int kn_metarl_evaluate_history(kn_metarl_net *net, const kn_bandit_task_params *task,
+                               size_t n_episodes, uint64_t seed, int greedy,
+                               double *episode_regret, kn_twostep_history *history,
+                               kn_metarl_eval *out, kn_error *err);
 
 /* ------------------------------------------------------------------ test against baselines */
 
 #define KN_METARL_MAX_AGENTS 6
+#define KN_METARL_ROWS (1 + KN_METARL_MAX_AGENTS) /* the network, then the agents */
+/* Two-step: lags of the choice regression (as Miller et al. 2017), and the tuning of the
+ * baselines: KN_METARL_TUNE_EPISODES episodes from seed ^ KN_METARL_TUNE_TAG (never the test's). */
+#define KN_METARL_REGRESSION_LAGS 5
+#define KN_METARL_TUNE_EPISODES 500
+#define KN_METARL_TUNE_TAG 0x7e57ull
 typedef struct kn_metarl_test_result {
-    kn_task_params task;
+    kn_bandit_task_params task;
     size_t n_episodes;
     uint64_t seed;
     int greedy;
@@ -154,6 +166,15 @@ typedef struct kn_metarl_test_result {
     int n_agents;                       /* classical agents on the same episodes */
     kn_agent_kind agents[KN_METARL_MAX_AGENTS];
     kn_bandit_stats agent_stats[KN_METARL_MAX_AGENTS];
+    kn_agent_params agent_params[KN_METARL_MAX_AGENTS]; /* as run (two-step: tuned) */
+    double agent_tuned_regret[KN_METARL_MAX_AGENTS];    /* on the tuning episodes; NaN: untuned */
+    /* two-step: the choice regression of each row (0 = network) and its verdict against the
+     * model-based and model-free baselines; fit_ok 0 with fit_error when it could not be fitted
+     * (too few trials, or choices perfectly predictable) */
+    int fit_ok[KN_METARL_ROWS];
+    kn_twostep_fit fit[KN_METARL_ROWS];
+    kn_twostep_verdict verdict[KN_METARL_ROWS];
+    char fit_error[KN_METARL_ROWS][160];
     double *episode_regret;             /* (1 + n_agents) x n_episodes, the net first */
     uint64_t checksum_before, checksum_after;
     double seconds;
@@ -161,22 +182,30 @@ typedef struct kn_metarl_test_result {
 
 /* Tests the frozen net on n_episodes fresh episodes (seed) and runs the classical agents on the
  * same episodes: Thompson, UCB1, eps-greedy, random for the bandits; model-based, model-free,
- * random for the two-step task. Records the parameter checksum before and after and fails
+ * random for the two-step task, whose model-based and model-free agents are first tuned
+ * (kn_agent_tune_default on the tuning episodes) and every row then read by the choice
+ * regression (kn_twostep_regress) and judged (kn_twostep_judge). Records the parameter checksum before and after and fails
  * (KN_ESTATE) if they differ. */
-int kn_metarl_test(kn_metarl_net *net, const kn_task_params *task, size_t n_episodes,
+int kn_metarl_test(kn_metarl_net *net, const kn_bandit_task_params *task, size_t n_episodes,
                    uint64_t seed, int greedy, kn_metarl_test_result *out, kn_error *err);
 void kn_metarl_test_result_free(kn_metarl_test_result *r);
 
-/* Reference regrets over 100 trials (Wang et al., Nature Neuroscience 2018) or NaN. */
-double kn_metarl_reference_regret(kn_task_kind task, kn_agent_kind agent);
+/* Reference regrets over 100 trials (Wang et al. 2018 and the classical agents' published
+ * values) or NaN. The test report compares with them only for 100-trial episodes, and flags an
+ * agent whose regret is more than 3 of its standard errors away. */
+double kn_metarl_reference_regret(kn_bandit_task_kind task, kn_agent_kind agent);
 
-/* Writes into dir: summary.json, regret.csv, episodes.csv, p_best.csv (and stay.csv for the
- * two-step task), and the plots regret.png, p_best.png (stay.png, stay_agents.png). */
+/* Writes into dir: summary.json, regret.csv, episodes.csv, p_best.csv (and stay.csv and
+ * regression.csv for the two-step task), and the plots regret.png, p_best.png (two-step:
+ * stay.png and stay_agents.png, stay bars grouped by reward x transition; regression.png, the
+ * choice-regression coefficients by lag). */
 int kn_metarl_write_test_report(const char *dir, const kn_metarl_test_result *r,
                                 const char *model_path, kn_error *err);
 
 /* Training curve: rows of (episodes done, seconds, mean regret, mean reward, mean loss) -> dir/
- * train_curve.csv and train_curve.png; train_summary.json with the given facts. */
+ * train_curve.csv and train_curve.png (with the regret of Thompson sampling, or of the tuned
+ * model-based agent for the two-step task, and of random choice as reference lines, measured on
+ * 2000 fresh episodes); train_summary.json with the given facts. */
 typedef struct kn_metarl_curve {
     long *episodes;
     double *seconds, *regret, *reward, *loss;
@@ -193,11 +222,11 @@ int kn_metarl_write_train_report(const char *dir, const kn_metarl_config *cfg,
 /* ------------------------------------------------------------------ model files */
 
 /* Saves parameters, net config, task parameters and training facts (metadata). */
-int kn_metarl_save(const char *path, const kn_metarl_net *net, const kn_task_params *task,
+int kn_metarl_save(const char *path, const kn_metarl_net *net, const kn_bandit_task_params *task,
                    const kn_metarl_config *train_cfg, long episodes_trained,
                    double train_seconds, kn_error *err);
 /* Loads a model into a freshly created net of the given batch; task gets the saved task. */
-int kn_metarl_load(const char *path, kn_metarl_net *net, kn_task_params *task, size_t batch,
+int kn_metarl_load(const char *path, kn_metarl_net *net, kn_bandit_task_params *task, size_t batch,
                    kn_error *err);
 
 #ifdef __cplusplus

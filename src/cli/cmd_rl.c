@@ -169,6 +169,9 @@ static void print_accuracy(const char *name, const kn_disttd_accuracy *a)
            name, a->n_included, a->median_rel_err, a->max_rel_err, a->median_rel_err_window,
            a->max_rel_err_window, a->corr_tau_value_included, a->corr_tau_value,
            a->spearman_tau_value, a->value_min, a->value_max);
+    printf("  %-10s in measured standard errors (%d batch means): max |learned - analytic| / s.e. "
+           "%.2f (median %.2f, family-wise p %.3g over %d cells)\n",
+           "", KN_DISTTD_BATCHES, a->max_abs_z, a->median_abs_z, a->p_max_z, a->n_z);
 }
 
 int kn_cmd_rl_disttd(int argc, char **argv)

@@ -44,7 +44,7 @@ static int cmd_train(int argc, char **argv)
     const char *task = "independent", *out = NULL, *model = NULL;
     int episodes = 40000, time_input = 0, quiet = 0, every = 0;
     kn_metarl_config c;
-    kn_metarl_config_default(&c, KN_TASK_INDEPENDENT);
+    kn_metarl_config_default(&c, KN_BANDIT_TASK_INDEPENDENT);
     kn_opt opts[] = {
         {"task", KN_OPT_STRING, &task, "independent, dependent, baited or twostep"},
         {"episodes", KN_OPT_INT, &episodes, "training episodes"},
@@ -77,14 +77,14 @@ static int cmd_train(int argc, char **argv)
     int pr = kn_opts_parse(&spec, argc, argv, NULL, 0, NULL);
     if (pr != KN_OPTS_OK)
         return kn_opts_exit_code(pr);
-    int kind = kn_task_kind_parse(task);
+    int kind = kn_bandit_task_kind_parse(task);
     if (kind < 0) {
         fprintf(stderr, "kenyon rl metarl train: --task '%s' is not independent, dependent, "
                         "baited or twostep\n", task);
         return 2;
     }
     kn_metarl_config d;
-    kn_metarl_config_default(&d, (kn_task_kind)kind);
+    kn_metarl_config_default(&d, (kn_bandit_task_kind)kind);
     d.task.n_trials = c.task.n_trials;
     d.net.hidden = c.net.hidden;
     d.net.time_input = time_input;
@@ -170,8 +170,10 @@ static void print_stats_line(const char *name, const kn_bandit_stats *s, double 
 {
     printf("  %-12s regret %6.3f +- %.3f", name, kn_bandit_stats_regret_mean(s),
            kn_bandit_stats_regret_sem(s));
-    if (isfinite(ref))
-        printf("   (reference %.2f)", ref);
+    if (isfinite(ref) && s->n_trials == 100) {
+        double z = (kn_bandit_stats_regret_mean(s) - ref) / kn_bandit_stats_regret_sem(s);
+        printf("   (reference %.2f, %+.1f s.e.%s)", ref, z, fabs(z) > 3.0 ? ": DIFFERS" : "");
+    }
     printf("   P(better arm) trial 1 %.3f, trial %d %.3f\n", kn_bandit_stats_p_best(s, 0),
            s->n_trials, kn_bandit_stats_p_best(s, s->n_trials - 1));
 }
@@ -181,10 +183,28 @@ static void print_stays(const char *name, const kn_bandit_stats *s)
     double rc = kn_bandit_stats_p_stay(s, 1, 1), ru = kn_bandit_stats_p_stay(s, 1, 0);
     double uc = kn_bandit_stats_p_stay(s, 0, 1), uu = kn_bandit_stats_p_stay(s, 0, 0);
     printf("  %-12s P(stay): rewarded common %.3f, rewarded uncommon %.3f, unrewarded common "
-           "%.3f, unrewarded uncommon %.3f  -> model-based signature %s (reward main effect "
-           "%.3f, reward x transition %.3f)\n",
-           name, rc, ru, uc, uu, rc > ru && uu > uc ? "yes" : "no", 0.5 * (rc + ru - uc - uu),
-           (rc - ru) - (uc - uu));
+           "%.3f, unrewarded uncommon %.3f (raw reward x transition %.3f, confounded by the "
+           "drifting rewards)\n",
+           name, rc, ru, uc, uu, (rc - ru) - (uc - uu));
+}
+
+static void print_regression(const char *name, const kn_metarl_test_result *r, int k)
+{
+    if (!r->fit_ok[k]) {
+        printf("  %-12s choice regression not fitted: %s\n", name, r->fit_error[k]);
+        return;
+    }
+    const kn_twostep_fit *f = &r->fit[k];
+    const kn_twostep_verdict *v = &r->verdict[k];
+    const double z = KN_TWOSTEP_Z95;
+    printf("  %-12s regression (%d lags, %zu trials, %zu episodes): model-free %.3f [%.3f, "
+           "%.3f], model-based %.3f [%.3f, %.3f], model-based share %.3f [%.3f, %.3f] vs "
+           "threshold %.3f -> model-based signature %s\n",
+           name, f->lags, f->n_rows, f->n_episodes, f->model_free, f->model_free - z * f->model_free_se,
+           f->model_free + z * f->model_free_se, f->model_based,
+           f->model_based - z * f->model_based_se, f->model_based + z * f->model_based_se,
+           f->mb_share, f->mb_share - z * f->mb_share_se, f->mb_share + z * f->mb_share_se,
+           v->threshold, v->model_based_signature ? "yes" : "no");
 }
 
 static int cmd_test(int argc, char **argv)
@@ -207,7 +227,9 @@ static int cmd_test(int argc, char **argv)
         "was trained on, and runs the classical agents on the same episodes. Reports regret per "
         "episode, P(better arm) per trial, two-step stay probabilities, and the parameter "
         "checksum before and after (must match). Writes summary.json, regret.csv, episodes.csv, "
-        "p_best.csv, stay.csv and plots.",
+        "p_best.csv, stay.csv and plots. Two-step: the model-based and model-free agents are tuned "
+        "(alpha x beta grid) on separate episodes, and every agent is read by a lagged logistic "
+        "regression of its choices (regression.csv) whose model-based share decides the verdict.",
         opts};
     int pr = kn_opts_parse(&spec, argc, argv, NULL, 0, NULL);
     if (pr != KN_OPTS_OK)
@@ -231,14 +253,14 @@ static int cmd_test(int argc, char **argv)
     }
     kn_error err;
     kn_metarl_net net;
-    kn_task_params task;
+    kn_bandit_task_params task;
     if (kn_metarl_load(model, &net, &task, 1, &err)) {
         fprintf(stderr, "kenyon rl metarl test: %s\n", err.msg);
         return 1;
     }
     if (!quiet)
         fprintf(stderr, "metarl test: %d episodes of %s, weights frozen...\n", episodes,
-                kn_task_kind_name(task.kind));
+                kn_bandit_task_kind_name(task.kind));
     kn_metarl_test_result r;
     int rc = kn_metarl_test(&net, &task, (size_t)episodes, seed, greedy, &r, &err);
     if (!rc)
@@ -251,7 +273,7 @@ static int cmd_test(int argc, char **argv)
         return 1;
     }
     printf("meta-RL test: task %s, %zu fresh episodes (seed %llu), weights frozen, %s actions\n",
-           kn_task_kind_name(task.kind), r.n_episodes, (unsigned long long)seed,
+           kn_bandit_task_kind_name(task.kind), r.n_episodes, (unsigned long long)seed,
            greedy ? "greedy" : "sampled");
     printf("parameter checksum before %016llx after %016llx: %s\n",
            (unsigned long long)r.checksum_before, (unsigned long long)r.checksum_after,
@@ -260,12 +282,25 @@ static int cmd_test(int argc, char **argv)
     for (int i = 0; i < r.n_agents; i++)
         print_stats_line(kn_agent_kind_name(r.agents[i]), &r.agent_stats[i],
                          kn_metarl_reference_regret(task.kind, r.agents[i]));
+    for (int i = 0; i < r.n_agents && task.n_trials == 100; i++)
+        if (r.agents[i] == KN_AGENT_EPS_GREEDY)
+            printf("  eps-greedy: an untried arm is worth %.2f here; the reference does not say "
+                   "(0 gives a higher regret, 0.5 a lower one, the reference lies between)\n",
+                   r.agent_params[i].eps_prior);
     printf("  network on trial 1: P(better arm) %.3f (chance 0.5), policy P(action 0) %.3f\n",
            r.net.trial1_p_best, r.net.trial1_p_action0);
-    if (task.kind == KN_TASK_TWOSTEP) {
+    if (task.kind == KN_BANDIT_TASK_TWOSTEP) {
+        for (int i = 0; i < r.n_agents; i++)
+            if (isfinite(r.agent_tuned_regret[i]))
+                printf("  %-12s tuned: alpha %.2f, beta %.0f (regret %.3f on %d tuning "
+                       "episodes)\n", kn_agent_kind_name(r.agents[i]), r.agent_params[i].alpha,
+                       r.agent_params[i].beta, r.agent_tuned_regret[i], KN_METARL_TUNE_EPISODES);
         print_stays("network", &r.net.stats);
         for (int i = 0; i < r.n_agents; i++)
             print_stays(kn_agent_kind_name(r.agents[i]), &r.agent_stats[i]);
+        print_regression("network", &r, 0);
+        for (int i = 0; i < r.n_agents; i++)
+            print_regression(kn_agent_kind_name(r.agents[i]), &r, i + 1);
     } else {
         double net_regret = kn_bandit_stats_regret_mean(&r.net.stats), th = NAN, eps = NAN;
         for (int i = 0; i < r.n_agents; i++) {
@@ -278,7 +313,7 @@ static int cmd_test(int argc, char **argv)
                net_regret < eps ? "yes" : "no");
     }
     printf("results: %s (summary.json, regret.csv, episodes.csv, p_best.csv%s, plots)\n", out,
-           task.kind == KN_TASK_TWOSTEP ? ", stay.csv" : "");
+           task.kind == KN_BANDIT_TASK_TWOSTEP ? ", stay.csv, regression.csv" : "");
     kn_metarl_test_result_free(&r);
     kn_metarl_net_free(&net);
     return 0;

@@ -18,6 +18,7 @@ const char *kn_agent_kind_name(kn_agent_kind k)
 void kn_agent_params_default(kn_agent_params *p)
 {
     p->epsilon = 0.1;
+    p->eps_prior = 0.5;
     p->alpha = 0.3;
     p->beta = 5.0;
 }
@@ -78,8 +79,8 @@ void kn_agent_run(kn_agent_kind kind, const kn_agent_params *ap, const kn_episod
         ap = &defaults;
     }
     double count[2] = {0, 0}, wins[2] = {0, 0}, q[2] = {0.5, 0.5};
-    kn_task_state st;
-    kn_task_reset(&st);
+    kn_bandit_task_state st;
+    kn_bandit_task_reset(&st);
     kn_trace_begin(tr);
     int n = ep->n_trials < tr->n_trials ? ep->n_trials : tr->n_trials;
     for (int t = 0; t < n; t++) {
@@ -91,7 +92,7 @@ void kn_agent_run(kn_agent_kind kind, const kn_agent_params *ap, const kn_episod
             } else {
                 double mean[2];
                 for (int i = 0; i < 2; i++)
-                    mean[i] = count[i] > 0 ? wins[i] / count[i] : 0.5;
+                    mean[i] = count[i] > 0 ? wins[i] / count[i] : ap->eps_prior;
                 a = argmax2_random_ties(mean, rng);
             }
             break;
@@ -107,7 +108,7 @@ void kn_agent_run(kn_agent_kind kind, const kn_agent_params *ap, const kn_episod
             break;
         case KN_AGENT_THOMPSON: {
             double draw[2];
-            if (ep->kind == KN_TASK_DEPENDENT) {
+            if (ep->kind == KN_BANDIT_TASK_DEPENDENT) {
                 /* The agent knows p1 = 1 - p0: one Beta posterior over p0, to which a loss on
                  * arm 1 counts as a win on arm 0. */
                 double s0 = wins[0] + (count[1] - wins[1]), f0 = (count[0] - wins[0]) + wins[1];
@@ -137,7 +138,7 @@ void kn_agent_run(kn_agent_kind kind, const kn_agent_params *ap, const kn_episod
             break;
         }
         kn_step s;
-        kn_task_step(ep, &st, a, &s);
+        kn_bandit_task_step(ep, &st, a, &s);
         kn_trace_record(tr, t, a, &s);
         count[a] += 1.0;
         wins[a] += s.reward;

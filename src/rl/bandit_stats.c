@@ -47,6 +47,11 @@ void kn_bandit_stats_add(kn_bandit_stats *s, const kn_trace *tr)
             s->best_count[t] += tr->chose_best[t];
         }
     }
+    if (s->history && s->history->n_episodes < s->history->cap && tr->n_trials > 0 &&
+        tr->common[0] >= 0) {
+        kn_error ignored; /* cannot fail: room is reserved and the trace is a two-step one */
+        (void)kn_twostep_history_add(s->history, tr, &ignored);
+    }
     /* Stay after trial t: same first-stage action on t + 1, by trial t's reward and transition. */
     for (int t = 0; t + 1 < n; t++) {
         if (tr->common[t] < 0)
@@ -84,10 +89,10 @@ double kn_bandit_stats_p_stay(const kn_bandit_stats *s, int rewarded, int common
     return s->stay_total[r][c] > 0.0 ? s->stay[r][c] / s->stay_total[r][c] : NAN;
 }
 
-int kn_agent_evaluate(kn_agent_kind kind, const kn_agent_params *ap, const kn_task_params *p,
+int kn_agent_evaluate(kn_agent_kind kind, const kn_agent_params *ap, const kn_bandit_task_params *p,
                       size_t n_episodes, uint64_t seed, kn_bandit_stats *s, kn_error *err)
 {
-    const char *bad = kn_task_params_check(p);
+    const char *bad = kn_bandit_task_params_check(p);
     if (bad)
         return kn_fail(err, KN_EINVAL, "agent evaluation: %s", bad);
     if ((unsigned)kind >= KN_AGENT_COUNT)

@@ -7,12 +7,12 @@
 
 static const char *const kind_names[] = {"independent", "dependent", "baited", "twostep"};
 
-const char *kn_task_kind_name(kn_task_kind k)
+const char *kn_bandit_task_kind_name(kn_bandit_task_kind k)
 {
     return (unsigned)k < sizeof kind_names / sizeof kind_names[0] ? kind_names[k] : "unknown";
 }
 
-int kn_task_kind_parse(const char *name)
+int kn_bandit_task_kind_parse(const char *name)
 {
     if (!name)
         return -1;
@@ -20,11 +20,11 @@ int kn_task_kind_parse(const char *name)
         if (strcmp(name, kind_names[i]) == 0)
             return (int)i;
     if (strcmp(name, "two-step") == 0)
-        return KN_TASK_TWOSTEP;
+        return KN_BANDIT_TASK_TWOSTEP;
     return -1;
 }
 
-void kn_task_params_default(kn_task_params *p, kn_task_kind kind)
+void kn_bandit_task_params_default(kn_bandit_task_params *p, kn_bandit_task_kind kind)
 {
     memset(p, 0, sizeof *p);
     p->kind = kind;
@@ -38,11 +38,11 @@ void kn_task_params_default(kn_task_params *p, kn_task_kind kind)
 
 static int is_prob(double x) { return x >= 0.0 && x <= 1.0; }
 
-const char *kn_task_params_check(const kn_task_params *p)
+const char *kn_bandit_task_params_check(const kn_bandit_task_params *p)
 {
     if (!p)
         return "task parameters are NULL";
-    if ((unsigned)p->kind > KN_TASK_TWOSTEP)
+    if ((unsigned)p->kind > KN_BANDIT_TASK_TWOSTEP)
         return "task kind must be independent, dependent, baited or twostep";
     if (p->n_trials < 1 || p->n_trials > 100000)
         return "trials per episode must be in [1, 100000]";
@@ -84,7 +84,7 @@ void kn_episode_free(kn_episode *ep)
     memset(ep, 0, sizeof *ep);
 }
 
-void kn_episode_draw(kn_episode *ep, const kn_task_params *p, kn_rng *rng)
+void kn_episode_draw(kn_episode *ep, const kn_bandit_task_params *p, kn_rng *rng)
 {
     int n = p->n_trials < ep->n_trials ? p->n_trials : ep->n_trials;
     static const double bait_fraction[5] = {1.0 / 7.0, 1.0 / 4.0, 1.0 / 2.0, 3.0 / 4.0, 6.0 / 7.0};
@@ -96,21 +96,21 @@ void kn_episode_draw(kn_episode *ep, const kn_task_params *p, kn_rng *rng)
     memset(ep->common, 0, (size_t)n);
     memset(ep->best_state, 0, (size_t)n);
     switch (p->kind) {
-    case KN_TASK_INDEPENDENT:
+    case KN_BANDIT_TASK_INDEPENDENT:
         ep->p[0] = kn_rng_uniform(rng);
         ep->p[1] = kn_rng_uniform(rng);
         break;
-    case KN_TASK_DEPENDENT:
+    case KN_BANDIT_TASK_DEPENDENT:
         ep->p[0] = kn_rng_uniform(rng);
         ep->p[1] = 1.0 - ep->p[0];
         break;
-    case KN_TASK_BAITED: {
+    case KN_BANDIT_TASK_BAITED: {
         double f = bait_fraction[kn_rng_below(rng, 5)];
         ep->p[0] = p->bait_total * f;
         ep->p[1] = p->bait_total * (1.0 - f);
         break;
     }
-    case KN_TASK_TWOSTEP: {
+    case KN_BANDIT_TASK_TWOSTEP: {
         ep->p[0] = ep->p[1] = 0.0;
         int best = (int)kn_rng_below(rng, 2);
         for (int t = 0; t < n; t++) {
@@ -131,17 +131,18 @@ void kn_episode_draw(kn_episode *ep, const kn_task_params *p, kn_rng *rng)
             ep->outcome[2 * t + a] = kn_rng_uniform(rng) < ep->p[a];
 }
 
-void kn_task_reset(kn_task_state *st) { memset(st, 0, sizeof *st); }
+void kn_bandit_task_reset(kn_bandit_task_state *st) { memset(st, 0, sizeof *st); }
 
-void kn_task_expected(const kn_episode *ep, const kn_task_state *st, double expected[2])
+void kn_bandit_task_expected(const kn_episode *ep, const kn_bandit_task_state *st,
+                             double expected[2])
 {
     int t = st->trial < ep->n_trials ? st->trial : ep->n_trials - 1;
     switch (ep->kind) {
-    case KN_TASK_BAITED:
+    case KN_BANDIT_TASK_BAITED:
         for (int a = 0; a < 2; a++)
             expected[a] = st->armed[a] ? 1.0 : ep->p[a];
         break;
-    case KN_TASK_TWOSTEP: {
+    case KN_BANDIT_TASK_TWOSTEP: {
         double r[2];
         for (int s = 0; s < 2; s++)
             r[s] = s == ep->best_state[t] ? ep->reward_high : ep->reward_low;
@@ -156,25 +157,25 @@ void kn_task_expected(const kn_episode *ep, const kn_task_state *st, double expe
     }
 }
 
-void kn_task_step(const kn_episode *ep, kn_task_state *st, int action, kn_step *out)
+void kn_bandit_task_step(const kn_episode *ep, kn_bandit_task_state *st, int action, kn_step *out)
 {
     double expected[2];
     int t = st->trial < ep->n_trials ? st->trial : ep->n_trials - 1;
     action = action ? 1 : 0;
-    kn_task_expected(ep, st, expected);
+    kn_bandit_task_expected(ep, st, expected);
     out->expected = expected[action];
     out->other_expected = expected[1 - action];
     out->best_expected = expected[0] > expected[1] ? expected[0] : expected[1];
     out->state2 = -1;
     out->common = -1;
     switch (ep->kind) {
-    case KN_TASK_BAITED:
+    case KN_BANDIT_TASK_BAITED:
         for (int a = 0; a < 2; a++)
             st->armed[a] |= ep->outcome[2 * t + a];
         out->reward = st->armed[action];
         st->armed[action] = 0;
         break;
-    case KN_TASK_TWOSTEP:
+    case KN_BANDIT_TASK_TWOSTEP:
         out->common = ep->common[t];
         out->state2 = out->common ? action : 1 - action;
         out->reward = ep->outcome[2 * t + out->state2];

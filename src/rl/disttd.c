@@ -3,6 +3,7 @@
  * comparison of the learned values with the analytic expectiles/quantiles. See kenyon/disttd.h. */
 #include "kenyon/disttd.h"
 
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,7 @@ void kn_disttd_result_free(kn_disttd_result *r)
     free(r->values);
     free(r->analytic);
     free(r->window_analytic);
+    free(r->value_se);
     memset(r, 0, sizeof *r);
 }
 
@@ -117,12 +119,18 @@ int kn_disttd_run(const kn_disttd_params *p, const kn_disttd_task *t, kn_disttd_
     r.values = calloc(nc, sizeof(double));
     r.analytic = malloc(nc * sizeof(double));
     r.window_analytic = malloc(nc * sizeof(double));
+    r.value_se = malloc(nc * sizeof(double));
+
     double *V = malloc(nc * sizeof(double));
+    /* batch means of the window: running sum of the current batch, sum and sum of squares of the
+     * finished batches' means */
+    double *batch = calloc(3 * nc, sizeof(double));
     /* how often each atom of each cue was drawn during the averaging window */
     double *window_count = calloc((size_t)C * KN_REWARD_DIST_MAX, sizeof(double));
     if (!r.alpha_plus || !r.alpha_minus || !r.tau || !r.values || !r.analytic ||
-        !r.window_analytic || !V || !window_count) {
+        !r.window_analytic || !r.value_se || !V || !window_count || !batch) {
         free(V);
+        free(batch);
         free(window_count);
         kn_disttd_result_free(&r);
         return kn_fail(err, KN_ENOMEM, "disttd: out of memory for %d cells", N);
@@ -174,10 +182,31 @@ int kn_disttd_run(const kn_disttd_params *p, const kn_disttd_task *t, kn_disttd_
                 *v += d > 0.0 ? ap[i] : d < 0.0 ? -am[i] : 0.0;
             }
         }
-        if (step >= start_avg)
+        if (step >= start_avg) {
             for (size_t k = 0; k < nc; k++)
                 r.values[k] += V[k];
+            /* batch b covers window steps [b W / B, (b + 1) W / B) */
+            const long W = p->average_last, B = KN_DISTTD_BATCHES, w = step - start_avg;
+            long b = w * B / W, first = b * W / B, end = (b + 1) * W / B;
+            for (size_t k = 0; k < nc; k++)
+                batch[k] += V[k];
+            if (w + 1 == end) {
+                double len = (double)(end - first);
+                for (size_t k = 0; k < nc; k++) {
+                    double m = batch[k] / len;
+                    batch[nc + k] += m;
+                    batch[2 * nc + k] += m * m;
+                    batch[k] = 0.0;
+                }
+            }
+        }
     }
+    for (size_t k = 0; k < nc; k++) {
+        const double B = KN_DISTTD_BATCHES;
+        double m = batch[nc + k] / B, var = (batch[2 * nc + k] - B * m * m) / (B - 1.0);
+        r.value_se[k] = p->average_last >= 2 * KN_DISTTD_BATCHES ? sqrt(fmax(var, 0.0) / B) : NAN;
+    }
+    free(batch);
     for (size_t k = 0; k < nc; k++)
         r.values[k] /= p->average_last;
     for (int c = 0; c < C; c++) {
@@ -217,7 +246,9 @@ int kn_disttd_accuracy_of(const kn_disttd_result *r, int cue, double min_rate,
     double *relw = malloc((size_t)N * sizeof *relw);
     double *v = malloc((size_t)N * sizeof *v);
     double *ti = malloc((size_t)N * sizeof *ti), *vi = malloc((size_t)N * sizeof *vi);
-    if (!rel || !relw || !v || !ti || !vi) {
+    double *az = malloc((size_t)N * sizeof *az);
+    if (!rel || !relw || !v || !ti || !vi || !az) {
+        free(az);
         free(rel);
         free(relw);
         free(ti);
@@ -243,6 +274,10 @@ int kn_disttd_accuracy_of(const kn_disttd_result *r, int cue, double min_rate,
         double floor = fmax(0.01 * r->cue_range[cue], 1e-12);
         relw[a.n_included] = fabs(learned - refw) / fmax(fabs(refw), floor);
         rel[a.n_included++] = fabs(learned - ref) / fmax(fabs(ref), floor);
+        double se = r->value_se ? r->value_se[(size_t)i * C + cue] : NAN;
+        if (isfinite(se) && se > 0.0)
+            az[a.n_z++] = fabs(learned - ref) / se;
+
         if (learned < a.value_min)
             a.value_min = learned;
         if (learned > a.value_max)
@@ -261,9 +296,20 @@ int kn_disttd_accuracy_of(const kn_disttd_result *r, int cue, double min_rate,
         a.median_rel_err_window = a.max_rel_err_window = NAN;
         a.value_min = a.value_max = NAN;
     }
+    if (a.n_z > 0) {
+        qsort(az, (size_t)a.n_z, sizeof *az, cmp_double);
+        int m = a.n_z;
+        a.median_abs_z = m % 2 ? az[m / 2] : 0.5 * (az[m / 2 - 1] + az[m / 2]);
+        a.max_abs_z = az[m - 1];
+        double tail = 2.0 * gsl_cdf_tdist_Q(a.max_abs_z, KN_DISTTD_BATCHES - 1.0);
+        a.p_max_z = fmin(1.0, m * tail);
+    } else {
+        a.median_abs_z = a.max_abs_z = a.p_max_z = NAN;
+    }
     a.corr_tau_value = kn_corr_pearson(r->tau, v, N);
     a.spearman_tau_value = kn_corr_spearman(r->tau, v, N);
     a.corr_tau_value_included = kn_corr_pearson(ti, vi, a.n_included);
+    free(az);
     free(rel);
     free(relw);
     free(ti);

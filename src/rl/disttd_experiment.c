@@ -46,10 +46,25 @@ void kn_disttd_experiment_free(kn_disttd_experiment *e)
     kn_rpe_analysis_free(&e->null);
     kn_rpe_analysis_free(&e->null_other_origin);
     kn_rpe_analysis_free(&e->dist_other_origin);
+    free(e->tuning_dist);
+    free(e->tuning_null);
     free(e->decode_tau);
     free(e->decoded);
     free(e->decoded_learned);
     memset(e, 0, sizeof *e);
+}
+
+/* Mean over trials of responses (cells x sizes x trials) into out (cells x sizes). */
+static void mean_responses(const double *resp, int N, int K, int T, double *out)
+{
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < K; k++) {
+            const double *r = resp + ((size_t)i * K + k) * T;
+            double m = 0.0;
+            for (int t = 0; t < T; t++)
+                m += r[t];
+            out[(size_t)i * K + k] = m / T;
+        }
 }
 
 static int run_analysis(const kn_disttd_experiment_params *p, kn_disttd_experiment *e,
@@ -79,9 +94,17 @@ static int run_analysis(const kn_disttd_experiment_params *p, kn_disttd_experime
         e->rev_true_null[i] =
             p->recording_learned ? e->classical.values[k] : e->classical.analytic[k];
     }
+    e->tuning_dist = malloc((size_t)N * K * sizeof(double));
+    e->tuning_null = malloc((size_t)N * K * sizeof(double));
+    if (!e->tuning_dist || !e->tuning_null) {
+        free(resp);
+        return kn_fail(err, KN_ENOMEM, "--analyse: out of memory for the tuning curves");
+    }
     const uint64_t s = p->cells.seed;
     int rc = kn_rpe_simulate(d->sizes, K, e->expectile.tau, e->rev_true_dist, N, T, p->noise_sd,
                              derived_seed(s, 1), resp, err);
+    if (!rc)
+        mean_responses(resp, N, K, T, e->tuning_dist);
     if (!rc)
         rc = kn_rpe_analyse(resp, N, K, T, KN_SLOPE_ORIGIN_OWN_HALF, derived_seed(s, 2), &e->dist,
                             err);
@@ -91,6 +114,8 @@ static int run_analysis(const kn_disttd_experiment_params *p, kn_disttd_experime
     if (!rc)
         rc = kn_rpe_simulate(d->sizes, K, e->classical.tau, e->rev_true_null, N, T, p->noise_sd,
                              derived_seed(s, 3), resp, err);
+    if (!rc)
+        mean_responses(resp, N, K, T, e->tuning_null);
     if (!rc)
         rc = kn_rpe_analyse(resp, N, K, T, KN_SLOPE_ORIGIN_OWN_HALF, derived_seed(s, 4), &e->null,
                             err);

@@ -1,6 +1,7 @@
 /* Verdicts and result files for `kenyon rl disttd`: cells.csv, analysis.csv, utility.csv,
- * decoded.csv, summary.json, and the three plots (learned values vs tau with the analytic curves,
- * asymmetry vs reversal point, decoded vs true distribution as CDFs). */
+ * decoded.csv, summary.json, and the plots (learned values vs tau with the analytic curves,
+ * asymmetry vs reversal point, Dabney et al.'s analysis panels: tuning curves, reversal points
+ * half A vs half B, alpha+ vs alpha-; decoded vs true distribution as CDFs). */
 #include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,7 +10,36 @@
 
 #include "kenyon/disttd.h"
 #include "kenyon/plot.h"
+#include "kenyon/plot_figures.h"
 #include "rl/rl_output.h"
+
+/* One-sided p-value of a Pearson correlation r > 0 over n pairs (Student t, n - 2 d.f.). */
+static double corr_p_positive(double r, int n)
+{
+    if (!isfinite(r) || n < 3)
+        return NAN;
+    if (r >= 1.0)
+        return 0.0;
+    return gsl_cdf_tdist_Q(r * sqrt((n - 2) / (1.0 - r * r)), n - 2.0);
+}
+
+/* Two-sided p-value of a Pearson correlation r != 0 over n pairs. */
+static double corr_p_two_sided(double r, int n)
+{
+    if (!isfinite(r) || n < 3)
+        return NAN;
+    if (fabs(r) >= 1.0)
+        return 0.0;
+    return 2.0 * gsl_cdf_tdist_Q(fabs(r) * sqrt((n - 2) / (1.0 - r * r)), n - 2.0);
+}
+
+/* Every verdict is a test with a stated level: cells against their analytic fixed points in
+ * units of their own measured standard errors (batch means), Bonferroni over the cells (family-
+ * wise level KN_DISTTD_LEVEL_CELLS); the analysis correlations by their p-values over the number
+ * of cells. The decoding checks use exact expectiles (no sampling noise): their tolerances are the
+ * optimiser's, not statistical. */
+#define KN_DISTTD_LEVEL_CELLS 0.01
+#define KN_DISTTD_LEVEL_CORR 0.001
 
 int kn_disttd_checks(const kn_disttd_experiment_params *p, const kn_disttd_experiment *e,
                      kn_rl_check *c)
@@ -18,38 +48,40 @@ int kn_disttd_checks(const kn_disttd_experiment_params *p, const kn_disttd_exper
     char what[112];
     if (p->default_task) {
         const kn_disttd_accuracy *a = &e->acc_expectile[0];
-        snprintf(what, sizeof what,
-                 "expectile cells: median relative error to analytic (%d cells, min rate >= %g)",
-                 a->n_included, p->min_rate);
-        kn_rl_check_set(&c[n++], what, a->median_rel_err, 0.01, "<", a->median_rel_err < 0.01);
-        snprintf(what, sizeof what, "expectile cells: max relative error to analytic (%d cells)",
-                 a->n_included);
-        kn_rl_check_set(&c[n++], what, a->max_rel_err, 0.05, "<", a->max_rel_err < 0.05);
-        snprintf(what, sizeof what, "Pearson corr of tau with reversal point (%d cells)",
-                 a->n_included);
-        kn_rl_check_set(&c[n++], what, a->corr_tau_value_included, 0.95, ">",
-                        a->corr_tau_value_included > 0.95);
+        snprintf(what, sizeof what, "expectile cells = analytic: p of max |z| %.2f over %d cells "
+                 "(s.e. from %d batches of %d steps)", a->max_abs_z, a->n_z, KN_DISTTD_BATCHES,
+                 p->cells.average_last / KN_DISTTD_BATCHES);
+        kn_rl_check_set(&c[n++], what, a->p_max_z, KN_DISTTD_LEVEL_CELLS, ">",
+                        a->p_max_z > KN_DISTTD_LEVEL_CELLS);
+        double pc = corr_p_positive(a->corr_tau_value_included, a->n_included);
+        snprintf(what, sizeof what, "expectile cells: p of Pearson(tau, value) = %.4f > 0 (%d "
+                 "cells)", a->corr_tau_value_included, a->n_included);
+        kn_rl_check_set(&c[n++], what, pc, KN_DISTTD_LEVEL_CORR, "<", pc < KN_DISTTD_LEVEL_CORR);
         const kn_disttd_accuracy *q = &e->acc_classical[0];
-        double mean = kn_reward_dist_mean(&p->task.cue[0]);
-        double dev = fmax(fabs(q->value_max - mean), fabs(q->value_min - mean)) / fabs(mean);
-        snprintf(what, sizeof what,
-                 "classical TD: largest relative distance of a reversal point from the mean %.4g",
-                 mean);
-        kn_rl_check_set(&c[n++], what, dev, 0.05, "<", dev < 0.05);
+        snprintf(what, sizeof what, "classical TD cells = mean %.4g: p of max |z| %.2f over %d "
+                 "cells", kn_reward_dist_mean(&p->task.cue[0]), q->max_abs_z, q->n_z);
+        kn_rl_check_set(&c[n++], what, q->p_max_z, KN_DISTTD_LEVEL_CELLS, ">",
+                        q->p_max_z > KN_DISTTD_LEVEL_CELLS);
     }
     if (e->analysed) {
-        kn_rl_check_set(&c[n++], "analysis: split-half reversal-point correlation (distributional)",
-                        e->dist.corr_reversal_halves, 0.75, ">",
-                        e->dist.corr_reversal_halves > 0.75);
-        kn_rl_check_set(&c[n++], "analysis: asymmetry vs reversal-point correlation (distributional)",
-                        e->dist.corr_asymmetry_reversal, 0.75, ">",
-                        e->dist.corr_asymmetry_reversal > 0.75);
-        kn_rl_check_set(&c[n++], "analysis: |split-half reversal correlation| (classical + noise)",
-                        fabs(e->null.corr_reversal_halves), 0.15, "<",
-                        fabs(e->null.corr_reversal_halves) < 0.15);
-        kn_rl_check_set(&c[n++], "analysis: |asymmetry vs reversal correlation| (classical + noise)",
-                        fabs(e->null.corr_asymmetry_reversal), 0.15, "<",
-                        fabs(e->null.corr_asymmetry_reversal) < 0.15);
+        const int T = p->trials_per_size;
+        const kn_rpe_analysis *d = &e->dist, *z = &e->null;
+        double pv = corr_p_positive(d->corr_reversal_halves, d->n_cells);
+        snprintf(what, sizeof what, "distributional: p of split-half reversal r = %.3f > 0 (%d "
+                 "cells, %d trials/size)", d->corr_reversal_halves, d->n_cells, T);
+        kn_rl_check_set(&c[n++], what, pv, KN_DISTTD_LEVEL_CORR, "<", pv < KN_DISTTD_LEVEL_CORR);
+        pv = corr_p_positive(d->corr_asymmetry_reversal, d->n_valid);
+        snprintf(what, sizeof what, "distributional: p of asymmetry-reversal r = %.3f > 0 (%d "
+                 "cells, %d trials/size)", d->corr_asymmetry_reversal, d->n_valid, T);
+        kn_rl_check_set(&c[n++], what, pv, KN_DISTTD_LEVEL_CORR, "<", pv < KN_DISTTD_LEVEL_CORR);
+        pv = corr_p_two_sided(z->corr_reversal_halves, z->n_cells);
+        snprintf(what, sizeof what, "classical + noise: p of split-half reversal r = %.3f != 0 "
+                 "(%d cells)", z->corr_reversal_halves, z->n_cells);
+        kn_rl_check_set(&c[n++], what, pv, KN_DISTTD_LEVEL_CORR, ">", pv > KN_DISTTD_LEVEL_CORR);
+        pv = corr_p_two_sided(z->corr_asymmetry_reversal, z->n_valid);
+        snprintf(what, sizeof what, "classical + noise: p of asymmetry-reversal r = %.3f != 0 "
+                 "(%d cells)", z->corr_asymmetry_reversal, z->n_valid);
+        kn_rl_check_set(&c[n++], what, pv, KN_DISTTD_LEVEL_CORR, ">", pv > KN_DISTTD_LEVEL_CORR);
     }
     for (int k = 0; k < p->task.n_cues && n + 3 <= KN_DISTTD_MAX_CHECKS; k++) {
         if (!isfinite(e->decode_loss[k]))
@@ -166,6 +198,12 @@ static void json_accuracy(cJSON *obj, const char *name, const kn_disttd_accuracy
     cJSON_AddItemToObject(o, "spearman_tau_value_all", kn_rl_json_number(a->spearman_tau_value));
     cJSON_AddItemToObject(o, "value_min_included", kn_rl_json_number(a->value_min));
     cJSON_AddItemToObject(o, "value_max_included", kn_rl_json_number(a->value_max));
+    /* in units of each cell's measured standard error (batch means of the window) */
+    cJSON_AddNumberToObject(o, "n_z", a->n_z);
+    cJSON_AddItemToObject(o, "max_abs_z", kn_rl_json_number(a->max_abs_z));
+    cJSON_AddItemToObject(o, "median_abs_z", kn_rl_json_number(a->median_abs_z));
+    cJSON_AddItemToObject(o, "p_max_z_bonferroni", kn_rl_json_number(a->p_max_z));
+
 }
 
 static void json_analysis(cJSON *obj, const char *name, const kn_rpe_analysis *a)
@@ -404,6 +442,115 @@ static int plot_asymmetry(const char *path, const kn_disttd_experiment *e, kn_er
     return rc;
 }
 
+/* Indices of n_pick cells spread over the range of tau (at its quantiles (2j+1)/(2 n_pick)). */
+static int pick_cells(const double *tau, int N, int *pick, int n_pick)
+{
+    int *order = malloc((size_t)N * sizeof *order);
+    if (!order)
+        return 0;
+    for (int i = 0; i < N; i++)
+        order[i] = i;
+    for (int i = 1; i < N; i++) { /* insertion sort by tau: N is a few hundred */
+        int v = order[i], j = i - 1;
+        while (j >= 0 && tau[order[j]] > tau[v]) {
+            order[j + 1] = order[j];
+            j--;
+        }
+        order[j + 1] = v;
+    }
+    int n = N < n_pick ? N : n_pick;
+    for (int j = 0; j < n; j++)
+        pick[j] = order[(int)((2.0 * j + 1) / (2.0 * n) * N)];
+    free(order);
+    return n;
+}
+
+/* Dabney et al.'s analysis figures in one page: tuning curves (mean response vs reward size) of
+ * cells spread over tau, distributional and classical; reversal points of half A vs half B; and
+ * the estimated alpha+ vs alpha- (half B slopes above and below the reversal point). */
+static int plot_analysis(const char *path, const kn_disttd_experiment_params *p,
+                         const kn_disttd_experiment *e, kn_error *err)
+{
+    enum { PICK = 6 };
+    const int N = e->dist.n_cells, K = e->dist.n_sizes;
+    const double *sizes = p->task.cue[0].sizes;
+    double *buf = malloc((size_t)(8 * N + 2 * PICK * K) * sizeof *buf);
+    if (!buf)
+        return kn_fail(err, KN_ENOMEM, "%s: out of memory", path);
+    kn_plot_series tune[2][PICK], rev[2], slope[2];
+    char names[2][PICK][32];
+    const kn_disttd_result *pops[2] = {&e->expectile, &e->classical};
+    const double *tuning[2] = {e->tuning_dist, e->tuning_null};
+    double *tb = buf + 8 * (size_t)N;
+    int np[2];
+    for (int q = 0; q < 2; q++) {
+        int pick[PICK];
+        np[q] = pick_cells(pops[q]->tau, N, pick, PICK);
+        for (int j = 0; j < np[q]; j++) {
+            double *y = tb + ((size_t)q * PICK + j) * K;
+            for (int k = 0; k < K; k++)
+                y[k] = tuning[q][(size_t)pick[j] * K + k];
+            /* classical cells all have tau 0.5: one legend entry for them */
+            if (q == 0)
+                snprintf(names[q][j], sizeof names[q][j], "tau %.2f", pops[q]->tau[pick[j]]);
+            else
+                snprintf(names[q][j], sizeof names[q][j], "%d cells, tau 0.5", np[q]);
+            tune[q][j] = (kn_plot_series){q == 0 || j == 0 ? names[q][j] : NULL, sizes, y,
+                                          (size_t)K, NULL, NULL, KN_PLOT_LINE_POINTS};
+        }
+    }
+    const kn_rpe_analysis *an[2] = {&e->dist, &e->null};
+    static const char *const pop_names[2] = {"distributional TD", "classical TD"};
+    for (int q = 0; q < 2; q++) {
+        double *ra = buf + (size_t)q * 4 * N, *rb = ra + N, *sp = rb + N, *sn = sp + N;
+        for (int i = 0; i < N; i++) {
+            ra[i] = an[q]->reversal_a[i];
+            rb[i] = an[q]->reversal_b[i];
+            sp[i] = an[q]->slope_pos[i];
+            sn[i] = an[q]->slope_neg[i];
+        }
+        rev[q] = (kn_plot_series){pop_names[q], ra, rb, (size_t)N, NULL, NULL,
+                                  q ? KN_PLOT_CROSSES : KN_PLOT_OPEN_CIRCLES};
+        slope[q] = (kn_plot_series){pop_names[q], sn, sp, (size_t)N, NULL, NULL,
+                                    q ? KN_PLOT_CROSSES : KN_PLOT_OPEN_CIRCLES};
+    }
+    kn_figure_panel panels[4];
+    memset(panels, 0, sizeof panels);
+    static const size_t same_colour[PICK] = {0, 0, 0, 0, 0, 0};
+    static const char *const tune_titles[2] = {"Distributional TD: tuning of cells",
+                                               "Classical TD: tuning of cells"};
+    for (int q = 0; q < 2; q++) {
+        panels[q].axes.title = tune_titles[q];
+        panels[q].axes.xlabel = "reward size";
+        panels[q].axes.ylabel = "mean response (simulated)";
+        panels[q].series = tune[q];
+        panels[q].n_series = (size_t)np[q];
+        panels[q].zero_line = 1;
+        panels[q].legend = q == 0 ? KN_LEGEND_TOP_LEFT : KN_LEGEND_BOTTOM_RIGHT;
+        panels[q].colours = q == 1 ? same_colour : NULL;
+    }
+    panels[2].axes.title = "Reversal points: half A vs half B";
+    panels[2].axes.xlabel = "reversal point (utility axis), half A";
+    panels[2].axes.ylabel = "reversal point, half B";
+    panels[2].series = rev;
+    panels[2].n_series = 2;
+    panels[2].identity_line = 1;
+    panels[2].legend = KN_LEGEND_TOP_LEFT;
+    panels[3].axes.title = "Estimated alpha+ vs alpha-";
+    panels[3].axes.xlabel = "alpha- (slope below the reversal point)";
+    panels[3].axes.ylabel = "alpha+ (slope above)";
+    panels[3].series = slope;
+    panels[3].n_series = 2;
+    panels[3].identity_line = 1;
+    panels[3].legend = KN_LEGEND_TOP_RIGHT;
+    char title[160];
+    snprintf(title, sizeof title, "Distributional code in simulated recordings (%d cells, %d "
+             "trials per size, noise sd %g)", N, p->trials_per_size, p->noise_sd);
+    int rc = kn_figure_panels(path, title, panels, 4, 2, 1300, 1100, err);
+    free(buf);
+    return rc;
+}
+
 int kn_disttd_write(const char *dir, const kn_disttd_experiment_params *p,
                     const kn_disttd_experiment *e, const kn_rl_check *checks, int n_checks,
                     int plots, kn_error *err)
@@ -426,6 +573,10 @@ int kn_disttd_write(const char *dir, const kn_disttd_experiment_params *p,
             rc = kn_rl_path(path, sizeof path, dir, "disttd_asymmetry_vs_reversal.png", err);
             if (!rc)
                 rc = plot_asymmetry(path, e, err);
+            if (!rc)
+                rc = kn_rl_path(path, sizeof path, dir, "disttd_analysis.png", err);
+            if (!rc)
+                rc = plot_analysis(path, p, e, err);
         }
         if (!rc && isfinite(e->decode_loss[0])) {
             rc = kn_rl_path(path, sizeof path, dir, "disttd_decoded.png", err);

@@ -40,7 +40,7 @@ static int net_slots(const kn_metarl_net_config *c, int in, tensor_slot slots[8]
     return 8;
 }
 
-int kn_metarl_save(const char *path, const kn_metarl_net *net, const kn_task_params *task,
+int kn_metarl_save(const char *path, const kn_metarl_net *net, const kn_bandit_task_params *task,
                    const kn_metarl_config *tc, long episodes_trained, double train_seconds,
                    kn_error *err)
 {
@@ -60,7 +60,7 @@ int kn_metarl_save(const char *path, const kn_metarl_net *net, const kn_task_par
     } while (0)
     META("format", "%s", METARL_FORMAT);
     META("format_version", "%s", METARL_VERSION);
-    META("task", "%s", kn_task_kind_name(task->kind));
+    META("task", "%s", kn_bandit_task_kind_name(task->kind));
     META("trials", "%d", task->n_trials);
     META("common_prob", "%.17g", task->common_prob);
     META("reward_high", "%.17g", task->reward_high);
@@ -116,7 +116,7 @@ static int meta_prob(const kn_st_file *f, const char *key, double *out, kn_error
     return rc;
 }
 
-int kn_metarl_load(const char *path, kn_metarl_net *net, kn_task_params *task, size_t batch,
+int kn_metarl_load(const char *path, kn_metarl_net *net, kn_bandit_task_params *task, size_t batch,
                    kn_error *err)
 {
     memset(net, 0, sizeof *net);
@@ -131,13 +131,13 @@ int kn_metarl_load(const char *path, kn_metarl_net *net, kn_task_params *task, s
         goto done;
     }
     const char *kind = kn_st_meta(&f, "task");
-    int k = kn_task_kind_parse(kind);
+    int k = kn_bandit_task_kind_parse(kind);
     if (k < 0) {
         rc = kn_fail(err, KN_EFORMAT, "%s: metadata task '%s' is not a known task", path,
                      kind ? kind : "missing");
         goto done;
     }
-    kn_task_params_default(task, (kn_task_kind)k);
+    kn_bandit_task_params_default(task, (kn_bandit_task_kind)k);
     kn_metarl_net_config c = {0};
     rc = meta_int(&f, "trials", 1, 100000, &task->n_trials, err);
     if (!rc)
@@ -160,12 +160,12 @@ int kn_metarl_load(const char *path, kn_metarl_net *net, kn_task_params *task, s
         rc = meta_int(&f, "time_input", 0, 1, &c.time_input, err);
     if (rc)
         goto done;
-    const char *bad = kn_task_params_check(task);
+    const char *bad = kn_bandit_task_params_check(task);
     if (bad) {
         rc = kn_fail(err, KN_EFORMAT, "%s: task metadata: %s", path, bad);
         goto done;
     }
-    if ((task->kind == KN_TASK_TWOSTEP) != (c.n_obs == 2)) {
+    if ((task->kind == KN_BANDIT_TASK_TWOSTEP) != (c.n_obs == 2)) {
         rc = kn_fail(err, KN_EFORMAT, "%s: metadata observations = %d does not fit task %s", path,
                      c.n_obs, kind);
         goto done;

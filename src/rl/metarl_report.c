@@ -10,11 +10,12 @@
 
 #include "kenyon/fileio.h"
 #include "kenyon/plot.h"
+#include "kenyon/plot_figures.h"
 #include "kenyon/progress.h"
 
-double kn_metarl_reference_regret(kn_task_kind task, kn_agent_kind agent)
+double kn_metarl_reference_regret(kn_bandit_task_kind task, kn_agent_kind agent)
 {
-    if (task == KN_TASK_INDEPENDENT) {
+    if (task == KN_BANDIT_TASK_INDEPENDENT) {
         switch (agent) {
         case KN_AGENT_THOMPSON: return 2.78;
         case KN_AGENT_UCB1: return 5.56;
@@ -23,7 +24,7 @@ double kn_metarl_reference_regret(kn_task_kind task, kn_agent_kind agent)
         default: return NAN;
         }
     }
-    if (task == KN_TASK_DEPENDENT) {
+    if (task == KN_BANDIT_TASK_DEPENDENT) {
         switch (agent) {
         case KN_AGENT_THOMPSON: return 2.12;
         case KN_AGENT_EPS_GREEDY: return 4.97;
@@ -45,7 +46,7 @@ void kn_metarl_test_result_free(kn_metarl_test_result *r)
     memset(r, 0, sizeof *r);
 }
 
-int kn_metarl_test(kn_metarl_net *net, const kn_task_params *task, size_t n_episodes,
+int kn_metarl_test(kn_metarl_net *net, const kn_bandit_task_params *task, size_t n_episodes,
                    uint64_t seed, int greedy, kn_metarl_test_result *out, kn_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -56,7 +57,7 @@ int kn_metarl_test(kn_metarl_net *net, const kn_task_params *task, size_t n_epis
     out->n_episodes = n_episodes;
     out->seed = seed;
     out->greedy = greedy;
-    if (task->kind == KN_TASK_TWOSTEP) {
+    if (task->kind == KN_BANDIT_TASK_TWOSTEP) {
         kn_agent_kind a[] = {KN_AGENT_MODEL_BASED, KN_AGENT_MODEL_FREE, KN_AGENT_RANDOM};
         out->n_agents = 3;
         memcpy(out->agents, a, sizeof a);
@@ -72,29 +73,84 @@ int kn_metarl_test(kn_metarl_net *net, const kn_task_params *task, size_t n_epis
         out->n_agents = 0;
         return kn_fail(err, KN_ENOMEM, "metarl test: out of memory for %zu episodes", n_episodes);
     }
+    const int twostep = task->kind == KN_BANDIT_TASK_TWOSTEP;
+    kn_twostep_history hist[KN_METARL_ROWS];
+    memset(hist, 0, sizeof hist);
+    int rc = 0;
+    for (int k = 0; twostep && k <= out->n_agents && !rc; k++)
+        rc = kn_twostep_history_init(&hist[k], task->n_trials, err);
+    if (rc) {
+        out->n_agents = 0;
+        free(out->episode_regret);
+        out->episode_regret = NULL;
+        return rc;
+    }
     out->checksum_before = kn_metarl_net_checksum(net);
-    int rc = kn_metarl_evaluate(net, task, n_episodes, seed, greedy, out->episode_regret,
-                                &out->net, err);
+    rc = kn_metarl_evaluate_history(net, task, n_episodes, seed, greedy, out->episode_regret,
+                                    twostep ? &hist[0] : NULL, &out->net, err);
+    out->net.stats.history = NULL;
     out->checksum_after = kn_metarl_net_checksum(net);
     if (rc) {
         out->n_agents = 0; /* no agent statistics were made yet */
         free(out->episode_regret);
         out->episode_regret = NULL;
+        for (int k = 0; k < KN_METARL_ROWS; k++)
+            kn_twostep_history_free(&hist[k]);
         return rc;
     }
-    kn_agent_params ap;
-    kn_agent_params_default(&ap);
     int made = 0;
     for (int i = 0; i < out->n_agents && !rc; i++) {
-        rc = kn_bandit_stats_init(&out->agent_stats[i], task->n_trials, err);
+        kn_agent_params_default(&out->agent_params[i]);
+        out->agent_tuned_regret[i] = NAN;
+        if (twostep && (out->agents[i] == KN_AGENT_MODEL_FREE ||
+                        out->agents[i] == KN_AGENT_MODEL_BASED))
+            rc = kn_agent_tune_default(out->agents[i], task, KN_METARL_TUNE_EPISODES,
+                                       seed ^ KN_METARL_TUNE_TAG, &out->agent_params[i],
+                                       &out->agent_tuned_regret[i], err);
+        if (!rc)
+            rc = kn_bandit_stats_init(&out->agent_stats[i], task->n_trials, err);
         if (rc)
             break;
         made++;
         out->agent_stats[i].episode_regret = out->episode_regret + (size_t)(i + 1) * n_episodes;
         out->agent_stats[i].episode_cap = n_episodes;
-        rc = kn_agent_evaluate(out->agents[i], &ap, task, n_episodes, seed, &out->agent_stats[i],
-                               err);
+        if (twostep) {
+            rc = kn_twostep_history_reserve(&hist[i + 1], n_episodes, err);
+            out->agent_stats[i].history = &hist[i + 1];
+        }
+        if (!rc)
+            rc = kn_agent_evaluate(out->agents[i], &out->agent_params[i], task, n_episodes, seed,
+                                   &out->agent_stats[i], err);
+        out->agent_stats[i].history = NULL;
     }
+    if (!rc && twostep) {
+        /* Fit every row; a row that cannot be fitted is reported, not fatal. */
+        for (int k = 0; k <= made; k++) {
+            kn_error fe;
+            out->fit_ok[k] = kn_twostep_regress(&hist[k], KN_METARL_REGRESSION_LAGS,
+                                                &out->fit[k], &fe) == 0;
+            if (!out->fit_ok[k])
+                snprintf(out->fit_error[k], sizeof out->fit_error[k], "%.159s", fe.msg);
+        }
+        int mb = -1, mf = -1;
+        for (int i = 0; i < made; i++) {
+            if (out->agents[i] == KN_AGENT_MODEL_BASED && out->fit_ok[i + 1])
+                mb = i + 1;
+            if (out->agents[i] == KN_AGENT_MODEL_FREE && out->fit_ok[i + 1])
+                mf = i + 1;
+        }
+        for (int k = 0; k <= made; k++) {
+            if (out->fit_ok[k] && mb >= 0 && mf >= 0) {
+                kn_twostep_judge(&out->fit[k], &out->fit[mb], &out->fit[mf], &out->verdict[k]);
+            } else {
+                memset(&out->verdict[k], 0, sizeof out->verdict[k]);
+                out->verdict[k].mb_fraction = out->verdict[k].mf_fraction = NAN;
+                out->verdict[k].mb_z = out->verdict[k].threshold = NAN;
+            }
+        }
+    }
+    for (int k = 0; k < KN_METARL_ROWS; k++)
+        kn_twostep_history_free(&hist[k]);
     out->n_agents = made;
     out->seconds = kn_seconds() - t0;
     if (!rc && out->checksum_before != out->checksum_after)
@@ -164,10 +220,61 @@ static const char *const stay_names[4] = {"rewarded_common", "rewarded_uncommon"
                                           "unrewarded_common", "unrewarded_uncommon"};
 static const int stay_rc[4][2] = {{1, 1}, {1, 0}, {0, 1}, {0, 0}};
 
-static int stay_signature(const kn_bandit_stats *s)
+static cJSON *interval(double x, double se)
 {
-    return kn_bandit_stats_p_stay(s, 1, 1) > kn_bandit_stats_p_stay(s, 1, 0) &&
-           kn_bandit_stats_p_stay(s, 0, 0) > kn_bandit_stats_p_stay(s, 0, 1);
+    cJSON *a = cJSON_CreateArray();
+    if (a) {
+        cJSON_AddItemToArray(a, num(x - KN_TWOSTEP_Z95 * se));
+        cJSON_AddItemToArray(a, num(x + KN_TWOSTEP_Z95 * se));
+    }
+    return a;
+}
+
+/* The choice regression of row k and its verdict (two-step only). */
+static cJSON *regression_json(const kn_metarl_test_result *r, int k)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    if (!r->fit_ok[k]) {
+        cJSON_AddBoolToObject(o, "fitted", 0);
+        cJSON_AddStringToObject(o, "error", r->fit_error[k]);
+        return o;
+    }
+    const kn_twostep_fit *f = &r->fit[k];
+    const kn_twostep_verdict *v = &r->verdict[k];
+    cJSON_AddBoolToObject(o, "fitted", 1);
+    cJSON_AddNumberToObject(o, "lags", f->lags);
+    cJSON_AddNumberToObject(o, "trials", (double)f->n_rows);
+    cJSON_AddNumberToObject(o, "episodes", (double)f->n_episodes);
+    cJSON_AddItemToObject(o, "model_free_index", num(f->model_free));
+    cJSON_AddItemToObject(o, "model_free_index_ci95", interval(f->model_free, f->model_free_se));
+    cJSON_AddItemToObject(o, "model_based_index", num(f->model_based));
+    cJSON_AddItemToObject(o, "model_based_index_ci95",
+                          interval(f->model_based, f->model_based_se));
+    cJSON_AddItemToObject(o, "model_based_z", num(v->mb_z));
+    cJSON_AddItemToObject(o, "model_based_share", num(f->mb_share));
+    cJSON_AddItemToObject(o, "model_based_share_ci95", interval(f->mb_share, f->mb_share_se));
+    cJSON_AddItemToObject(o, "share_threshold", num(v->threshold));
+    cJSON_AddItemToObject(o, "model_based_fraction_of_mb_agent", num(v->mb_fraction));
+    cJSON_AddItemToObject(o, "model_free_fraction_of_mf_agent", num(v->mf_fraction));
+    cJSON_AddBoolToObject(o, "baselines_separated", v->baselines_separated);
+    cJSON_AddBoolToObject(o, "model_based_signature", v->model_based_signature);
+    static const char *const group_names[KN_TWOSTEP_GROUPS] = {"choice", "reward", "transition",
+                                                               "reward_x_transition"};
+    cJSON *lag = cJSON_AddObjectToObject(o, "coefficients_by_lag");
+    for (int g = 0; lag && g < KN_TWOSTEP_GROUPS; g++) {
+        cJSON *a = cJSON_AddArrayToObject(lag, group_names[g]);
+        for (int l = 0; a && l < f->lags; l++)
+            cJSON_AddItemToArray(a, num(f->coef[g][l]));
+    }
+    return o;
+}
+
+/* The reference regret of an agent for the task actually run (NaN unless 100 trials). */
+static double reference_for(const kn_metarl_test_result *r, kn_agent_kind a)
+{
+    return r->task.n_trials == 100 ? kn_metarl_reference_regret(r->task.kind, a) : NAN;
 }
 
 static cJSON *stats_json(const kn_bandit_stats *s, double reference, int twostep)
@@ -178,6 +285,13 @@ static cJSON *stats_json(const kn_bandit_stats *s, double reference, int twostep
     cJSON_AddItemToObject(o, "regret_mean", num(kn_bandit_stats_regret_mean(s)));
     cJSON_AddItemToObject(o, "regret_sem", num(kn_bandit_stats_regret_sem(s)));
     cJSON_AddItemToObject(o, "regret_reference", num(reference));
+    if (isfinite(reference)) {
+        /* Distance from the reference in our standard errors (the reference's own error is not
+         * given, so |z| > 3 flags a difference of definition or of implementation). */
+        double z = (kn_bandit_stats_regret_mean(s) - reference) / kn_bandit_stats_regret_sem(s);
+        cJSON_AddItemToObject(o, "regret_reference_z", num(z));
+        cJSON_AddBoolToObject(o, "agrees_with_reference", fabs(z) <= 3.0);
+    }
     cJSON_AddItemToObject(o, "reward_mean",
                           num(s->n_episodes ? s->reward_sum / (double)s->n_episodes : NAN));
     cJSON_AddItemToObject(o, "p_best_trial1", num(kn_bandit_stats_p_best(s, 0)));
@@ -187,13 +301,12 @@ static cJSON *stats_json(const kn_bandit_stats *s, double reference, int twostep
         for (int k = 0; st && k < 4; k++)
             cJSON_AddItemToObject(st, stay_names[k],
                                   num(kn_bandit_stats_p_stay(s, stay_rc[k][0], stay_rc[k][1])));
-        cJSON_AddBoolToObject(o, "model_based_signature", stay_signature(s));
-        /* The usual summary of the stay analysis: a model-free learner shows a main effect of
-         * reward, a model-based one the reward x transition interaction. */
+        /* Raw stay probabilities are confounded when rewards drift (a model-free learner shows
+         * an interaction too): reported, but the verdict is the choice regression's. */
         double rc = kn_bandit_stats_p_stay(s, 1, 1), ru = kn_bandit_stats_p_stay(s, 1, 0);
         double nc = kn_bandit_stats_p_stay(s, 0, 1), nu = kn_bandit_stats_p_stay(s, 0, 0);
         cJSON_AddItemToObject(o, "reward_main_effect", num(0.5 * (rc + ru) - 0.5 * (nc + nu)));
-        cJSON_AddItemToObject(o, "reward_x_transition", num((rc - ru) - (nc - nu)));
+        cJSON_AddItemToObject(o, "raw_reward_x_transition", num((rc - ru) - (nc - nu)));
     }
     return o;
 }
@@ -201,14 +314,14 @@ static cJSON *stats_json(const kn_bandit_stats *s, double reference, int twostep
 static int write_summary(const char *dir, const kn_metarl_test_result *r, const char *model,
                          kn_error *err)
 {
-    int twostep = r->task.kind == KN_TASK_TWOSTEP;
+    int twostep = r->task.kind == KN_BANDIT_TASK_TWOSTEP;
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return kn_fail(err, KN_ENOMEM, "summary.json: out of memory");
     char hex[32];
     cJSON_AddStringToObject(root, "command", "rl metarl test");
     cJSON_AddStringToObject(root, "model", model ? model : "");
-    cJSON_AddStringToObject(root, "task", kn_task_kind_name(r->task.kind));
+    cJSON_AddStringToObject(root, "task", kn_bandit_task_kind_name(r->task.kind));
     cJSON_AddNumberToObject(root, "trials", r->task.n_trials);
     cJSON_AddNumberToObject(root, "episodes", (double)r->n_episodes);
     cJSON_AddNumberToObject(root, "seed", (double)r->seed);
@@ -222,14 +335,36 @@ static int write_summary(const char *dir, const kn_metarl_test_result *r, const 
     cJSON *net = stats_json(&r->net.stats, NAN, twostep);
     if (net) {
         cJSON_AddItemToObject(net, "p_action0_trial1", num(r->net.trial1_p_action0));
+        if (twostep)
+            cJSON_AddItemToObject(net, "choice_regression", regression_json(r, 0));
         cJSON_AddItemToObject(root, "network", net);
     }
     cJSON *agents = cJSON_AddObjectToObject(root, "agents");
-    for (int i = 0; agents && i < r->n_agents; i++)
-        cJSON_AddItemToObject(agents, kn_agent_kind_name(r->agents[i]),
-                              stats_json(&r->agent_stats[i],
-                                         kn_metarl_reference_regret(r->task.kind, r->agents[i]),
-                                         twostep));
+    for (int i = 0; agents && i < r->n_agents; i++) {
+        cJSON *a = stats_json(&r->agent_stats[i], reference_for(r, r->agents[i]), twostep);
+        if (!a)
+            continue;
+        if (r->agents[i] == KN_AGENT_EPS_GREEDY) {
+            cJSON_AddNumberToObject(a, "untried_arm_value", r->agent_params[i].eps_prior);
+            cJSON_AddStringToObject(a, "reference_note",
+                                    "the reference does not define an untried arm's value: 0.5 "
+                                    "(kenyon) gives a lower regret, 0 a higher one; the "
+                                    "reference lies between the two");
+        }
+        if (twostep) {
+            cJSON *pa = cJSON_AddObjectToObject(a, "parameters");
+            if (pa && isfinite(r->agent_tuned_regret[i])) {
+                cJSON_AddNumberToObject(pa, "alpha", r->agent_params[i].alpha);
+                cJSON_AddNumberToObject(pa, "beta", r->agent_params[i].beta);
+                cJSON_AddStringToObject(pa, "chosen_by", "lowest regret over the alpha x beta "
+                                        "grid on the tuning episodes");
+                cJSON_AddNumberToObject(pa, "tuning_episodes", KN_METARL_TUNE_EPISODES);
+                cJSON_AddItemToObject(pa, "tuning_regret", num(r->agent_tuned_regret[i]));
+            }
+            cJSON_AddItemToObject(a, "choice_regression", regression_json(r, i + 1));
+        }
+        cJSON_AddItemToObject(agents, kn_agent_kind_name(r->agents[i]), a);
+    }
     /* Targets of issue 10. */
     cJSON *targets = cJSON_AddObjectToObject(root, "targets");
     if (targets && !twostep) {
@@ -250,7 +385,8 @@ static int write_summary(const char *dir, const kn_metarl_test_result *r, const 
         cJSON_AddBoolToObject(targets, "trial1_policy_unbiased",
                               fabs(r->net.trial1_p_action0 - 0.5) <= 0.05);
     } else if (targets) {
-        cJSON_AddBoolToObject(targets, "model_based_signature", stay_signature(&r->net.stats));
+        cJSON_AddBoolToObject(targets, "model_based_signature",
+                              r->fit_ok[0] && r->verdict[0].model_based_signature);
     }
     int rc = write_json(dir, "summary.json", root, err);
     cJSON_Delete(root);
@@ -277,7 +413,7 @@ static int write_tables(const char *dir, const kn_metarl_test_result *r, kn_erro
     fprintf(af.fp, "agent,regret_mean,regret_sem,reference,reward_mean\n");
     for (int k = 0; k < rows; k++) {
         const kn_bandit_stats *s = row_stats(r, k);
-        double ref = k ? kn_metarl_reference_regret(r->task.kind, r->agents[k - 1]) : NAN;
+        double ref = k ? reference_for(r, r->agents[k - 1]) : NAN;
         fprintf(af.fp, "%s,%.6f,%.6f,", agent_label(r, k), kn_bandit_stats_regret_mean(s),
                 kn_bandit_stats_regret_sem(s));
         if (isfinite(ref))
@@ -317,7 +453,7 @@ static int write_tables(const char *dir, const kn_metarl_test_result *r, kn_erro
     if ((rc = commit_out(&af, err)))
         return rc;
 
-    if (r->task.kind == KN_TASK_TWOSTEP) {
+    if (r->task.kind == KN_BANDIT_TASK_TWOSTEP) {
         if ((rc = open_out(&af, dir, "stay.csv", err)))
             return rc;
         fprintf(af.fp, "agent,rewarded,common,p_stay,count\n");
@@ -330,6 +466,35 @@ static int write_tables(const char *dir, const kn_metarl_test_result *r, kn_erro
         }
         if ((rc = commit_out(&af, err)))
             return rc;
+
+        static const char *const gn[KN_TWOSTEP_GROUPS] = {"choice", "reward", "transition",
+                                                          "reward_x_transition"};
+        if ((rc = open_out(&af, dir, "regression.csv", err)))
+            return rc;
+        fprintf(af.fp, "agent,term,lag,coefficient,se,ci95_lo,ci95_hi\n");
+        for (int k = 0; k < rows; k++) {
+            if (!r->fit_ok[k])
+                continue;
+            const kn_twostep_fit *f = &r->fit[k];
+            for (int g = 0; g < KN_TWOSTEP_GROUPS; g++)
+                for (int l = 0; l < f->lags; l++)
+                    fprintf(af.fp, "%s,%s,%d,%.6f,%.6f,%.6f,%.6f\n", agent_label(r, k), gn[g],
+                            l + 1, f->coef[g][l], f->se[g][l],
+                            f->coef[g][l] - KN_TWOSTEP_Z95 * f->se[g][l],
+                            f->coef[g][l] + KN_TWOSTEP_Z95 * f->se[g][l]);
+            fprintf(af.fp, "%s,model_free_index,0,%.6f,%.6f,%.6f,%.6f\n", agent_label(r, k),
+                    f->model_free, f->model_free_se, f->model_free - KN_TWOSTEP_Z95 * f->model_free_se,
+                    f->model_free + KN_TWOSTEP_Z95 * f->model_free_se);
+            fprintf(af.fp, "%s,model_based_index,0,%.6f,%.6f,%.6f,%.6f\n", agent_label(r, k),
+                    f->model_based, f->model_based_se,
+                    f->model_based - KN_TWOSTEP_Z95 * f->model_based_se,
+                    f->model_based + KN_TWOSTEP_Z95 * f->model_based_se);
+            fprintf(af.fp, "%s,model_based_share,0,%.6f,%.6f,%.6f,%.6f\n", agent_label(r, k),
+                    f->mb_share, f->mb_share_se, f->mb_share - KN_TWOSTEP_Z95 * f->mb_share_se,
+                    f->mb_share + KN_TWOSTEP_Z95 * f->mb_share_se);
+        }
+        if ((rc = commit_out(&af, err)))
+            return rc;
     }
     return 0;
 }
@@ -339,14 +504,19 @@ static int write_plots(const char *dir, const kn_metarl_test_result *r, kn_error
     const int rows = 1 + r->n_agents, T = r->task.n_trials;
     char path[4096], title[160];
     const char *labels[1 + KN_METARL_MAX_AGENTS];
+    char tuned_names[1 + KN_METARL_MAX_AGENTS][40];
     double values[1 + KN_METARL_MAX_AGENTS], errs[1 + KN_METARL_MAX_AGENTS];
     for (int k = 0; k < rows; k++) {
         labels[k] = agent_label(r, k);
+        if (k > 0 && isfinite(r->agent_tuned_regret[k - 1])) { /* say which baselines were tuned */
+            snprintf(tuned_names[k], sizeof tuned_names[k], "%s (tuned)", labels[k]);
+            labels[k] = tuned_names[k];
+        }
         values[k] = kn_bandit_stats_regret_mean(row_stats(r, k));
         errs[k] = kn_bandit_stats_regret_sem(row_stats(r, k));
     }
     snprintf(title, sizeof title, "Regret per %d-trial episode (%s, %zu episodes)", T,
-             kn_task_kind_name(r->task.kind), r->n_episodes);
+             kn_bandit_task_kind_name(r->task.kind), r->n_episodes);
     kn_plot_axes ax = {title, "agent", "regret (mean +- s.e.m.)", 0, 0, 0, 0, 0, 0};
     int rc = join(path, sizeof path, dir, "regret.png", err);
     if (!rc)
@@ -373,60 +543,122 @@ static int write_plots(const char *dir, const kn_metarl_test_result *r, kn_error
                             k == 0 ? KN_PLOT_LINE : KN_PLOT_DASHED};
         series[k] = s;
     }
-    snprintf(title, sizeof title, "P(better arm) by trial (%s)", kn_task_kind_name(r->task.kind));
+    snprintf(title, sizeof title, "P(better arm) by trial (%s)",
+             kn_bandit_task_kind_name(r->task.kind));
     kn_plot_axes ax2 = {title, "trial", "P(choose the better arm)", 0, 0, 1, T, 0.3, 1.0};
     rc = join(path, sizeof path, dir, "p_best.png", err);
     if (!rc)
         rc = kn_plot_lines(path, &ax2, series, (size_t)rows, err);
     free(x);
     free(y);
-    if (rc || r->task.kind != KN_TASK_TWOSTEP)
+    if (rc || r->task.kind != KN_BANDIT_TASK_TWOSTEP)
         return rc;
 
-    /* Stay probabilities: the network alone (as in Wang et al. Fig. 5), then every agent. */
-    static const char *const long_names[4] = {"rew. common", "rew. uncommon", "unrew. common",
-                                              "unrew. uncommon"};
-    static const char *const short_names[4] = {"RC", "RU", "NC", "NU"};
-    double nv[4];
-    for (int c = 0; c < 4; c++) {
-        nv[c] = kn_bandit_stats_p_stay(&r->net.stats, stay_rc[c][0], stay_rc[c][1]);
-        if (!isfinite(nv[c]))
-            nv[c] = 0;
+    /* Stay probabilities as the papers show them: per agent, the rewarded and unrewarded groups
+     * with a common and an uncommon bar each (the network first, as in Wang et al. Fig. 5). */
+    static const char *const groups[2] = {"rewarded", "unrewarded"};
+    static const char *const bars[2] = {"common transition", "uncommon transition"};
+    double vals[1 + KN_METARL_MAX_AGENTS][4], sems[1 + KN_METARL_MAX_AGENTS][4];
+    char titles[1 + KN_METARL_MAX_AGENTS][48];
+    kn_bar_panel panels[1 + KN_METARL_MAX_AGENTS];
+    size_t np = 0;
+    for (int k = 0; k < rows; k++) {
+        const kn_bandit_stats *s = row_stats(r, k);
+        for (int rw = 0; rw < 2; rw++)
+            for (int cm = 0; cm < 2; cm++) {
+                int rewarded = rw == 0, common = cm == 0;
+                double pst = kn_bandit_stats_p_stay(s, rewarded, common);
+                double n = s->stay_total[rewarded][common];
+                vals[np][rw * 2 + cm] = pst;
+                sems[np][rw * 2 + cm] = n > 0 && isfinite(pst) ? sqrt(pst * (1 - pst) / n) : NAN;
+            }
+        snprintf(titles[np], sizeof titles[np], "%s", labels[k]);
+        panels[np] = (kn_bar_panel){titles[np], vals[np], sems[np]};
+        np++;
     }
-    kn_plot_axes ax3 = {"Two-step task: network stay probability", "previous trial", "P(stay)",
-                        0, 0, 0, 0, 0, 1.1};
     rc = join(path, sizeof path, dir, "stay.png", err);
     if (!rc)
-        rc = kn_plot_bars(path, &ax3, long_names, nv, NULL, 4, err);
+        rc = kn_figure_grouped_bars(path, "Two-step task: P(stay) by the previous trial's "
+                                    "reward and transition", "P(same first-stage choice)", 0.0,
+                                    1.05, groups, 2, bars, 2, panels, 1, err);
     if (rc)
         return rc;
-    enum { MAXB = 4 * (1 + KN_METARL_MAX_AGENTS) };
-    char names[MAXB][24];
-    const char *blabels[MAXB];
-    double bvals[MAXB];
-    int nb = 0;
-    for (int k = 0; k < rows; k++) {
-        if (k > 0 && r->agents[k - 1] == KN_AGENT_RANDOM)
-            continue; /* flat at 0.5; in stay.csv, left out here to keep the labels legible */
-        const char *who = k == 0 ? "net"
-                          : r->agents[k - 1] == KN_AGENT_MODEL_BASED ? "MB"
-                          : r->agents[k - 1] == KN_AGENT_MODEL_FREE  ? "MF"
-                          : r->agents[k - 1] == KN_AGENT_RANDOM      ? "rnd"
-                                                                     : labels[k];
-        for (int c = 0; c < 4; c++) {
-            snprintf(names[nb], sizeof names[nb], "%s %s", who, short_names[c]);
-            blabels[nb] = names[nb];
-            bvals[nb] = kn_bandit_stats_p_stay(row_stats(r, k), stay_rc[c][0], stay_rc[c][1]);
-            if (!isfinite(bvals[nb]))
-                bvals[nb] = 0;
-            nb++;
-        }
-    }
-    kn_plot_axes ax4 = {"Stay probability: R/N rewarded or not, C/U common or uncommon",
-                        "agent and previous trial", "P(stay)", 0, 0, 0, 0, 0, 1.1};
     rc = join(path, sizeof path, dir, "stay_agents.png", err);
     if (!rc)
-        rc = kn_plot_bars(path, &ax4, blabels, bvals, NULL, (size_t)nb, err);
+        rc = kn_figure_grouped_bars(path, "Two-step task: P(stay) by the previous trial's "
+                                    "reward and transition, network and baselines",
+                                    "P(same first-stage choice)", 0.0, 1.05, groups, 2, bars, 2,
+                                    panels, np, err);
+    return rc;
+}
+
+/* The choice regression as Miller et al. show it: per agent, the reward (model-free) and
+ * reward x transition (model-based) coefficients against the lag, with 95% intervals dashed. */
+static int plot_regression(const char *dir, const kn_metarl_test_result *r, kn_error *err)
+{
+    const int rows = 1 + r->n_agents;
+    enum { L = KN_TWOSTEP_MAX_LAGS, ROWS = 1 + KN_METARL_MAX_AGENTS };
+    double lag[L], y[ROWS][6][L];
+    kn_plot_series ser[ROWS][6];
+    kn_figure_panel panels[ROWS];
+    char titles[ROWS][64];
+    static const size_t colours[6] = {0, 0, 0, 1, 1, 1};
+    static const int groups[2] = {KN_TWOSTEP_REWARD, KN_TWOSTEP_INTERACTION};
+    static const char *const names[2] = {"reward (model-free)",
+                                         "reward x transition (model-based)"};
+    memset(panels, 0, sizeof panels);
+    size_t np = 0;
+    for (int l = 0; l < L; l++)
+        lag[l] = l + 1;
+    for (int k = 0; k < rows; k++) {
+        if (!r->fit_ok[k])
+            continue;
+        const kn_twostep_fit *f = &r->fit[k];
+        for (int q = 0; q < 2; q++) {
+            for (int l = 0; l < f->lags; l++) {
+                double c = f->coef[groups[q]][l], h = KN_TWOSTEP_Z95 * f->se[groups[q]][l];
+                y[np][3 * q][l] = c;
+                y[np][3 * q + 1][l] = c - h;
+                y[np][3 * q + 2][l] = c + h;
+            }
+            ser[np][3 * q] = (kn_plot_series){names[q], lag, y[np][3 * q], (size_t)f->lags, NULL,
+                                              NULL, KN_PLOT_LINE_POINTS};
+            for (int b = 1; b <= 2; b++)
+                ser[np][3 * q + b] = (kn_plot_series){NULL, lag, y[np][3 * q + b],
+                                                      (size_t)f->lags, NULL, NULL, KN_PLOT_DASHED};
+        }
+        snprintf(titles[np], sizeof titles[np], "%s (MB share %.2f)", agent_label(r, k),
+                 f->mb_share);
+        /* room above the data for the legend */
+        double lo = 0.0, hi = 0.0;
+        for (int b = 0; b < 6; b++)
+            for (int l = 0; l < f->lags; l++) {
+                lo = fmin(lo, y[np][b][l]);
+                hi = fmax(hi, y[np][b][l]);
+            }
+        double span = hi > lo ? hi - lo : 1.0;
+        panels[np].axes.ymin = lo - 0.05 * span;
+        panels[np].axes.ymax = hi + 0.45 * span;
+        panels[np].axes.title = titles[np];
+        panels[np].axes.xlabel = "trials back (lag)";
+        panels[np].axes.ylabel = np == 0 ? "coefficient (log-odds of repeating)" : NULL;
+        panels[np].axes.xmin = 0.5;
+        panels[np].axes.xmax = f->lags + 0.5;
+        panels[np].series = ser[np];
+        panels[np].n_series = 6;
+        panels[np].colours = colours;
+        panels[np].zero_line = 1;
+        panels[np].legend = KN_LEGEND_TOP_RIGHT;
+        np++;
+    }
+    if (np == 0)
+        return 0;
+    char path[4096];
+    int rc = join(path, sizeof path, dir, "regression.png", err);
+    if (!rc)
+        rc = kn_figure_panels(path, "Two-step task: logistic regression of choices on past "
+                              "trials (dashed: 95% intervals)", panels, np, np > 2 ? 2 : (int)np,
+                              np > 1 ? 1300 : 800, np > 2 ? 1000 : 560, err);
     return rc;
 }
 
@@ -440,6 +672,8 @@ int kn_metarl_write_test_report(const char *dir, const kn_metarl_test_result *r,
         rc = write_summary(dir, r, model_path, err);
     if (!rc)
         rc = write_plots(dir, r, err);
+    if (!rc && r->task.kind == KN_BANDIT_TASK_TWOSTEP)
+        rc = plot_regression(dir, r, err);
     return rc;
 }
 
@@ -516,7 +750,7 @@ int kn_metarl_write_train_report(const char *dir, const kn_metarl_config *cfg,
     cJSON_AddStringToObject(root, "command", "rl metarl train");
     cJSON_AddStringToObject(root, "model", model_path ? model_path : "");
     cJSON_AddStringToObject(root, "parameter_checksum", hex);
-    cJSON_AddStringToObject(root, "task", kn_task_kind_name(cfg->task.kind));
+    cJSON_AddStringToObject(root, "task", kn_bandit_task_kind_name(cfg->task.kind));
     cJSON_AddNumberToObject(root, "trials", cfg->task.n_trials);
     cJSON_AddNumberToObject(root, "episodes", (double)episodes_done);
     cJSON_AddNumberToObject(root, "seconds", seconds);
@@ -537,20 +771,59 @@ int kn_metarl_write_train_report(const char *dir, const kn_metarl_config *cfg,
     if (rc || curve->n < 2)
         return rc;
 
+    /* Reference lines: the best classical agent for the task (Thompson sampling for the bandits,
+     * the tuned model-based agent for the two-step task) and random choice, on fresh episodes. */
+    const int twostep = cfg->task.kind == KN_BANDIT_TASK_TWOSTEP;
+    kn_agent_kind best_kind = twostep ? KN_AGENT_MODEL_BASED : KN_AGENT_THOMPSON;
+    kn_agent_params ap;
+    kn_agent_params_default(&ap);
+    const uint64_t ref_seed = cfg->seed ^ KN_METARL_TUNE_TAG ^ 0x5eedull;
+    double ref[2] = {NAN, NAN};
+    if (twostep)
+        rc = kn_agent_tune_default(best_kind, &cfg->task, KN_METARL_TUNE_EPISODES, ref_seed, &ap,
+                                   NULL, err);
+    for (int k = 0; k < 2 && !rc; k++) {
+        kn_bandit_stats st;
+        rc = kn_bandit_stats_init(&st, cfg->task.n_trials, err);
+        if (!rc)
+            rc = kn_agent_evaluate(k == 0 ? best_kind : KN_AGENT_RANDOM, &ap, &cfg->task, 2000,
+                                   ref_seed + 1, &st, err);
+        ref[k] = kn_bandit_stats_regret_mean(&st);
+        kn_bandit_stats_free(&st);
+    }
+    if (rc)
+        return rc;
     double *x = malloc(curve->n * sizeof *x);
-    if (!x)
+    double *r0 = malloc(curve->n * sizeof *r0), *r1 = malloc(curve->n * sizeof *r1);
+    if (!x || !r0 || !r1) {
+        free(x);
+        free(r0);
+        free(r1);
         return kn_fail(err, KN_ENOMEM, "training plot: out of memory");
-    for (size_t i = 0; i < curve->n; i++)
+    }
+    for (size_t i = 0; i < curve->n; i++) {
         x[i] = (double)curve->episodes[i];
-    kn_plot_series s = {"network (training, sampled actions)", x, curve->regret, curve->n, NULL,
-                        NULL, KN_PLOT_LINE};
+        r0[i] = ref[0];
+        r1[i] = ref[1];
+    }
+    char l0[96], l1[64];
+    snprintf(l0, sizeof l0, "%s %.2f", twostep ? "tuned model-based" : "Thompson", ref[0]);
+    snprintf(l1, sizeof l1, "random %.2f", ref[1]);
+    kn_plot_series s[3] = {
+        {"network (training)", x, curve->regret, curve->n, NULL, NULL,
+         KN_PLOT_LINE},
+        {l0, x, r0, curve->n, NULL, NULL, KN_PLOT_DASHED},
+        {l1, x, r1, curve->n, NULL, NULL, KN_PLOT_DASHED},
+    };
     char title[160], path[4096];
     snprintf(title, sizeof title, "Meta-RL training regret (%s, seed %llu)",
-             kn_task_kind_name(cfg->task.kind), (unsigned long long)cfg->seed);
+             kn_bandit_task_kind_name(cfg->task.kind), (unsigned long long)cfg->seed);
     kn_plot_axes ax = {title, "training episodes", "regret per episode", 0, 0, 0, 0, 0, 0};
     rc = join(path, sizeof path, dir, "train_curve.png", err);
     if (!rc)
-        rc = kn_plot_lines(path, &ax, &s, 1, err);
+        rc = kn_plot_lines(path, &ax, s, 3, err);
     free(x);
+    free(r0);
+    free(r1);
     return rc;
 }

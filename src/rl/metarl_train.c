@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void kn_metarl_config_default(kn_metarl_config *c, kn_task_kind kind)
+void kn_metarl_config_default(kn_metarl_config *c, kn_bandit_task_kind kind)
 {
     memset(c, 0, sizeof *c);
-    kn_task_params_default(&c->task, kind);
+    kn_bandit_task_params_default(&c->task, kind);
     c->net.hidden = 48;
-    c->net.n_actions = KN_TASK_ACTIONS;
-    c->net.n_obs = kind == KN_TASK_TWOSTEP ? 2 : 0;
+    c->net.n_actions = KN_BANDIT_TASK_ACTIONS;
+    c->net.n_obs = kind == KN_BANDIT_TASK_TWOSTEP ? 2 : 0;
     c->net.time_input = 0;
     c->episodes = 20000;
     c->batch = 1;
@@ -31,14 +31,14 @@ void kn_metarl_config_default(kn_metarl_config *c, kn_task_kind kind)
 
 const char *kn_metarl_config_check(const kn_metarl_config *c)
 {
-    const char *bad = kn_task_params_check(&c->task);
+    const char *bad = kn_bandit_task_params_check(&c->task);
     if (bad)
         return bad;
     if (c->net.hidden < 1 || c->net.hidden > 4096)
         return "hidden units must be in [1, 4096]";
-    if (c->net.n_actions != KN_TASK_ACTIONS)
+    if (c->net.n_actions != KN_BANDIT_TASK_ACTIONS)
         return "the tasks have 2 actions";
-    if (c->task.kind == KN_TASK_TWOSTEP && c->net.n_obs != 2)
+    if (c->task.kind == KN_BANDIT_TASK_TWOSTEP && c->net.n_obs != 2)
         return "the two-step task needs 2 observation inputs (the second-stage state)";
     if (c->episodes < 1 || c->episodes > 1000000000L)
         return "episodes must be in [1, 1e9]";
@@ -105,7 +105,7 @@ static int sample_policy(const kn_real *logits, int A, double u, int greedy, dou
 
 typedef struct rollout {
     kn_episode *ep;
-    kn_task_state *st;
+    kn_bandit_task_state *st;
     kn_rng *act_rng;
     kn_trace *tr;
     int *actions;     /* T x n */
@@ -172,7 +172,7 @@ static int run_episodes(kn_metarl_net *net, rollout *r, int T, int greedy, doubl
     double probs[64];
     kn_metarl_net_reset(net);
     for (size_t i = 0; i < n; i++) {
-        kn_task_reset(&r->st[i]);
+        kn_bandit_task_reset(&r->st[i]);
         kn_trace_begin(&r->tr[i]);
         r->prev_action[i] = -1;
         r->prev_state[i] = -1;
@@ -192,7 +192,7 @@ static int run_episodes(kn_metarl_net *net, rollout *r, int T, int greedy, doubl
             if (t == 0 && i == 0 && trial1_p0)
                 *trial1_p0 = probs[0];
             kn_step s;
-            kn_task_step(&r->ep[i], &r->st[i], a, &s);
+            kn_bandit_task_step(&r->ep[i], &r->st[i], a, &s);
             kn_trace_record(&r->tr[i], t, a, &s);
             r->actions[(size_t)t * n + i] = a;
             r->rewards[(size_t)t * n + i] = (kn_real)s.reward;
@@ -220,7 +220,8 @@ int kn_metarl_train(kn_metarl_net *net, const kn_metarl_config *c, long every,
                        "training needs batch %zu and %d steps", net->batch, net->max_steps, n, T);
     if (net->cfg.n_obs != c->net.n_obs)
         return kn_fail(err, KN_EINVAL, "metarl train: net has %d observation inputs, task %s "
-                       "needs %d", net->cfg.n_obs, kn_task_kind_name(c->task.kind), c->net.n_obs);
+                       "needs %d", net->cfg.n_obs, kn_bandit_task_kind_name(c->task.kind),
+                       c->net.n_obs);
     kn_optim_config oc = kn_optim_rmsprop(c->lr);
     oc.alpha = c->rms_alpha;
     oc.eps = c->rms_eps;
@@ -293,26 +294,44 @@ int kn_metarl_train(kn_metarl_net *net, const kn_metarl_config *c, long every,
     return rc;
 }
 
-int kn_metarl_evaluate(kn_metarl_net *net, const kn_task_params *task, size_t n_episodes,
+int kn_metarl_evaluate(kn_metarl_net *net, const kn_bandit_task_params *task, size_t n_episodes,
                        uint64_t seed, int greedy, double *episode_regret, kn_metarl_eval *out,
                        kn_error *err)
 {
+    return kn_metarl_evaluate_history(net, task, n_episodes, seed, greedy, episode_regret, NULL,
+                                      out, err);
+}
+
+int kn_metarl_evaluate_history(kn_metarl_net *net, const kn_bandit_task_params *task,
+                               size_t n_episodes, uint64_t seed, int greedy,
+                               double *episode_regret, kn_twostep_history *history,
+                               kn_metarl_eval *out, kn_error *err)
+{
     memset(out, 0, sizeof *out);
-    const char *bad = kn_task_params_check(task);
+    const char *bad = kn_bandit_task_params_check(task);
     if (bad)
         return kn_fail(err, KN_EINVAL, "metarl test: %s", bad);
     const int T = task->n_trials;
     if (net->batch != 1 || net->max_steps < (size_t)T)
         return kn_fail(err, KN_EINVAL, "metarl test: net was made for batch %zu and %zu steps, "
                        "testing needs batch 1 and %d steps", net->batch, net->max_steps, T);
-    if ((task->kind == KN_TASK_TWOSTEP) != (net->cfg.n_obs == 2))
+    if ((task->kind == KN_BANDIT_TASK_TWOSTEP) != (net->cfg.n_obs == 2))
         return kn_fail(err, KN_EINVAL, "metarl test: the net has %d observation inputs, which "
-                       "does not fit task %s", net->cfg.n_obs, kn_task_kind_name(task->kind));
+                       "does not fit task %s", net->cfg.n_obs,
+                       kn_bandit_task_kind_name(task->kind));
     int rc = kn_bandit_stats_init(&out->stats, T, err);
     if (rc)
         return rc;
     out->stats.episode_regret = episode_regret;
     out->stats.episode_cap = episode_regret ? n_episodes : 0;
+    if (history && task->kind == KN_BANDIT_TASK_TWOSTEP) {
+        rc = kn_twostep_history_reserve(history, n_episodes, err);
+        if (rc) {
+            kn_bandit_stats_free(&out->stats);
+            return rc;
+        }
+        out->stats.history = history;
+    }
     rollout r;
     rc = rollout_alloc(&r, 1, T, err);
     if (rc) {

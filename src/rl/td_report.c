@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kenyon/plot.h"
+#include "kenyon/plot_figures.h"
 #include "kenyon/td.h"
 #include "rl/rl_output.h"
 
@@ -156,6 +157,60 @@ static int write_json(const char *dir, const kn_td_params *p, const kn_td_result
     return rc;
 }
 
+/* Niv's three panels: the error within a trial before learning (trial 1: at the reward), after
+ * learning (last trial: at the cue, ~0 at the reward) and in a probe with the reward omitted after
+ * training (a dip of -r at the reward time), on one y scale. The probe's profile is the error of a
+ * trial with no reward under the final values, without learning (as the omission probe). */
+static int plot_niv_panels(const char *dir, const kn_td_params *p, const kn_td_result *r,
+                           kn_error *err)
+{
+    const int S = r->n_states;
+    double *x = malloc((size_t)S * sizeof *x), *omit = malloc((size_t)S * sizeof *omit);
+    if (!x || !omit) {
+        free(x);
+        free(omit);
+        return kn_fail(err, KN_ENOMEM, "td plot: out of memory");
+    }
+    for (int s = 0; s < S; s++) {
+        x[s] = s;
+        double v_next = s + 1 < S ? r->values[s + 1] : r->values[0];
+        omit[s] = p->gamma * v_next - r->values[s];
+    }
+    const double *first = r->errors, *last = r->errors + (size_t)(r->n_recorded - 1) * S;
+    kn_plot_series s1 = {"TD error", x, first, (size_t)S, NULL, NULL, KN_PLOT_LINE_POINTS};
+    kn_plot_series s2 = {"TD error", x, last, (size_t)S, NULL, NULL, KN_PLOT_LINE_POINTS};
+    kn_plot_series s3 = {"TD error", x, omit, (size_t)S, NULL, NULL, KN_PLOT_LINE_POINTS};
+    char t1[64], t2[64], xl[96];
+    snprintf(t1, sizeof t1, "Before learning (trial %d)", r->recorded_trial[0] + 1);
+    snprintf(t2, sizeof t2, "After learning (trial %d)", r->recorded_trial[r->n_recorded - 1] + 1);
+    snprintf(xl, sizeof xl, "time step (cue at %d, reward at %d)", p->cue_state, p->reward_state);
+    double m = 1.15 * fmax(fabs(p->reward), 1e-12);
+    kn_figure_panel panels[3];
+    memset(panels, 0, sizeof panels);
+    const kn_plot_series *ser[3] = {&s1, &s2, &s3};
+    const char *titles[3] = {t1, t2, "Reward omitted (after learning)"};
+    for (int k = 0; k < 3; k++) {
+        panels[k].axes.title = titles[k];
+        panels[k].axes.xlabel = xl;
+        panels[k].axes.ylabel = k == 0 ? "TD error (dopamine response)" : NULL;
+        panels[k].axes.xmin = -0.5;
+        panels[k].axes.xmax = S - 0.5;
+        panels[k].axes.ymin = -m;
+        panels[k].axes.ymax = m;
+        panels[k].series = ser[k];
+        panels[k].n_series = 1;
+        panels[k].zero_line = 1;
+    }
+    char path[4096];
+    int rc = kn_rl_path(path, sizeof path, dir, "td_error_panels.png", err);
+    if (!rc)
+        rc = kn_figure_panels(path, "TD prediction error: before learning, after learning, "
+                              "reward omitted", panels, 3, 3, 1500, 520, err);
+    free(x);
+    free(omit);
+    return rc;
+}
+
 static int plot_td(const char *dir, const kn_td_result *r, kn_error *err)
 {
     char path[4096];
@@ -169,9 +224,9 @@ static int plot_td(const char *dir, const kn_td_result *r, kn_error *err)
     int every = r->n_recorded > 1 ? r->recorded_trial[1] - r->recorded_trial[0] : 1;
     snprintf(ylabel, sizeof ylabel, "trial / %d", every);
     ax.ylabel = ylabel;
-    kn_heatmap hm = {r->errors, (size_t)r->n_recorded, (size_t)r->n_states, 0, 0, "TD error",
-                     0, 1, 0};
-    rc = kn_plot_heatmap(path, &ax, &hm, err);
+    kn_heatmap hm = {r->errors, (size_t)r->n_recorded, (size_t)r->n_states, 0, 0,
+                     "TD error (signed; white = 0)", 0, 1, 0};
+    rc = kn_figure_heatmap_diverging(path, &ax, &hm, err);
     if (rc)
         return rc;
 
@@ -218,5 +273,7 @@ int kn_td_write(const char *dir, const kn_td_params *p, const kn_td_result *r,
         rc = write_json(dir, p, r, checks, n_checks, seconds, err);
     if (!rc && plots)
         rc = plot_td(dir, r, err);
+    if (!rc && plots)
+        rc = plot_niv_panels(dir, p, r, err);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include "test_support.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kenyon/disttd.h"
@@ -172,6 +173,66 @@ static void test_long_run_meets_targets_against_truth(void **state)
     }
 }
 
+/* The standard error each cell reports (batch means of its window) is the spread its value
+ * really has across independent runs. 40 seeds: the spread's own relative error is about
+ * 1/sqrt(2 * 39) = 11%, so the ratio must lie within 1 +- 0.35 (3 of those). */
+static void test_value_se_matches_seed_spread(void **state)
+{
+    (void)state;
+    const double ap[4] = {0.02, 0.1, 0.05, 0.18}, am[4] = {0.08, 0.1, 0.02, 0.03};
+    const int S = 40;
+    double sum[4] = {0}, sumsq[4] = {0}, se[4] = {0};
+    for (int s = 0; s < S; s++) {
+        kn_disttd_params p;
+        kn_disttd_params_default(&p);
+        p.n_cells = 4;
+        p.alpha_plus = ap;
+        p.alpha_minus = am;
+        p.seed = 100 + (uint64_t)s;
+        kn_disttd_task t;
+        kn_disttd_task_variable_magnitude(&t);
+        kn_disttd_result r;
+        kn_error err;
+        assert_int_equal(kn_disttd_run(&p, &t, &r, &err), 0);
+        for (int i = 0; i < 4; i++) {
+            sum[i] += r.values[i];
+            sumsq[i] += r.values[i] * r.values[i];
+            se[i] += r.value_se[i] / S;
+        }
+        kn_disttd_result_free(&r);
+    }
+    for (int i = 0; i < 4; i++) {
+        double m = sum[i] / S, sd = sqrt((sumsq[i] - S * m * m) / (S - 1));
+        printf("cell %d: spread over seeds %.4f, reported s.e. %.4f (ratio %.2f)\n", i, sd, se[i],
+               se[i] / sd);
+        assert_true(se[i] / sd > 0.65 && se[i] / sd < 1.35);
+    }
+}
+
+/* The convergence verdict can fail: a target off by 10% (well beyond the window's noise of
+ * about 1.4% of the mean) is rejected, the true one is not. */
+static void test_z_check_rejects_wrong_targets(void **state)
+{
+    (void)state;
+    kn_disttd_params p;
+    kn_disttd_params_default(&p);
+    kn_disttd_task t;
+    kn_disttd_task_variable_magnitude(&t);
+    kn_disttd_result r;
+    kn_error err;
+    assert_int_equal(kn_disttd_run(&p, &t, &r, &err), 0);
+    kn_disttd_accuracy a;
+    assert_int_equal(kn_disttd_accuracy_of(&r, 0, 0.02, &a, &err), 0);
+    assert_true(a.n_z == a.n_included && a.n_z > 100);
+    assert_true(a.p_max_z > 0.01);
+    for (int i = 0; i < r.n_cells; i++)
+        r.analytic[i] *= 1.10;
+    assert_int_equal(kn_disttd_accuracy_of(&r, 0, 0.02, &a, &err), 0);
+    printf("targets x 1.10: max |z| %.1f, p %.2g\n", a.max_abs_z, a.p_max_z);
+    assert_true(a.p_max_z < 0.01); /* the verdict's family-wise level */
+    kn_disttd_result_free(&r);
+}
+
 static void test_classical_control_at_the_mean(void **state)
 {
     (void)state;
@@ -317,6 +378,8 @@ int main(void)
         cmocka_unit_test(test_reward_dist_bad_input),
         cmocka_unit_test(test_reference_population),
         cmocka_unit_test(test_long_run_meets_targets_against_truth),
+        cmocka_unit_test(test_value_se_matches_seed_spread),
+        cmocka_unit_test(test_z_check_rejects_wrong_targets),
         cmocka_unit_test(test_classical_control_at_the_mean),
         cmocka_unit_test(test_quantile_rule_small_rates),
         cmocka_unit_test(test_cue_task_and_given_rates),

@@ -13,7 +13,7 @@
 #include "kenyon/safetensors.h"
 #include "test_support.h"
 
-static void small_config(kn_metarl_config *c, kn_task_kind kind)
+static void small_config(kn_metarl_config *c, kn_bandit_task_kind kind)
 {
     kn_metarl_config_default(c, kind);
     c->net.hidden = 8;
@@ -36,7 +36,7 @@ static void test_training_is_reproducible(void **state)
 {
     (void)state;
     kn_metarl_config c;
-    small_config(&c, KN_TASK_TWOSTEP);
+    small_config(&c, KN_BANDIT_TASK_TWOSTEP);
     kn_metarl_net a, b;
     kn_error err;
     make_net(&a, &c, 4);
@@ -64,7 +64,7 @@ static void test_training_independent_of_blas_threads(void **state)
 {
     (void)state;
     kn_metarl_config c;
-    small_config(&c, KN_TASK_INDEPENDENT);
+    small_config(&c, KN_BANDIT_TASK_INDEPENDENT);
     c.net.hidden = 48; /* big enough for a threaded gemm to split work */
     c.batch = 8;
     c.episodes = 16;
@@ -88,7 +88,7 @@ static void test_a2c_step_lowers_loss(void **state)
 {
     (void)state;
     kn_metarl_config c;
-    small_config(&c, KN_TASK_INDEPENDENT);
+    small_config(&c, KN_BANDIT_TASK_INDEPENDENT);
     kn_metarl_net net;
     kn_error err;
     make_net(&net, &c, 2);
@@ -139,7 +139,7 @@ static void test_frozen_test_and_model_roundtrip(void **state)
 {
     (void)state;
     kn_metarl_config c;
-    small_config(&c, KN_TASK_INDEPENDENT);
+    small_config(&c, KN_BANDIT_TASK_INDEPENDENT);
     kn_metarl_net net, loaded;
     kn_error err;
     make_net(&net, &c, 4);
@@ -147,11 +147,11 @@ static void test_frozen_test_and_model_roundtrip(void **state)
     const char *dir = kt_scratch_dir("metarl");
     const char *path = kt_path(dir, "model.safetensors");
     assert_int_equal(kn_metarl_save(path, &net, &c.task, &c, 40, 0.5, &err), 0);
-    kn_task_params task;
+    kn_bandit_task_params task;
     assert_int_equal(kn_metarl_load(path, &loaded, &task, 1, &err), 0);
     assert_int_equal(loaded.n_params, net.n_params);
     assert_memory_equal(loaded.params, net.params, net.n_params * sizeof(kn_real));
-    assert_int_equal(task.kind, KN_TASK_INDEPENDENT);
+    assert_int_equal(task.kind, KN_BANDIT_TASK_INDEPENDENT);
     assert_int_equal(task.n_trials, 20);
     assert_int_equal(loaded.cfg.hidden, 8);
 
@@ -186,20 +186,20 @@ static void test_bad_inputs_are_named(void **state)
 {
     (void)state;
     kn_metarl_config c;
-    small_config(&c, KN_TASK_INDEPENDENT);
+    small_config(&c, KN_BANDIT_TASK_INDEPENDENT);
     c.lr = -1;
     assert_non_null(strstr(kn_metarl_config_check(&c), "learning rate"));
-    small_config(&c, KN_TASK_TWOSTEP);
+    small_config(&c, KN_BANDIT_TASK_TWOSTEP);
     c.net.n_obs = 0;
     assert_non_null(strstr(kn_metarl_config_check(&c), "two-step"));
-    small_config(&c, KN_TASK_INDEPENDENT);
+    small_config(&c, KN_BANDIT_TASK_INDEPENDENT);
     kn_metarl_net net;
     kn_error err;
     make_net(&net, &c, 1); /* batch 1, but the config asks for 4 */
     assert_int_equal(kn_metarl_train(&net, &c, 0, NULL, NULL, NULL, &err), KN_EINVAL);
     assert_non_null(strstr(err.msg, "batch"));
-    kn_task_params ts;
-    kn_task_params_default(&ts, KN_TASK_TWOSTEP);
+    kn_bandit_task_params ts;
+    kn_bandit_task_params_default(&ts, KN_BANDIT_TASK_TWOSTEP);
     ts.n_trials = 20;
     kn_metarl_eval ev;
     assert_int_equal(kn_metarl_evaluate(&net, &ts, 5, 1, 0, NULL, &ev, &err), KN_EINVAL);
@@ -210,7 +210,7 @@ static void test_bad_inputs_are_named(void **state)
     const char *dir = kt_scratch_dir("metarl-bad");
     const char *junk = kt_path(dir, "junk.safetensors");
     kt_write_bytes(junk, "hello", 5);
-    kn_task_params task;
+    kn_bandit_task_params task;
     assert_true(kn_metarl_load(junk, &net, &task, 1, &err) < 0);
     assert_non_null(strstr(err.msg, "junk.safetensors"));
     kn_st_writer w;

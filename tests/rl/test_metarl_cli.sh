@@ -47,6 +47,55 @@ done
 [ -s "$T/twostep/test/stay_agents.png" ] || fail "two-step test did not write stay_agents.png"
 grep -q "^network,1,1," "$T/twostep/test/stay.csv" || fail "stay.csv lacks the network rows"
 
+# two-step verdict: the choice regression, not raw stay probabilities, judged against the tuned
+# baselines: the model-free agent must get "no", the model-based agent "yes"
+expect_ok "train twostep, 100 trials" "trained 24 episodes of twostep" \
+  "$KENYON" rl metarl train --task twostep --episodes 24 --batch 4 --hidden 6 --seed 5 \
+  --out "$T/ts100" --quiet
+expect_ok "test twostep, 200 episodes" "model-free +regression \(5 lags, 19000 trials, 200 episodes\).*signature no" \
+  "$KENYON" rl metarl test --model "$T/ts100/model.safetensors" --episodes 200 --quiet
+python3 - "$T/ts100/test/summary.json" <<'PY' || fail "two-step summary.json verdicts"
+import json, sys
+d = json.load(open(sys.argv[1]))
+mf = d["agents"]["model-free"]["choice_regression"]
+mb = d["agents"]["model-based"]["choice_regression"]
+assert mf["fitted"] and mb["fitted"], (mf, mb)
+assert mf["model_based_signature"] is False, mf
+assert mb["model_based_signature"] is True, mb
+assert mf["baselines_separated"] is True, mf
+lo, hi = mb["model_based_index_ci95"]
+assert 0 < lo < mb["model_based_index"] < hi, mb
+assert d["agents"]["model-based"]["parameters"]["tuning_episodes"] == 500
+assert d["agents"]["model-based"]["regret_mean"] < d["agents"]["model-free"]["regret_mean"]
+assert d["targets"]["model_based_signature"] == d["network"]["choice_regression"]["model_based_signature"]
+PY
+grep -q "^model-free,reward_x_transition,1," "$T/ts100/test/regression.csv" ||
+  fail "regression.csv lacks the model-free rows"
+for f in regression.png stay.png stay_agents.png; do
+  [ -s "$T/ts100/test/$f" ] || fail "two-step test did not write $f"
+done
+
+# bandit references: each classical agent is compared with its reference regret in its own
+# standard errors; eps-greedy differs (an untried arm's value is a matter of definition) and says so
+expect_ok "train independent, 100 trials" "trained 24 episodes of independent" \
+  "$KENYON" rl metarl train --task independent --episodes 24 --batch 4 --hidden 6 --seed 5 \
+  --out "$T/ind100" --quiet
+expect_ok "test independent, 1500 episodes" "eps-greedy +regret .*reference 4.23, -[0-9.]+ s.e.: DIFFERS" \
+  "$KENYON" rl metarl test --model "$T/ind100/model.safetensors" --episodes 1500 --quiet
+python3 - "$T/ind100/test/summary.json" <<'PY' || fail "bandit summary.json reference flags"
+import json, sys
+a = json.load(open(sys.argv[1]))["agents"]
+assert a["eps-greedy"]["agrees_with_reference"] is False, a["eps-greedy"]
+assert a["eps-greedy"]["regret_reference_z"] < -3, a["eps-greedy"]
+assert a["eps-greedy"]["untried_arm_value"] == 0.5
+assert "reference_note" in a["eps-greedy"]
+for k in ("thompson", "ucb1", "random"):
+    assert a[k]["agrees_with_reference"] is True, (k, a[k])
+PY
+# 10-trial episodes have no reference
+grep -q '"regret_reference":[[:space:]]*null' "$T/independent/test/summary.json" ||
+  fail "a 10-trial test compared with the 100-trial references"
+
 # same seed, same numbers
 cp "$T/independent/test/episodes.csv" "$T/episodes1.csv"
 "$KENYON" rl metarl test --model "$T/independent/model.safetensors" --episodes 30 --quiet >/dev/null 2>&1

@@ -19,6 +19,12 @@ grep -q '"all_pass":[[:space:]]*true' "$tmp/td/summary.json" || fail "summary.js
 head -1 "$tmp/td/td_trials.csv" | grep -q '^trial,rewarded,cue_error,reward_error,peak_state$' ||
   fail "td_trials.csv header"
 
+# td figures: the diverging heat map, the slices and Niv's three panels
+"$KENYON" rl td --trials 500 --out "$tmp/tdplots" >/dev/null || fail "rl td with plots failed"
+for f in td_error_heatmap.png td_error_slices.png td_error_panels.png; do
+  [ -s "$tmp/tdplots/$f" ] || fail "missing $f"
+done
+
 # td with a reward probability: the three limits are judged
 out=$("$KENYON" rl td --prob 0.5 --alpha 0.01 --average-last 10000 --seed 3) || fail "rl td --prob"
 grep -q "unrewarded trials" <<<"$out" || fail "no unrewarded verdict: $out"
@@ -35,7 +41,7 @@ out=$("$KENYON" rl disttd --task custom --sizes 1,2,4 --probs 0.25,0.5,0.25 --ce
   --decode-samples 30 --decode-candidates 50 --decode-starts 2 --out "$tmp/dt") ||
   fail "rl disttd custom failed: $out"
 for f in summary.json cells.csv decoded.csv analysis.csv utility.csv disttd_values_vs_tau.png \
-  disttd_asymmetry_vs_reversal.png disttd_decoded.png; do
+  disttd_asymmetry_vs_reversal.png disttd_analysis.png disttd_decoded.png; do
   [ -s "$tmp/dt/$f" ] || fail "missing $f"
 done
 [ "$(wc -l <"$tmp/dt/cells.csv")" -eq 21 ] || fail "cells.csv rows"
