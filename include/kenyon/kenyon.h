@@ -18,6 +18,7 @@
 #include "kenyon/plot.h"
 #include "kenyon/progress.h"
 /* networks */
+#include "kenyon/gemm.h"
 #include "kenyon/nn.h"
 #include "kenyon/vae.h"
 #include "kenyon/lstm.h"
