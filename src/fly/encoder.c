@@ -8,14 +8,14 @@
  * portable binary runs the widest the CPU has; they transpose the sums in registers and store
  * each sample's activities contiguously. The winners are found without sorting all m cells
  * (profile of the former design: a histogram over all m cells and a serial compaction took ~70%
- * of the time, the SSE projection ~20%):
+ * of the time, the SSE projection ~20%; of the first version of this one, a histogram over the
+ * candidates ~30%):
  *   1. candidates: the cells above a cheap bound, mean + z sd of the sample's activities with z
  *      set for ~2.5 k candidates under a normal shape (AVX-512 compresses 16 cells at a time);
  *      if fewer than k pass, the sample is scanned again with bound 0, so the bound changes only
  *      the speed, never the codes;
- *   2. a 256-bucket histogram of the candidates (buckets linear in the value, hence monotonic)
- *      locates the bucket holding the k-th largest, and a quickselect over its few members gives
- *      the exact threshold;
+ *   2. counts of the candidates above a grid of 16 thresholds (vectorised compares) locate the grid cell holding the k-th largest; that cell is cut into 16 again
+ *      until a few candidates remain, and a quickselect over them gives the exact threshold;
  *   3. the cells above the threshold win, plus ties at it to the lower cell numbers.
  * Every lane of every kernel adds the same numbers in the same order, so the codes are
  * bit-identical across kernels and thread counts (tests/fly/test_encoder_kernels.c). Blocks are
@@ -32,7 +32,6 @@
 #include "kenyon/rng.h"
 
 #define KC_BLOCK 16
-#define KC_BUCKETS 256 /* for ~2.5 k candidates: a few per bucket */
 
 /* Four SSE-width vectors per block of 16 samples: GCC keeps four named accumulators in
  * registers, where one 64-byte vector variable was spilled to the stack on every add. */
@@ -322,7 +321,8 @@ static void project_generic(const uint32_t *inputs, int m, int c, const float *x
 /* Candidates of one sample: cells (increasing) with activity > 0 and >= bound, into cc / cv
  * (m + 16 slots); returns their number. Branch-free: every cell is written at position n and n
  * advances only when it is kept. */
-static int candidates_generic(const float *h, int m, float bound, int32_t *cc, float *cv)
+static inline __attribute__((always_inline)) int
+candidates_body(const float *h, int m, float bound, int32_t *cc, float *cv)
 {
     int n = 0;
     for (int i = 0; i < m; i++) {
@@ -332,6 +332,59 @@ static int candidates_generic(const float *h, int m, float bound, int32_t *cc, f
         n += (v > 0.0f) & (v >= bound);
     }
     return n;
+}
+
+/* Keeps the entries with lo <= v < hi of (v, c)[0..n) in order, into (ov, oc) (n + 16 slots;
+ * may be v / c themselves); returns their number. oc may be NULL. */
+static inline __attribute__((always_inline)) int
+compact_body(const float *v, const int32_t *c, int n, float lo, float hi, float *ov,
+             int32_t *oc)
+{
+    int w = 0;
+    if (oc) {
+        for (int i = 0; i < n; i++) {
+            float x = v[i];
+            int32_t ci = c[i];
+            ov[w] = x;
+            oc[w] = ci;
+            w += (x >= lo) & (x < hi);
+        }
+    } else {
+        for (int i = 0; i < n; i++) {
+            float x = v[i];
+            ov[w] = x;
+            w += (x >= lo) & (x < hi);
+        }
+    }
+    return w;
+}
+
+/* cnt[j] = number of v[0..n) >= t[j], j < 16. */
+static inline __attribute__((always_inline)) void count16_body(const float *v, int n,
+                                                               const float *t, int *cnt)
+{
+    for (int j = 0; j < 16; j++) {
+        int c = 0;
+        for (int i = 0; i < n; i++) /* vectorises: a compare and a subtract per lane */
+            c += v[i] >= t[j];
+        cnt[j] = c;
+    }
+}
+
+static int candidates_generic(const float *h, int m, float bound, int32_t *cc, float *cv)
+{
+    return candidates_body(h, m, bound, cc, cv);
+}
+
+static int compact_generic(const float *v, const int32_t *c, int n, float lo, float hi,
+                           float *ov, int32_t *oc)
+{
+    return compact_body(v, c, n, lo, hi, ov, oc);
+}
+
+static void count16_generic(const float *v, int n, const float *t, int *cnt)
+{
+    count16_body(v, n, t, cnt);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -487,6 +540,53 @@ __attribute__((target("avx512f"))) static int candidates_avx512(const float *h, 
     }
     return n;
 }
+
+/* As compact_body, 16 entries at a time with compress (in place is safe: every store lands at
+ * or below the entries already loaded). */
+__attribute__((target("avx512f"))) static int compact_avx512(const float *v, const int32_t *c,
+                                                             int n, float lo, float hi, float *ov,
+                                                             int32_t *oc)
+{
+    const __m512 l = _mm512_set1_ps(lo), u = _mm512_set1_ps(hi);
+    int w = 0;
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 in = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 x = _mm512_maskz_loadu_ps(in, v + i);
+        __mmask16 k = in & _mm512_cmp_ps_mask(x, l, _CMP_GE_OQ) & _mm512_cmp_ps_mask(x, u, _CMP_LT_OQ);
+        if (oc) {
+            __m512i ci = _mm512_maskz_loadu_epi32(in, c + i);
+            _mm512_storeu_si512((void *)(oc + w), _mm512_maskz_compress_epi32(k, ci));
+        }
+        _mm512_storeu_ps(ov + w, _mm512_maskz_compress_ps(k, x));
+        w += __builtin_popcount((unsigned)k);
+    }
+    return w;
+}
+
+__attribute__((target("avx512f"))) static void count16_avx512(const float *v, int n,
+                                                              const float *t, int *cnt)
+{
+    count16_body(v, n, t, cnt);
+}
+
+__attribute__((target("avx2"))) static int candidates_avx2(const float *h, int m, float bound,
+                                                           int32_t *cc, float *cv)
+{
+    return candidates_body(h, m, bound, cc, cv);
+}
+
+__attribute__((target("avx2"))) static int compact_avx2(const float *v, const int32_t *c, int n,
+                                                        float lo, float hi, float *ov,
+                                                        int32_t *oc)
+{
+    return compact_body(v, c, n, lo, hi, ov, oc);
+}
+
+__attribute__((target("avx2"))) static void count16_avx2(const float *v, int n, const float *t,
+                                                         int *cnt)
+{
+    count16_body(v, n, t, cnt);
+}
 #endif
 
 int kn_kc_kernel_supported(kn_kc_kernel kernel)
@@ -548,13 +648,20 @@ typedef struct kc_scratch {
     float *hb;       /* KC_BLOCK x ms activities, sample-major, 64-byte aligned, zero padding */
     int32_t *cc;     /* m + 16: candidate cells of one sample */
     float *cv;       /* m + 16: their activities */
-    float *tmp;      /* m + 1: members of the threshold bucket; winning values */
-    uint32_t *hist;  /* KC_BUCKETS */
-    uint16_t *bkt;   /* m: bucket of each candidate */
-    int32_t *wc;     /* m + 1: winning cells before the copy out */
+    float *tmp;      /* m + 16: members of the threshold window */
+    int32_t *wc;     /* m + 16: winning cells before the copy out */
+    float *wv;       /* m + 16: their activities */
 } kc_scratch;
 
-typedef int (*kc_candidates_fn)(const float *h, int m, float bound, int32_t *cc, float *cv);
+/* The kernel-specific loops of one encode. */
+typedef struct kc_kernel_fns {
+    void (*project)(const uint32_t *inputs, int m, int c, const float *xt, float *hb, size_t ms,
+                    kc_block_stats *st);
+    int (*candidates)(const float *h, int m, float bound, int32_t *cc, float *cv);
+    int (*compact)(const float *v, const int32_t *c, int n, float lo, float hi, float *ov,
+                   int32_t *oc);
+    void (*count16)(const float *v, int n, const float *t, int *cnt);
+} kc_kernel_fns;
 
 /* Finishes one sample (activities h): its winners (top k by activity, ties at the threshold to
  * the lower cell numbers) in increasing cell order, divided by the maximum mx. The candidates are
@@ -562,15 +669,14 @@ typedef int (*kc_candidates_fn)(const float *h, int m, float bound, int32_t *cc,
  * sample is scanned again with bound 0 (all positive cells), so the result never depends on the
  * bound. Writes at most k cells / values; returns their number. */
 static int finish_sample(const float *h, int m, int k, float mx, float bound,
-                         kc_candidates_fn candidates, kc_scratch *s, int32_t *cells,
-                         float *values)
+                         const kc_kernel_fns *fn, kc_scratch *s, int32_t *cells, float *values)
 {
     int32_t *cc = s->cc;
     float *cv = s->cv;
-    int n = candidates(h, m, bound, cc, cv);
+    int n = fn->candidates(h, m, bound, cc, cv);
     if (n < k && !(bound <= 0.0f)) { /* (a NaN bound, impossible for finite sums, too) */
         bound = 0.0f;
-        n = candidates(h, m, bound, cc, cv);
+        n = fn->candidates(h, m, bound, cc, cv);
     }
     if (n <= k) { /* every candidate wins (n == k with a bound: all cells >= it won) */
         memcpy(cells, cc, (size_t)n * sizeof *cells);
@@ -578,45 +684,54 @@ static int finish_sample(const float *h, int m, int k, float mx, float bound,
             values[j] = cv[j] / mx;
         return n;
     }
-    /* Bucket q holds candidates with (int)((v - lo) * scale) == q: monotonic in v. */
-    const float lo = bound > 0.0f ? bound : 0.0f;
-    float scale = (float)KC_BUCKETS / (mx - lo);
-    if (!(mx - lo > 0.0f) || !(scale < 1e30f))
-        scale = 0.0f;
-    memset(s->hist, 0, KC_BUCKETS * sizeof *s->hist);
-    for (int j = 0; j < n; j++) {
-        float f = (cv[j] - lo) * scale;
-        int q = f < (float)(KC_BUCKETS - 1) ? (int)f : KC_BUCKETS - 1;
-        s->bkt[j] = (uint16_t)q;
-        s->hist[q]++;
+    /* Locate the k-th largest candidate in a window [lo, hi) of values: a grid of 16 thresholds
+     * t_j = lo + j step cuts the window, counts of its members >= t_j (plus the `above`
+     * candidates at or over hi) tell which cut holds the k-th largest, and the members of that
+     * cut become the window. Every count is exact whatever the rounding of t_j (the grid is
+     * monotonic in j), so only the number of rounds depends on the values. */
+    float lo = bound > 0.0f ? bound : 0.0f, hi = INFINITY;
+    const float *mv = cv; /* the window's members: first all candidates, then s->tmp */
+    int mn = n, above = 0;
+    for (int round = 0; round < 8 && mn > 16; round++) {
+        const float top = hi < INFINITY ? hi : mx;
+        const float step = (top - lo) / 16.0f;
+        if (!(step > 0.0f))
+            break; /* nothing left to cut */
+        float t[16];
+        int cnt[16];
+        for (int j = 0; j < 16; j++)
+            t[j] = lo + (float)j * step;
+        fn->count16(mv, mn, t, cnt);
+        int J = 15;
+        while (J > 0 && above + cnt[J] < k)
+            J--;
+        /* above + cnt[J] >= k > above + cnt[J + 1] */
+        const float new_lo = t[J], new_hi = J < 15 ? t[J + 1] : hi;
+        if (J < 15)
+            above += cnt[J + 1];
+        mn = fn->compact(mv, NULL, mn, new_lo, new_hi, s->tmp, NULL);
+        mv = s->tmp;
+        lo = new_lo;
+        hi = new_hi;
     }
-    int above = 0, q = KC_BUCKETS - 1;
-    while (q > 0 && above + (int)s->hist[q] < k)
-        above += (int)s->hist[q--];
-    int nt = 0;
-    for (int j = 0; j < n; j++) {
-        s->tmp[nt] = cv[j];
-        nt += s->bkt[j] == q;
-    }
-    float thr = kth_largest(s->tmp, nt, k - above);
+    if (mv != s->tmp) /* kth_largest reorders its input: never the candidates themselves */
+        mn = fn->compact(mv, NULL, mn, lo, hi, s->tmp, NULL);
+    float thr = kth_largest(s->tmp, mn, k - above);
     int equal = 0;
-    for (int j = 0; j < nt; j++) {
+    for (int j = 0; j < mn; j++) {
         above += s->tmp[j] > thr;
         equal += s->tmp[j] == thr;
     }
     int ties = k - above; /* cells equal to thr that still win: the lowest-numbered ones */
-    int w = 0;
     if (ties == equal) { /* the usual case: every cell >= thr wins, exactly k of them */
-        for (int j = 0; j < n; j++) {
-            s->tmp[w] = cv[j];
-            s->wc[w] = cc[j];
-            w += cv[j] >= thr;
-        }
+        int w = fn->compact(cv, cc, n, thr, INFINITY, s->wv, s->wc);
+        (void)w; /* == k */
         memcpy(cells, s->wc, (size_t)k * sizeof *cells);
         for (int j = 0; j < k; j++)
-            values[j] = s->tmp[j] / mx;
+            values[j] = s->wv[j] / mx;
         return k;
     }
+    int w = 0;
     for (int j = 0; j < n && w < k; j++) {
         float v = cv[j];
         int eq = v == thr;
@@ -642,14 +757,12 @@ int kn_kc_encode_with(const kn_kc_encoder *e, kn_kc_kernel kernel, const float *
     if (!kn_kc_kernel_supported(kernel))
         return kn_fail(err, KN_EINVAL, "KC encode: kernel %s is not supported by this CPU",
                        kn_kc_kernel_name(kernel));
-    void (*project)(const uint32_t *, int, int, const float *, float *, size_t,
-                    kc_block_stats *) = project_generic;
-    kc_candidates_fn candidates = candidates_generic;
+    kc_kernel_fns fn = {project_generic, candidates_generic, compact_generic, count16_generic};
 #ifdef KC_HAVE_X86_KERNELS
     if (kernel == KN_KC_KERNEL_AVX2)
-        project = project_avx2;
+        fn = (kc_kernel_fns){project_avx2, candidates_avx2, compact_avx2, count16_avx2};
     else if (kernel == KN_KC_KERNEL_AVX512)
-        project = project_avx512, candidates = candidates_avx512;
+        fn = (kc_kernel_fns){project_avx512, candidates_avx512, compact_avx512, count16_avx512};
 #endif
     const size_t d = e->d;
     const int m = e->m, c = e->c, k = e->k;
@@ -675,11 +788,10 @@ int kn_kc_encode_with(const kn_kc_encoder *e, kn_kc_kernel kernel, const float *
         s.hb = aligned_alloc(64, ms * KC_BLOCK * sizeof(float));
         s.cc = malloc(((size_t)m + 16) * sizeof *s.cc);
         s.cv = malloc(((size_t)m + 16) * sizeof *s.cv);
-        s.tmp = malloc(((size_t)m + 1) * sizeof *s.tmp);
-        s.hist = malloc(KC_BUCKETS * sizeof *s.hist);
-        s.bkt = malloc(((size_t)m + 16) * sizeof *s.bkt);
-        s.wc = malloc(((size_t)m + 1) * sizeof *s.wc);
-        if (!s.xt || !s.hb || !s.cc || !s.cv || !s.tmp || !s.hist || !s.bkt || !s.wc) {
+        s.tmp = malloc(((size_t)m + 16) * sizeof *s.tmp);
+        s.wc = malloc(((size_t)m + 16) * sizeof *s.wc);
+        s.wv = malloc(((size_t)m + 16) * sizeof *s.wv);
+        if (!s.xt || !s.hb || !s.cc || !s.cv || !s.tmp || !s.wc || !s.wv) {
 #pragma omp atomic write
             failed = 1;
         } else {
@@ -705,15 +817,15 @@ int kn_kc_encode_with(const kn_kc_encoder *e, kn_kc_kernel kernel, const float *
                     for (size_t j = 0; j < d; j++)
                         s.xt[j * KC_BLOCK + (size_t)b] = 0.0f;
                 kc_block_stats st;
-                project(e->inputs, m, c, s.xt, s.hb, ms, &st);
+                fn.project(e->inputs, m, c, s.xt, s.hb, ms, &st);
                 for (int b = 0; b < nb; b++) {
                     float mean = st.sum[b] / (float)m;
                     float var = st.sumsq[b] / (float)m - mean * mean;
                     float sd = var > 0.0f ? sqrtf(var) : 0.0f;
                     float bound = use_bound ? mean + z * sd : 0.0f;
                     size_t smp = s0 + (size_t)b;
-                    codes->nnz[smp] = finish_sample(s.hb + (size_t)b * ms, m, k, st.mx[b], bound,
-                                                    candidates, &s,
+                    codes->nnz[smp] = finish_sample(s.hb + (size_t)b * ms, m, k, st.mx[b],
+                                                    bound, &fn, &s,
                                                     codes->cells + smp * (size_t)k,
                                                     codes->values + smp * (size_t)k);
                 }
@@ -724,9 +836,8 @@ int kn_kc_encode_with(const kn_kc_encoder *e, kn_kc_kernel kernel, const float *
         free(s.cc);
         free(s.cv);
         free(s.tmp);
-        free(s.hist);
-        free(s.bkt);
         free(s.wc);
+        free(s.wv);
     }
     if (failed)
         return kn_fail(err, KN_ENOMEM, "KC encode: out of memory for thread buffers");
