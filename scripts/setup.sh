@@ -8,6 +8,8 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libopenblas-dev liblapacke-dev zlib1g-dev libgsl-dev libcjson-dev libcmocka-dev
   libplplot-dev plplot-driver-cairo libfreetype-dev
+  # oneDNN: the second GEMM backend, used when OpenBLAS cannot run the CPU's widest kernels
+  libdnnl-dev
   dataset-fashion-mnist ca-certificates
   # Japanese fonts for `kenyon data kana` (the KMNIST stand-in): brush, handwriting, rounded,
   # gothic and mincho families.

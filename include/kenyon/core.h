@@ -21,7 +21,8 @@
 #include "kenyon/tasks.h"
 /* model files */
 #include "kenyon/safetensors.h"
-/* networks */
+/* networks and the GEMM backend they run on */
+#include "kenyon/gemm.h"
 #include "kenyon/nn.h"
 #include "kenyon/vae.h"
 #include "kenyon/lstm.h"

@@ -63,6 +63,21 @@ void kn_kc_codes_free(kn_kc_codes *codes);
  * OpenMP over blocks of samples; bit-identical for any thread count. */
 int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *codes,
                  kn_error *err);
+/* The encoder's compute kernels, chosen at run time: one portable binary carries all of them and
+ * picks the widest the CPU runs. Every kernel gives bit-identical codes. */
+typedef enum kn_kc_kernel {
+    KN_KC_KERNEL_AUTO = 0, /* the widest supported (kn_kc_kernel_best) */
+    KN_KC_KERNEL_GENERIC,  /* any CPU (SSE2-width vectors on x86-64) */
+    KN_KC_KERNEL_AVX2,
+    KN_KC_KERNEL_AVX512,
+} kn_kc_kernel;
+
+int kn_kc_kernel_supported(kn_kc_kernel kernel); /* 1 if this CPU runs it */
+kn_kc_kernel kn_kc_kernel_best(void);
+const char *kn_kc_kernel_name(kn_kc_kernel kernel); /* "generic", "avx2", "avx512", "auto" */
+/* kn_kc_encode with a given kernel (fails if the CPU does not run it). */
+int kn_kc_encode_with(const kn_kc_encoder *e, kn_kc_kernel kernel, const float *x, size_t n,
+                      kn_kc_codes *codes, kn_error *err);
 /* The dense KC activity of one sample before k-WTA (after scaling, projection and ReLU), for
  * tests and inspection: h has m entries. */
 void kn_kc_activity(const kn_kc_encoder *e, const float *x, float *h);

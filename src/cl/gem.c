@@ -13,10 +13,10 @@
  *
  * Model file: common metadata + net tensors + "memory_x" F32 [tasks, n-memories, d],
  * "memory_y" I32 [tasks, n-memories], "memory_count" I64 [tasks], "memory_pos" I64 [tasks]. */
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kenyon/gemm.h"
 #include "cl/baselines.h"
 #include "cl/gem_qp.h"
 #include "cl/methods.h"
@@ -121,13 +121,13 @@ static int gem_step(kn_learner *l, gem_state *s, const float *x, const int32_t *
         if (past > 64)
             return kn_fail(err, KN_EINVAL, "method gem: %d past tasks (at most 64 supported)",
                            past);
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, past, (int)np, 1.0f, s->G, (int)np, g, 1, 0.0f,
+        kn_sgemv(KN_GEMM_ROW_MAJOR, KN_GEMM_NO_TRANS, past, (int)np, 1.0f, s->G, (int)np, g, 1, 0.0f,
                     dots, 1);
         int violated = 0;
         for (int k = 0; k < past; k++)
             violated |= dots[k] < 0;
         if (violated) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, past, past, (int)np, 1.0f, s->G,
+            kn_sgemm(KN_GEMM_ROW_MAJOR, KN_GEMM_NO_TRANS, KN_GEMM_TRANS, past, past, (int)np, 1.0f, s->G,
                         (int)np, s->G, (int)np, 0.0f, Pf, past);
             double *PP = malloc((size_t)past * (size_t)past * sizeof *PP);
             if (!PP)
@@ -146,7 +146,7 @@ static int gem_step(kn_learner *l, gem_state *s, const float *x, const int32_t *
             for (int k = 0; k < past; k++)
                 vf[k] = (float)v[k];
             /* g <- G^T v + g */
-            cblas_sgemv(CblasRowMajor, CblasTrans, past, (int)np, 1.0f, s->G, (int)np, vf, 1,
+            kn_sgemv(KN_GEMM_ROW_MAJOR, KN_GEMM_TRANS, past, (int)np, 1.0f, s->G, (int)np, vf, 1,
                         1.0f, g, 1);
             s->n_projections++;
         }

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "kenyon/error.h"
+#include "kenyon/gemm.h"
 
 #ifndef KENYON_VERSION
 #define KENYON_VERSION "unknown"
@@ -35,11 +37,21 @@ static void print_usage(FILE *out)
     for (const command *c = commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
     fprintf(out, "\nkenyon <command> --help shows a command's options and defaults.\n"
-                 "kenyon --version prints the version.\n");
+                 "kenyon --version prints the version and the GEMM backend and kernel in use.\n"
+                 "Environment: KENYON_GEMM=openblas|onednn|auto chooses the GEMM backend;\n"
+                 "KENYON_BLAS_FIX=0 keeps a too-narrow OpenBLAS kernel (no re-run).\n");
 }
 
 int main(int argc, char **argv)
 {
+    /* First of all: if OpenBLAS loaded kernels narrower than this CPU runs, start again with the
+     * right ones (kenyon/gemm.h). Returns here when nothing needs fixing. */
+    (void)kn_blas_fix_kernel(argv);
+    kn_error err = {0};
+    if (kn_gemm_init(&err)) {
+        fprintf(stderr, "kenyon: %s\n", err.msg);
+        return 2;
+    }
     if (argc < 2) {
         print_usage(stderr);
         return 2;
@@ -50,7 +62,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("kenyon %s\n", KENYON_VERSION);
+        char gemm[256];
+        printf("kenyon %s\n%s\n", KENYON_VERSION, kn_gemm_describe(gemm, sizeof gemm));
         return 0;
     }
     for (const command *c = commands; c->name; c++)

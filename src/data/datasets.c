@@ -1,6 +1,7 @@
 /* Assembly of the named data sets (mnist20, mnist, fashion, cifar100) and of user x/y files into
  * a train/test split; see kenyon/data_load.h. */
 #include "kenyon/data_load.h"
+#include "kenyon/dataset_cache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -281,7 +282,9 @@ static int load_cifar100(const char *dir, kn_split *out, kn_error *err)
     return rc;
 }
 
-int kn_load_dataset(const char *name, const kn_data_options *o, kn_split *out, kn_error *err)
+/* kn_load_dataset without the cache: reads and assembles the sources. */
+static int load_dataset_sources(const char *name, const kn_data_options *o, kn_split *out,
+                                kn_error *err)
 {
     memset(out, 0, sizeof *out);
     kn_data_options defaults;
@@ -341,6 +344,33 @@ int kn_load_dataset(const char *name, const kn_data_options *o, kn_split *out, k
     }
     set_source(out, text, o->balance, o->seed);
     return KN_OK;
+}
+
+int kn_load_dataset(const char *name, const kn_data_options *o, kn_split *out, kn_error *err)
+{
+    /* The image sets go through the cache of the assembled split (dataset_cache.c); any cache
+     * problem falls back to the sources, and writing the cache is best effort. */
+    kn_data_options defaults;
+    if (!o) {
+        kn_data_options_default(&defaults);
+        o = &defaults;
+    }
+    if (!kn_dataset_cache_enabled() ||
+        (strcmp(name, "mnist20") && strcmp(name, "mnist") && strcmp(name, "fashion")))
+        return load_dataset_sources(name, o, out, err);
+    const char *dir = o->data_dir ? o->data_dir : kn_data_dir_default();
+    uint64_t key;
+    char path[4400];
+    kn_error ignored;
+    if (kn_dataset_cache_key(dir, name, o->balance, o->seed, &key, &ignored) ||
+        kn_dataset_cache_path(dir, name, o->balance, key, path, sizeof path, &ignored))
+        return load_dataset_sources(name, o, out, err);
+    if (kn_dataset_cache_read(path, key, out, &ignored) == KN_OK)
+        return KN_OK;
+    int rc = load_dataset_sources(name, o, out, err);
+    if (rc == KN_OK)
+        (void)kn_dataset_cache_write(path, key, out, &ignored);
+    return rc;
 }
 
 int kn_load_user_split(const char *train_x, const char *train_y, const char *test_x,

@@ -4,8 +4,10 @@
  * predictions are needed, (G + lambda I) W = B is solved by Cholesky (LAPACKE dpotrf/dpotrs).
  * The result is the offline ridge solution on everything seen so far, whatever the data order.
  *
- * Threads split the rows of G (row r belongs to thread r mod T); each entry still receives its
- * additions in sample order, so G is bit-identical for any thread count. */
+ * The update goes row by row (all samples that touch row r, then row r + 1, ...) rather than
+ * sample by sample, so that a row is loaded once per call, not once per sample. Threads split the
+ * rows of G (row r belongs to thread r mod T); each entry still receives its additions in sample
+ * order, so G is bit-identical to the sample-by-sample sum for any thread count. */
 #include "kenyon/fly.h"
 
 #include <lapacke.h>
@@ -64,23 +66,52 @@ int kn_fly_ridge_accumulate(kn_fly_ridge *r, const kn_kc_codes *codes, const int
                 return kn_fail(err, KN_EINVAL, "fly-ridge: code of sample %zu names cell %d >= m",
                                i, (int)codes->cells[i * (size_t)k + j]);
     }
+    /* Row lists: for every cell r, the (sample, position) pairs whose code has r active, in
+     * sample order (a counting sort). Each row of G is then updated by all its samples in a
+     * row, while it is in cache, instead of once per sample: a sample's code touches ~k rows
+     * and nearly every cache line of each, so sample order streamed most of G through the
+     * caches k times per sample. */
+    size_t total = 0;
+    for (size_t i = 0; i < codes->n; i++)
+        total += (size_t)codes->nnz[i];
+    size_t *start = calloc(m + 1, sizeof *start);
+    uint32_t *pairs = malloc((total ? total : 1) * 2 * sizeof *pairs);
+    if (!start || !pairs) {
+        free(start);
+        free(pairs);
+        return kn_fail(err, KN_ENOMEM, "fly-ridge: out of memory for %zu code entries", total);
+    }
+    for (size_t i = 0; i < codes->n; i++)
+        for (int a = 0; a < codes->nnz[i]; a++)
+            start[codes->cells[i * (size_t)k + a] + 1]++;
+    for (size_t q = 0; q < m; q++)
+        start[q + 1] += start[q];
+    for (size_t i = 0; i < codes->n; i++)
+        for (int a = 0; a < codes->nnz[i]; a++) {
+            size_t at = start[codes->cells[i * (size_t)k + a]]++;
+            pairs[2 * at] = (uint32_t)i;
+            pairs[2 * at + 1] = (uint32_t)a;
+        }
+    /* start[q] is now the end of row q's list, which begins at start[q - 1] (0 for q = 0). */
 #pragma omp parallel if (codes->n > 64)
     {
         const int T = omp_get_num_threads(), me = omp_get_thread_num();
-        for (size_t i = 0; i < codes->n; i++) {
-            const int32_t *cl = codes->cells + i * (size_t)k;
-            const float *vl = codes->values + i * (size_t)k;
-            const int nnz = codes->nnz[i];
-            for (int a = 0; a < nnz; a++) {
-                if (cl[a] % T != me)
-                    continue;
-                double *row = r->g + (size_t)cl[a] * m;
+        for (size_t q = (size_t)me; q < m; q += (size_t)T) {
+            double *row = r->g + q * m;
+            for (size_t at = q ? start[q - 1] : 0; at < start[q]; at++) {
+                const size_t i = pairs[2 * at];
+                const int a = (int)pairs[2 * at + 1];
+                const int32_t *cl = codes->cells + i * (size_t)k;
+                const float *vl = codes->values + i * (size_t)k;
+                const int nnz = codes->nnz[i];
                 const double va = vl[a];
                 for (int b = a; b < nnz; b++) /* cells increase, so this is the upper triangle */
                     row[cl[b]] += va * (double)vl[b];
             }
         }
     }
+    free(start);
+    free(pairs);
     for (size_t i = 0; i < codes->n; i++) {
         const int32_t *cl = codes->cells + i * (size_t)k;
         const float *vl = codes->values + i * (size_t)k;

@@ -1,5 +1,5 @@
 /* Private definitions of the network core: the layer record, the net, the gemm switch between
- * float and double (KN_NN_DOUBLE, used by the double-precision gradient-check build) and small
+ * float (the backend layer) and double (KN_NN_DOUBLE, used by the double-precision gradient-check build) and small
  * buffer helpers shared by the nn source files. */
 #ifndef KENYON_NN_INTERNAL_H
 #define KENYON_NN_INTERNAL_H
@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kenyon/gemm.h"
 #include "kenyon/nn.h"
 
 /* OpenBLAS's cblas.h pulls in <complex.h>, whose macro I clashes with ordinary names. */
@@ -18,7 +19,7 @@
 #ifdef KN_NN_DOUBLE
 #define KN_GEMM cblas_dgemm
 #else
-#define KN_GEMM cblas_sgemm
+#define KN_GEMM kn_sgemm /* the backend layer: OpenBLAS or oneDNN (kenyon/gemm.h) */
 #endif
 
 typedef struct kn_layer {

@@ -1,0 +1,225 @@
+/* Every KC-encoder kernel this CPU runs (generic, AVX2, AVX-512) against a direct reference
+ * (kn_kc_activity, sort by value then cell, keep the top k positives) and against each other,
+ * bit for bit, at 1 and 2 threads, over shapes that reach every path: m not a multiple of 4, 8 or
+ * 16, tiny m, k close to m, inputs so sparse that fewer than k cells are positive, quantised
+ * inputs full of ties at the threshold, heavy-tailed inputs that defeat the candidate bound (the
+ * rescan), constant samples, and sample counts that leave partial blocks. */
+#include "test_support.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kenyon/fly.h"
+#include "kenyon/rng.h"
+
+typedef struct {
+    float v;
+    int cell;
+} vc;
+
+static int cmp_vc(const void *a, const void *b)
+{
+    const vc *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v < y->v ? 1 : -1; /* descending value */
+    return (x->cell > y->cell) - (x->cell < y->cell); /* then ascending cell */
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+enum { DENSE, QUANTISED, SPARSE, HEAVY_TAIL, N_KINDS };
+
+static void make_data(float *x, size_t n, size_t d, int kind, uint64_t seed)
+{
+    kn_rng r;
+    kn_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++) {
+        float *row = x + i * d;
+        for (size_t j = 0; j < d; j++) {
+            double u = kn_rng_uniform(&r);
+            switch (kind) {
+            case DENSE: row[j] = u < 0.33 ? 0.0f : (float)(3 * kn_rng_uniform(&r)); break;
+            case QUANTISED: row[j] = (float)(int)(4 * u); break;           /* many equal sums */
+            case SPARSE: row[j] = u < 0.97 ? 0.0f : (float)(1 + u); break; /* few positive KCs */
+            default: row[j] = (float)exp(12 * u * u * u); break;           /* a few huge inputs */
+            }
+        }
+        if (i % 17 == 3) /* a constant sample: all KCs zero */
+            for (size_t j = 0; j < d; j++)
+                row[j] = 2.5f;
+    }
+}
+
+static void check_reference(const kn_kc_encoder *e, const float *x, size_t n,
+                            const kn_kc_codes *codes, const char *what)
+{
+    const int m = e->m, k = e->k;
+    float *h = malloc((size_t)m * sizeof *h);
+    vc *s = malloc((size_t)m * sizeof *s);
+    int *want = malloc((size_t)k * sizeof *want);
+    assert_non_null(h);
+    assert_non_null(s);
+    assert_non_null(want);
+    for (size_t i = 0; i < n; i++) {
+        kn_kc_activity(e, x + i * e->d, h);
+        for (int q = 0; q < m; q++)
+            s[q] = (vc){h[q], q};
+        qsort(s, (size_t)m, sizeof *s, cmp_vc);
+        int nw = 0;
+        for (int q = 0; q < k; q++)
+            if (s[q].v > 0)
+                want[nw++] = s[q].cell;
+        qsort(want, (size_t)nw, sizeof *want, cmp_int);
+        if (codes->nnz[i] != nw)
+            fail_msg("%s: sample %zu has %d winners, reference %d", what, i, codes->nnz[i], nw);
+        for (int q = 0; q < nw; q++) {
+            if (codes->cells[i * (size_t)k + (size_t)q] != want[q] ||
+                codes->values[i * (size_t)k + (size_t)q] != h[want[q]] / s[0].v)
+                fail_msg("%s: sample %zu winner %d is cell %d value %.9g, reference cell %d "
+                         "value %.9g",
+                         what, i, q, codes->cells[i * (size_t)k + (size_t)q],
+                         codes->values[i * (size_t)k + (size_t)q], want[q], h[want[q]] / s[0].v);
+        }
+    }
+    free(h);
+    free(s);
+    free(want);
+}
+
+static void assert_same_codes(const kn_kc_codes *a, const kn_kc_codes *b, size_t n, int k,
+                              const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (a->nnz[i] != b->nnz[i] ||
+            memcmp(a->cells + i * (size_t)k, b->cells + i * (size_t)k,
+                   (size_t)a->nnz[i] * sizeof(int32_t)) != 0 ||
+            memcmp(a->values + i * (size_t)k, b->values + i * (size_t)k,
+                   (size_t)a->nnz[i] * sizeof(float)) != 0)
+            fail_msg("%s: sample %zu differs from the generic kernel", what, i);
+    }
+}
+
+static void test_every_kernel_matches_reference(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t d;
+        int m, c, k;
+        size_t n;
+    } shapes[] = {
+        {84, 3200, 10, 160, 70},  /* MNIST-20 */
+        {30, 203, 4, 17, 50},     /* m odd */
+        {12, 37, 3, 30, 33},      /* k close to m */
+        {8, 5, 2, 1, 20},         /* tiny m */
+        {64, 1000, 16, 10, 40},   /* 1% winners */
+        {20, 600, 20, 300, 25},   /* c == d, half the cells win */
+    };
+    const kn_kc_kernel kernels[3] = {KN_KC_KERNEL_GENERIC, KN_KC_KERNEL_AVX2,
+                                     KN_KC_KERNEL_AVX512};
+    int tested_wide = 0;
+    for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
+        const size_t d = shapes[sh].d, n = shapes[sh].n;
+        const int m = shapes[sh].m, c = shapes[sh].c, k = shapes[sh].k;
+        kn_kc_encoder e;
+        kn_error err;
+        assert_int_equal(kn_kc_encoder_init(&e, d, m, c, k, 3 + sh, &err), 0);
+        float *x = malloc(n * d * sizeof *x);
+        assert_non_null(x);
+        for (int kind = 0; kind < N_KINDS; kind++) {
+            make_data(x, n, d, kind, 40 + (uint64_t)kind);
+            kn_kc_codes ref;
+            assert_int_equal(kn_kc_codes_alloc(&ref, n, k, &err), 0);
+            omp_set_num_threads(1);
+            assert_int_equal(kn_kc_encode_with(&e, KN_KC_KERNEL_GENERIC, x, n, &ref, &err), 0);
+            char what[128];
+            snprintf(what, sizeof what, "generic, shape %zu, data kind %d", sh, kind);
+            check_reference(&e, x, n, &ref, what);
+            for (int kk = 0; kk < 3; kk++) {
+                if (!kn_kc_kernel_supported(kernels[kk]))
+                    continue;
+                tested_wide += kk > 0;
+                for (int threads = 1; threads <= 2; threads++) {
+                    kn_kc_codes got;
+                    assert_int_equal(kn_kc_codes_alloc(&got, n, k, &err), 0);
+                    omp_set_num_threads(threads);
+                    assert_int_equal(kn_kc_encode_with(&e, kernels[kk], x, n, &got, &err), 0);
+                    snprintf(what, sizeof what, "%s at %d threads, shape %zu, data kind %d",
+                             kn_kc_kernel_name(kernels[kk]), threads, sh, kind);
+                    assert_same_codes(&ref, &got, n, k, what);
+                    kn_kc_codes_free(&got);
+                }
+            }
+            kn_kc_codes_free(&ref);
+        }
+        free(x);
+        kn_kc_encoder_free(&e);
+    }
+    print_message("wide kernels tested: avx2 %s, avx512 %s\n",
+                  kn_kc_kernel_supported(KN_KC_KERNEL_AVX2) ? "yes" : "no (CPU)",
+                  kn_kc_kernel_supported(KN_KC_KERNEL_AVX512) ? "yes" : "no (CPU)");
+    (void)tested_wide;
+}
+
+/* Many samples: enough blocks for the threaded path (16 blocks or more). */
+static void test_threads_many_blocks(void **state)
+{
+    (void)state;
+    const size_t d = 84, n = 16 * 40 + 5;
+    kn_kc_encoder e;
+    kn_error err;
+    assert_int_equal(kn_kc_encoder_init(&e, d, 500, 10, 25, 9, &err), 0);
+    float *x = malloc(n * d * sizeof *x);
+    assert_non_null(x);
+    make_data(x, n, d, DENSE, 5);
+    kn_kc_codes a, b;
+    assert_int_equal(kn_kc_codes_alloc(&a, n, 25, &err), 0);
+    assert_int_equal(kn_kc_codes_alloc(&b, n, 25, &err), 0);
+    omp_set_num_threads(1);
+    assert_int_equal(kn_kc_encode_with(&e, KN_KC_KERNEL_GENERIC, x, n, &a, &err), 0);
+    omp_set_num_threads(2);
+    assert_int_equal(kn_kc_encode(&e, x, n, &b, &err), 0); /* the best kernel, 2 threads */
+    assert_same_codes(&a, &b, n, 25, "best kernel at 2 threads, many blocks");
+    check_reference(&e, x, n, &b, "best kernel at 2 threads, many blocks");
+    kn_kc_codes_free(&a);
+    kn_kc_codes_free(&b);
+    free(x);
+    kn_kc_encoder_free(&e);
+}
+
+static void test_kernel_names_and_support(void **state)
+{
+    (void)state;
+    assert_true(kn_kc_kernel_supported(KN_KC_KERNEL_GENERIC));
+    assert_true(kn_kc_kernel_supported(kn_kc_kernel_best()));
+    assert_string_equal(kn_kc_kernel_name(KN_KC_KERNEL_AVX512), "avx512");
+    if (kn_kc_kernel_supported(KN_KC_KERNEL_AVX512))
+        assert_int_equal(kn_kc_kernel_best(), KN_KC_KERNEL_AVX512);
+    /* An unsupported kernel is an error naming it, not a crash. */
+    kn_kc_encoder e;
+    kn_error err;
+    assert_int_equal(kn_kc_encoder_init(&e, 4, 4, 2, 2, 1, &err), 0);
+    kn_kc_codes codes;
+    assert_int_equal(kn_kc_codes_alloc(&codes, 1, 2, &err), 0);
+    float x[4] = {1, 2, 3, 4};
+    assert_int_not_equal(kn_kc_encode_with(&e, (kn_kc_kernel)99, x, 1, &codes, &err), 0);
+    assert_non_null(strstr(err.msg, "kernel"));
+    kn_kc_codes_free(&codes);
+    kn_kc_encoder_free(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_kernel_matches_reference),
+        cmocka_unit_test(test_threads_many_blocks),
+        cmocka_unit_test(test_kernel_names_and_support),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
