@@ -98,6 +98,10 @@ int kn_learner_create(const char *method, const kn_learner_info *info, const kn_
 int kn_learner_load(const char *path, kn_learner **out, kn_error *err);
 void kn_learner_free(kn_learner *l);
 
+/* Checks options for method m before any work: known keys, each once, values of the right type
+ * (range checks come with kn_learner_create). Returns KN_EINVAL with a message naming the option. */
+int kn_method_check_options(const kn_method *m, const kn_kv *options, size_t n, kn_error *err);
+
 /* Prints the method's options with defaults and help (for `kenyon run --method M --help`). */
 void kn_method_print_params(const kn_method *m, FILE *out);
 

@@ -384,6 +384,20 @@ int kn_write_file_atomic(const char *path, const void *data, size_t len, kn_erro
     return kn_atomic_commit(&af, err);
 }
 
+/* "<option> <path>: <what>[: reason]", the path shortened like kn_fail_path's. */
+static int fail_option(kn_error *err, int code, const char *option, const char *path,
+                       const char *what, int errnum)
+{
+    size_t n = strlen(option) + strlen(path) + 2;
+    char *label = malloc(n);
+    if (!label)
+        return kn_fail(err, KN_ENOMEM, "out of memory");
+    snprintf(label, n, "%s %s", option, path);
+    int rc = kn_fail_path(err, code, label, what, errnum);
+    free(label);
+    return rc;
+}
+
 /* Can files be created in dir? Tries it: access() says yes to root on a read-only mount. */
 static int probe_dir(const char *dir, const char *option, const char *shown, kn_error *err)
 {
@@ -396,9 +410,7 @@ static int probe_dir(const char *dir, const char *option, const char *shown, kn_
     if (fd < 0) {
         int e = errno;
         free(p);
-        char what[64];
-        snprintf(what, sizeof what, "%s: cannot write there", option);
-        return kn_fail_path(err, KN_EIO, shown, what, e);
+        return fail_option(err, KN_EIO, option, shown, "cannot write there", e);
     }
     close(fd);
     unlink(p);
@@ -419,9 +431,7 @@ static int existing_ancestor(const char *path, const char *option, char **out, k
         struct stat st;
         if (stat(p, &st) == 0) {
             if (!S_ISDIR(st.st_mode)) {
-                char what[64];
-                snprintf(what, sizeof what, "%s: exists and is not a directory", option);
-                kn_fail_path(err, KN_EINVAL, p, what, 0);
+                fail_option(err, KN_EINVAL, option, p, "exists and is not a directory", 0);
                 free(p);
                 return KN_EINVAL;
             }
@@ -430,9 +440,7 @@ static int existing_ancestor(const char *path, const char *option, char **out, k
         }
         if (errno != ENOENT) {
             int e = errno;
-            char what[64];
-            snprintf(what, sizeof what, "%s: cannot use", option);
-            kn_fail_path(err, KN_EINVAL, p, what, e);
+            fail_option(err, KN_EINVAL, option, p, "cannot use", e);
             free(p);
             return KN_EINVAL;
         }
@@ -456,7 +464,7 @@ int kn_check_output_dir(const char *dir, const char *option, kn_error *err)
 {
     if (!dir || !*dir)
         return kn_fail(err, KN_EINVAL, "%s: empty directory name", option);
-    char *anc;
+    char *anc = NULL;
     int rc = existing_ancestor(dir, option, &anc, err);
     if (rc)
         return rc;
@@ -472,9 +480,8 @@ int kn_check_output_file(const char *path, const char *option, kn_error *err)
     size_t n = strlen(path);
     struct stat st;
     if (path[n - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
-        char what[64];
-        snprintf(what, sizeof what, "%s: is a directory, expected a file name", option);
-        return kn_fail_path(err, KN_EINVAL, path, what, 0);
+        return fail_option(err, KN_EINVAL, option, path, "is a directory, expected a file name",
+                           0);
     }
     char *dir = dir_of(path);
     if (!dir)
