@@ -284,16 +284,11 @@ int kn_cmd_run(int argc, char **argv)
                       .batch = (size_t)a.batch,
                       .shuffle = !a.file_order,
                       .load_seconds = load_seconds};
-    if (a.out) {
-        rc = kn_results_write(a.out, &ri, &res, &err);
-        if (!rc)
-            printf("wrote %s/summary.json and %s/accuracy_matrix.csv\n", a.out, a.out);
-    }
-    if (!rc && a.save) {
-        rc = kn_learner_save(l, a.save, &err);
-        if (!rc)
-            printf("saved the model to %s\n", a.save);
-    }
+    rc = kn_run_outputs_write(a.out, a.save, &ri, &res, l, &err);
+    if (!rc && a.out)
+        printf("wrote %s/summary.json and %s/accuracy_matrix.csv\n", a.out, a.out);
+    if (!rc && a.save)
+        printf("saved the model to %s\n", a.save);
 out:
     if (rc && rc != 2)
         fprintf(stderr, "kenyon run: %s\n", err.msg);
