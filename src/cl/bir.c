@@ -255,6 +255,11 @@ static int train_step(kn_learner *l, const float *x, const int32_t *y, size_t m,
         if (rc)
             return rc;
     }
+    /* A diverged model stops the run (the caller adds the task and the step). */
+    double total = lc.cls + lc.recon + lc.kl + lr.cls + lr.recon + lr.kl;
+    if (!isfinite(total))
+        return kn_fail(err, KN_ESTATE, "the training loss is %s: training diverged (a smaller "
+                       "learning rate may help)", isnan(total) ? "NaN" : "infinite");
     kn_real *p[BIR_MAX_OPT], *g[BIR_MAX_OPT];
     size_t n[BIR_MAX_OPT];
     int k = param_slots(md, p, g, n);
