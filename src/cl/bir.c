@@ -270,6 +270,13 @@ static int train_step(kn_learner *l, const float *x, const int32_t *y, size_t m,
             continue;
         kn_optim_step(s->opt[i], p[i], g[i]);
     }
+    /* The step's own loss was finite; its update may not be (ReLU hides NaN weights later). */
+    for (int i = 0; i < k; i++)
+        for (size_t j = 0; j < n[i]; j++)
+            if (!isfinite(p[i][j]))
+                return kn_fail(err, KN_ESTATE, "a weight became %s: training diverged (a "
+                               "smaller learning rate may help)",
+                               isnan(p[i][j]) ? "NaN" : "infinite");
     s->sum_cls += lc.cls;
     s->sum_rec += lc.recon + lr.recon;
     s->sum_kl += lc.kl + lr.kl;

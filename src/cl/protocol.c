@@ -11,6 +11,9 @@
 
 #include "kenyon/protocol.h"
 
+#include "cl/baselines.h"
+#include "kenyon/nn.h"
+
 #define EVAL_CHUNK 4096
 
 void kn_protocol_options_default(kn_protocol_options *o)
@@ -144,6 +147,18 @@ static void prefix_error(kn_error *err, int rc, const char *fmt, ...)
  * would score every class NaN and be reported at chance accuracy: one row's scores tell. */
 static int check_scores_finite(kn_learner *l, const float *x, int task, kn_error *err)
 {
+    /* A back-prop network is checked weight by weight: ReLU maps NaN to 0, so a few NaN weights
+     * need not show in one row's scores. */
+    kn_net *net = kn_bp_learner_net(l);
+    if (net) {
+        const kn_real *w = kn_net_params_const(net);
+        size_t np = kn_net_n_params(net);
+        for (size_t i = 0; i < np; i++)
+            if (!isfinite(w[i]))
+                return kn_fail(err, KN_ESTATE, "task %d, after its last step: weight %zu of the "
+                               "network is %s: training diverged (a smaller learning rate may "
+                               "help)", task, i, isnan(w[i]) ? "NaN" : "infinite");
+    }
     size_t C = (size_t)l->info.n_classes;
     float *scores = malloc(C * sizeof *scores);
     if (!scores)
