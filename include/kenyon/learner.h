@@ -102,6 +102,15 @@ void kn_learner_free(kn_learner *l);
  * (range checks come with kn_learner_create). Returns KN_EINVAL with a message naming the option. */
 int kn_method_check_options(const kn_method *m, const kn_kv *options, size_t n, kn_error *err);
 
+/* Can the loaded model l continue on stream ts (data of d features, n_classes classes)? The input
+ * dimension, class count, number of tasks learned and the classes seen in them must match the
+ * stream's first tasks (the same --classes-per-task and class order); otherwise KN_EINVAL with a
+ * message (starting with `name`, e.g. the model's path) saying which differs. */
+struct kn_task_stream;
+int kn_learner_check_resume(const kn_learner *l, const char *name,
+                            const struct kn_task_stream *ts, size_t d, int n_classes,
+                            kn_error *err);
+
 /* Prints the method's options with defaults and help (for `kenyon run --method M --help`). */
 void kn_method_print_params(const kn_method *m, FILE *out);
 

@@ -230,12 +230,8 @@ int kn_cmd_run(int argc, char **argv)
             goto out;
         }
         rc = kn_learner_load(a.load, &l, &err);
-        if (!rc && (l->info.d != info.d || l->info.n_classes != info.n_classes)) {
-            rc = kn_fail(&err, KN_EINVAL,
-                         "%s: the model expects %zu features and %d classes, the data have %zu "
-                         "and %d",
-                         a.load, l->info.d, l->info.n_classes, info.d, info.n_classes);
-        }
+        if (!rc)
+            rc = kn_learner_check_resume(l, a.load, &ts, info.d, info.n_classes, &err);
         if (!rc && strcmp(l->method->name, m->name) != 0)
             fprintf(stderr, "kenyon run: note: %s holds method %s (not %s); using it\n", a.load,
                     l->method->name, m->name);

@@ -1,7 +1,8 @@
 /* Model files that cannot hurt: for every method in the registry, a model trained on one task is
  * saved, then every float tensor of the file in turn is tampered with (a NaN, then an infinity)
  * and the load must refuse it naming the tensor; fly-ridge's fly.dirty must be 0 or 1; devices,
- * pipes and files whose header does not match their size are refused before anything is read. */
+ * pipes and files whose header does not match their size are refused before anything is read;
+ * a model resumed on a stream checks the stream's first tasks hold the classes it has learned. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -15,6 +16,7 @@
 #include "kenyon/learner.h"
 #include "kenyon/rng.h"
 #include "kenyon/safetensors.h"
+#include "kenyon/tasks.h"
 #include "test_support.h"
 
 #define D 6
@@ -207,12 +209,56 @@ static void test_non_regular_and_mis_sized_files_refused(void **state)
     free(b2);
 }
 
+static void test_resume_must_match_the_stream(void **state)
+{
+    (void)state;
+    /* A model that learned task 0 = classes {0, 1} of 4 (trained() above). */
+    kn_learner *l = trained(kn_method_find("fly"));
+    kn_split sp;
+    memset(&sp, 0, sizeof sp);
+    kn_error err;
+    assert_int_equal(kn_dataset_alloc(&sp.train, 8, D, 4, &err), 0);
+    assert_int_equal(kn_dataset_alloc(&sp.test, 8, D, 4, &err), 0);
+    for (int i = 0; i < 8; i++)
+        sp.train.y[i] = sp.test.y[i] = i % 4;
+    kn_task_stream ts;
+    assert_int_equal(kn_task_stream_build(&sp, 2, NULL, &ts, &err), 0);
+    assert_int_equal(kn_learner_check_resume(l, "m.st", &ts, D, C, &err), 0);
+    assert_int_not_equal(kn_learner_check_resume(l, "m.st", &ts, D + 1, C, &err), 0);
+    assert_non_null(strstr(err.msg, "input features"));
+    assert_int_not_equal(kn_learner_check_resume(l, "m.st", &ts, D, C + 1, &err), 0);
+    assert_non_null(strstr(err.msg, "classes"));
+    kn_task_stream_free(&ts);
+    /* Four classes per task: the first task holds 0-3, the model learned 0-1. */
+    assert_int_equal(kn_task_stream_build(&sp, 4, NULL, &ts, &err), 0);
+    assert_int_not_equal(kn_learner_check_resume(l, "m.st", &ts, D, C, &err), 0);
+    assert_non_null(strstr(err.msg, "m.st"));
+    assert_non_null(strstr(err.msg, "classes 0-1"));
+    assert_non_null(strstr(err.msg, "classes 0-3"));
+    kn_task_stream_free(&ts);
+    /* Another class order: the first task holds 2 and 3. */
+    const int32_t order[4] = {2, 3, 0, 1};
+    assert_int_equal(kn_task_stream_build(&sp, 2, order, &ts, &err), 0);
+    assert_int_not_equal(kn_learner_check_resume(l, "m.st", &ts, D, C, &err), 0);
+    assert_non_null(strstr(err.msg, "classes 2-3"));
+    kn_task_stream_free(&ts);
+    /* A stream with fewer tasks than the model has learned. */
+    l->task = 1;
+    assert_int_equal(kn_task_stream_build(&sp, 4, NULL, &ts, &err), 0);
+    assert_int_not_equal(kn_learner_check_resume(l, "m.st", &ts, D, C, &err), 0);
+    assert_non_null(strstr(err.msg, "learned 2 tasks"));
+    kn_task_stream_free(&ts);
+    kn_split_free(&sp);
+    kn_learner_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_non_finite_tensors_refused_in_every_method),
         cmocka_unit_test(test_fly_ridge_dirty_flag_is_0_or_1),
         cmocka_unit_test(test_non_regular_and_mis_sized_files_refused),
+        cmocka_unit_test(test_resume_must_match_the_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
