@@ -3,7 +3,8 @@
 # that writes (exit 2, nothing written); a run's outputs appear all or nothing (a model save that
 # fails on a full disk leaves no results files, and the message names the file and the reason);
 # stale temporaries of a killed run are removed by the next; usage errors exit 2 whether the option
-# is the command's or the method's, failures of the work exit 1.
+# is the command's or the method's, failures of the work exit 1; a learner too big for the
+# machine's memory is refused with the estimate.
 set -u
 KENYON=${KENYON:?KENYON must point to the kenyon binary}
 mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
@@ -108,6 +109,10 @@ expect_rc "back-prop option out of range" 2 "hidden" "$KENYON" run --method vani
 expect_rc "unknown data set" 2 "unknown data set" "$KENYON" run --dataset nope
 expect_rc "dynamics: unknown data set" 2 "unknown data set" "$KENYON" dynamics train --data nope
 expect_rc "missing input file" 1 "missing.csv" "$KENYON" run --train-x "$T/missing.csv" --train-y "$T/y.csv" --test-x "$T/x.csv" --test-y "$T/y.csv"
+
+# 12. A learner that cannot fit in memory is refused with the estimate, before it is built.
+expect_rc "memory estimate" 1 "would need about .*Gram matrix.*available" "$KENYON" run --method fly-ridge "${D[@]}" --m 500000000 --c 3
+grep -q "final accuracy" <<<"$LAST_OUT" && fail "an oversized learner ran"
 
 if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "all output CLI tests passed"
