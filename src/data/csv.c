@@ -213,7 +213,7 @@ int kn_csv_write(const char *path, const kn_dataset *ds, kn_error *err)
             fprintf(o.af.fp, "%.9g,", (double)ds->x[i * ds->d + j]);
         fprintf(o.af.fp, "%d\n", (int)ds->y[i]);
         if (ferror(o.af.fp))
-            rc = kn_fail(err, KN_EIO, "%s: write failed", path);
+            rc = kn_fail_path(err, KN_EIO, path, "write failed", errno ? errno : EIO);
     }
     if (rc) {
         kn_out_abort(&o);
