@@ -31,7 +31,8 @@ typedef struct kn_atomic_file {
     char *temp_path;   /* owned */
 } kn_atomic_file;
 
-/* Creates the temporary for `path` (see the top of this file). */
+/* Creates the temporary for `path` (see the top of this file), and the directories leading to it
+ * when they do not exist yet. */
 int kn_atomic_open(kn_atomic_file *af, const char *path, kn_error *err);
 /* Flushes, fsyncs and renames into place, then fsyncs the directory; closes in every case and
  * deletes the temporary on failure. Errors name the file and the reason (strerror: "No space

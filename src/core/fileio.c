@@ -296,6 +296,17 @@ int kn_atomic_open(kn_atomic_file *af, const char *path, kn_error *err)
     snprintf(af->temp_path, n + 40, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
     /* mkstemp opens with O_CREAT|O_EXCL: an existing name, a symlink included, is never reused. */
     int fd = mkstemp(af->temp_path);
+    if (fd < 0 && errno == ENOENT) {
+        /* A new directory (kn_check_output_file accepted it): create it, as --out does. */
+        char *dir = dir_of(path);
+        if (dir && kn_mkdirs(dir, NULL) == KN_OK) {
+            snprintf(af->temp_path, n + 40, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
+            fd = mkstemp(af->temp_path);
+        } else {
+            errno = ENOENT;
+        }
+        free(dir);
+    }
     if (fd < 0) {
         int e = errno;
         free(af->temp_path);
