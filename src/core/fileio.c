@@ -123,11 +123,27 @@ static int sync_dir(const char *dir)
     return e;
 }
 
-/* Is name "<base>.tmp.<pid>" or "<base>.tmp.<pid>.XXXXXX"? Sets *pid. */
+/* Is name "<base>.tmp.<pid>" or "<base>.tmp.<pid>.XXXXXX", or "<base>.tmp<pid><ext>" (the plot
+ * temporaries of earlier versions)? Sets *pid. */
 static int is_temporary_of(const char *name, const char *base, long *pid)
 {
     size_t bl = strlen(base);
-    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".tmp.", 5) != 0)
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".tmp", 4) != 0)
+        return 0;
+    if (name[bl + 4] >= '1' && name[bl + 4] <= '9') {
+        const char *q = name + bl + 4, *ext = strrchr(base, '.');
+        long v = 0;
+        int digits = 0;
+        while (*q >= '0' && *q <= '9' && digits < 10) {
+            v = v * 10 + (*q++ - '0');
+            digits++;
+        }
+        if (!ext || strcmp(q, ext) != 0)
+            return 0;
+        *pid = v;
+        return 1;
+    }
+    if (name[bl + 4] != '.')
         return 0;
     const char *p = name + bl + 5;
     long v = 0;

@@ -95,6 +95,13 @@ static void test_stale_temporaries_of_dead_processes_are_removed(void **state)
     assert_true(exists(other));   /* another output's temporary: left to its own writer */
     assert_true(exists(notours)); /* not kenyon's pattern */
     assert_true(exists(target));
+    /* Earlier versions' plot temporaries ("<name>.tmp<pid>.png") go too. */
+    char plot[512], oldplot[600];
+    snprintf(plot, sizeof plot, "%s/curve.png", dir);
+    snprintf(oldplot, sizeof oldplot, "%s.tmp%ld.png", plot, dead);
+    kt_write_bytes(oldplot, "partial", 7);
+    assert_int_equal(kn_remove_stale_temporaries(plot), 1);
+    assert_false(exists(oldplot));
     /* No temporary of this write is left behind. */
     assert_int_equal(kn_remove_stale_temporaries(target), 0);
 }
