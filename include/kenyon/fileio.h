@@ -31,8 +31,7 @@ typedef struct kn_atomic_file {
     char *temp_path;   /* owned */
 } kn_atomic_file;
 
-/* Creates the temporary for `path` (see the top of this file), and the directories leading to it
- * when they do not exist yet. */
+/* Creates the temporary for `path` (see the top of this file). */
 int kn_atomic_open(kn_atomic_file *af, const char *path, kn_error *err);
 /* Flushes, fsyncs and renames into place, then fsyncs the directory; closes in every case and
  * deletes the temporary on failure. Errors name the file and the reason (strerror: "No space
@@ -57,7 +56,7 @@ void kn_output_set_abort(void);
  * existing non-directory, and (existing or to be created) in a place where files can be created
  * (a probe file is created and removed). `option` names the option in the message ("--out"). */
 int kn_check_output_dir(const char *dir, const char *option, kn_error *err);
-/* The same for an output file: not empty, not a directory, its directory writable. */
+/* The same for an output file: not empty, not a directory, its directory existing and writable. */
 int kn_check_output_file(const char *path, const char *option, kn_error *err);
 
 /* Removes temporaries of `path` ("<path>.tmp.<pid>[.XXXXXX]") whose process is gone; returns how

@@ -312,17 +312,6 @@ int kn_atomic_open(kn_atomic_file *af, const char *path, kn_error *err)
     snprintf(af->temp_path, n + 40, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
     /* mkstemp opens with O_CREAT|O_EXCL: an existing name, a symlink included, is never reused. */
     int fd = mkstemp(af->temp_path);
-    if (fd < 0 && errno == ENOENT) {
-        /* A new directory (kn_check_output_file accepted it): create it, as --out does. */
-        char *dir = dir_of(path);
-        if (dir && kn_mkdirs(dir, NULL) == KN_OK) {
-            snprintf(af->temp_path, n + 40, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
-            fd = mkstemp(af->temp_path);
-        } else {
-            errno = ENOENT;
-        }
-        free(dir);
-    }
     if (fd < 0) {
         int e = errno;
         free(af->temp_path);
@@ -513,7 +502,12 @@ int kn_check_output_file(const char *path, const char *option, kn_error *err)
     char *dir = dir_of(path);
     if (!dir)
         return kn_fail(err, KN_ENOMEM, "out of memory");
-    int rc = kn_check_output_dir(dir, option, err);
+    /* Files are written into an existing directory (only --out directories are created). */
+    int rc = KN_OK;
+    if (stat(dir, &st) != 0)
+        rc = fail_option(err, KN_EINVAL, option, path, "its directory does not exist", errno);
+    else
+        rc = kn_check_output_dir(dir, option, err);
     free(dir);
     return rc;
 }

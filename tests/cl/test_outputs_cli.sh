@@ -86,6 +86,9 @@ fi
 [ -e "$T/res1/summary.json" ] && fail "a failed save left summary.json"
 [ -e "$T/res1/accuracy_matrix.csv" ] && fail "a failed save left accuracy_matrix.csv"
 ls "$T/res1" 2>/dev/null | grep -q tmp && fail "a failed save left temporaries: $(ls "$T/res1")"
+expect_rc "run --save in a missing directory" 2 "does not exist" "$KENYON" run "${U[@]}" --quiet --out "$T/res2" --save "$T/res2/m.st"
+[ -e "$T/res2" ] && fail "a refused run created its --out directory"
+mkdir -p "$T/res2"
 expect_rc "run with --out and --save" 0 "saved the model" "$KENYON" run "${U[@]}" --quiet --out "$T/res2" --save "$T/res2/m.st"
 for f in summary.json accuracy_matrix.csv m.st; do [ -s "$T/res2/$f" ] || fail "res2/$f missing"; done
 
