@@ -2,8 +2,8 @@
  * a key that hashes everything that affects the numbers (method, resolved hyperparameters, seed,
  * data digest, features, batch, task split, kenyon version and source digest, and for back-prop
  * learners the BLAS/OpenMP thread counts). Entries are checked when read: one whose values the
- * protocol cannot produce (an accuracy of 5.0) is invalid and its run is recomputed. A changed setting changes the key of
- * exactly the runs it affects; the others are found again and reused. */
+ * protocol cannot produce (an accuracy of 5.0) is invalid and its run is recomputed. A changed
+ * setting changes the key of exactly the runs it affects; the others are found again and reused. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>

@@ -39,8 +39,8 @@ int kn_learner_check_resume(const kn_learner *l, const char *name, const kn_task
     if (!name)
         name = "the model";
     if (l->info.d != d)
-        return kn_fail(err, KN_EINVAL, "%s: the model expects %zu input features, the data have %zu",
-                       name, l->info.d, d);
+        return kn_fail(err, KN_EINVAL, "%s: the model expects %zu input features, the data have "
+                       "%zu", name, l->info.d, d);
     if (l->info.n_classes != n_classes)
         return kn_fail(err, KN_EINVAL, "%s: the model was made for %d classes, the data have "
                        "%d", name, l->info.n_classes, n_classes);
@@ -68,8 +68,8 @@ int kn_learner_check_resume(const kn_learner *l, const char *name, const kn_task
         class_set_text(want, C, exp, sizeof exp);
         int first = ts->n_tasks ? ts->tasks[0].n_classes : 0;
         rc = kn_fail(err, KN_EINVAL,
-                     "%s: the model has learned %d task%s with classes %s, but the first %d task%s of "
-                     "this stream hold classes %s (%d per task here): resume with the "
+                     "%s: the model has learned %d task%s with classes %s, but the first %d "
+                     "task%s of this stream hold classes %s (%d per task here): resume with the "
                      "--classes-per-task and class order the model was trained with",
                      name, done, done == 1 ? "" : "s", has, done, done == 1 ? "" : "s", exp,
                      first);

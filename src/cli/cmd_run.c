@@ -235,8 +235,10 @@ int kn_cmd_run(int argc, char **argv)
         if (!rc && strcmp(l->method->name, m->name) != 0)
             fprintf(stderr, "kenyon run: note: %s holds method %s (not %s); using it\n", a.load,
                     l->method->name, m->name);
-    } else if (!rc && !(rc = kn_learner_check_memory(m->name, &info, ov, n_ov, sp.train.n, &err))) {
-        rc = kn_learner_create(m->name, &info, ov, n_ov, &l, &err);
+    } else if (!rc) {
+        rc = kn_learner_check_memory(m->name, &info, ov, n_ov, sp.train.n, &err);
+        if (!rc)
+            rc = kn_learner_create(m->name, &info, ov, n_ov, &l, &err);
         if (rc == KN_EINVAL) /* a method option out of its range: a usage error */
             usage_error = 1;
     }

@@ -12,8 +12,8 @@ typedef enum {
     KN_OPT_U64,    /* uint64_t* (seeds) */
     KN_OPT_DOUBLE, /* double* */
     KN_OPT_STRING, /* const char**: points into argv */
-    KN_OPT_OUT_DIR,  /* like STRING, an output directory: checked when parsed (kn_check_output_dir) */
-    KN_OPT_OUT_FILE, /* like STRING, an output file: checked when parsed (kn_check_output_file) */
+    KN_OPT_OUT_DIR,  /* like STRING, an output directory, checked when parsed (kn_check_output_dir) */
+    KN_OPT_OUT_FILE, /* like STRING, an output file, checked when parsed (kn_check_output_file) */
 } kn_opt_type;
 
 typedef struct kn_opt {
