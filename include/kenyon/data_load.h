@@ -34,6 +34,8 @@ const char *kn_data_dir_default(void);
 
 /* Names accepted by kn_load_dataset, NULL-terminated (for help texts). */
 extern const char *const kn_dataset_names[];
+/* Is name one of them? (Commands check this before any work: an unknown name is a usage error.) */
+int kn_dataset_name_known(const char *name);
 
 /* Loads a named data set (mnist20 | mnist | fashion | cifar100) into out (train + test, x scaled to
  * [0,1]). Fails with a message telling the user to run `kenyon data fetch` when files are missing.

@@ -37,6 +37,7 @@ typedef struct kn_array {
     size_t shape[KN_FORMAT_MAX_DIMS];
     size_t count;  /* product of shape (1 for ndim 0) */
     void *data;    /* count * kn_dtype_size(dtype) bytes, owned */
+    char note[96]; /* what the reader dropped and why (a CSV header line), "" when nothing */
 } kn_array;
 
 void kn_array_free(kn_array *a);

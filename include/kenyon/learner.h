@@ -98,6 +98,34 @@ int kn_learner_create(const char *method, const kn_learner_info *info, const kn_
 int kn_learner_load(const char *path, kn_learner **out, kn_error *err);
 void kn_learner_free(kn_learner *l);
 
+/* Checks options for method m before any work: known keys, each once, values of the right type
+ * (range checks come with kn_learner_create). Returns KN_EINVAL with a message naming the
+ * option. */
+int kn_method_check_options(const kn_method *m, const kn_kv *options, size_t n, kn_error *err);
+
+/* Can the loaded model l continue on stream ts (data of d features, n_classes classes)? The input
+ * dimension, class count, number of tasks learned and the classes seen in them must match the
+ * stream's first tasks (the same --classes-per-task and class order); otherwise KN_EINVAL with a
+ * message (starting with `name`, e.g. the model's path) saying which differs. */
+struct kn_task_stream;
+int kn_learner_check_resume(const kn_learner *l, const char *name,
+                            const struct kn_task_stream *ts, size_t d, int n_classes,
+                            kn_error *err);
+
+/* Memory: an estimate (bytes) of what method m with these options will allocate for data of
+ * info's shape and n_train training samples, with a short description of the large parts
+ * ("projection 2.1 GB, readout ..."); -1 when the parameters cannot be read (create will say
+ * why). kn_memory_available reads the machine's available memory (-1 if unknown).
+ * kn_learner_check_memory refuses (KN_ENOMEM, the estimate in the message) a learner that would
+ * not fit; call it before kn_learner_create. */
+int kn_method_memory_estimate(const kn_method *m, const kn_learner_info *info,
+                              const kn_kv *overrides, size_t n_overrides, size_t n_train,
+                              double *bytes, char *detail, size_t detail_cap);
+int kn_memory_available(double *bytes);
+int kn_learner_check_memory(const char *method, const kn_learner_info *info,
+                            const kn_kv *overrides, size_t n_overrides, size_t n_train,
+                            kn_error *err);
+
 /* Prints the method's options with defaults and help (for `kenyon run --method M --help`). */
 void kn_method_print_params(const kn_method *m, FILE *out);
 

@@ -88,6 +88,11 @@ typedef struct kn_run_info {
 /* Writes dir/summary.json and dir/accuracy_matrix.csv atomically (creating dir). */
 int kn_results_write(const char *dir, const kn_run_info *info, const kn_run_result *r,
                      kn_error *err);
+/* A run's outputs as one set, all or nothing: dir/summary.json and dir/accuracy_matrix.csv (when
+ * out_dir is not NULL) and the model saved to save_path (when not NULL) all appear, or none does
+ * (a failed save leaves no results files either). */
+int kn_run_outputs_write(const char *out_dir, const char *save_path, const kn_run_info *info,
+                         const kn_run_result *r, const kn_learner *l, kn_error *err);
 /* The summary as a JSON string (malloc'd), for printing or tests. */
 char *kn_results_summary_json(const kn_run_info *info, const kn_run_result *r);
 

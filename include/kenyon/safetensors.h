@@ -54,8 +54,15 @@ typedef struct kn_st_file {
     char source[256];             /* path, for error messages */
 } kn_st_file;
 
-/* Reads and validates `path`. On failure *out is left empty (safe to free). */
+/* Files larger than this are refused by kn_st_read. */
+#define KN_ST_MAX_FILE ((size_t)8 << 30)
+
+/* Reads and validates `path`. Only a regular file is read (not a device, pipe or directory); the
+ * header is read first and the tensor bytes it declares are checked against the file's real size
+ * before the rest is read, exactly. On failure *out is left empty (safe to free). */
 int kn_st_read(const char *path, kn_st_file *out, kn_error *err);
+/* The same with a caller's size limit. */
+int kn_st_read_limited(const char *path, size_t max_bytes, kn_st_file *out, kn_error *err);
 /* Same, from bytes in memory; `name` is used in error messages. */
 int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_file *out,
                 kn_error *err);
@@ -63,8 +70,9 @@ void kn_st_free(kn_st_file *f);
 
 /* The tensor named `name` or NULL. */
 const kn_st_tensor *kn_st_find(const kn_st_file *f, const char *name);
-/* The tensor named `name`, required to have dtype and ndim and (if shape != NULL) that shape;
- * otherwise fails with a message naming the file, the tensor and what was expected. */
+/* The tensor named `name`, required to have dtype and ndim and (if shape != NULL) that shape,
+ * and for F32/F64 to hold only finite numbers; otherwise fails with a message naming the file,
+ * the tensor and what was expected (or the first NaN/infinite element). */
 int kn_st_expect(const kn_st_file *f, const char *name, kn_st_dtype dtype, int ndim,
                  const size_t *shape, const kn_st_tensor **out, kn_error *err);
 /* Metadata value for key, or NULL. */

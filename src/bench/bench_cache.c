@@ -1,7 +1,9 @@
 /* The benchmark's result cache: one small JSON file per finished (method, seed, settings), named by
  * a key that hashes everything that affects the numbers (method, resolved hyperparameters, seed,
- * data digest, features, batch, task split, kenyon version). A changed setting changes the key of
- * exactly the runs it affects; the others are found again and reused. */
+ * data digest, features, batch, task split, kenyon version and source digest, and for back-prop
+ * learners the BLAS/OpenMP thread counts). Entries are checked when read: one whose values the
+ * protocol cannot produce (an accuracy of 5.0) is invalid and its run is recomputed. A changed
+ * setting changes the key of exactly the runs it affects; the others are found again and reused. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
@@ -9,12 +11,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+#include <omp.h>
+
 #include "bench/bench_internal.h"
 #include "kenyon/fileio.h"
 
 #ifndef KENYON_VERSION
 #define KENYON_VERSION "0"
 #endif
+/* A digest of the library's sources, made by the build (cmake/code_digest.cmake): results cached
+ * by other code under the same version string are not reused. */
+#include "kenyon_code_digest.h"
+#ifndef KENYON_CODE_DIGEST
+#define KENYON_CODE_DIGEST "unknown"
+#endif
+
+int bench_uses_backprop(const kn_method *m)
+{
+    /* Every back-prop learner has a hidden-layer width; no fly method has one. */
+    for (const kn_param_spec *p = m->params; p && p->name; p++)
+        if (strcmp(p->name, "hidden") == 0)
+            return 1;
+    return 0;
+}
 
 uint64_t bench_fnv1a(uint64_t h, const void *data, size_t n)
 {
@@ -87,6 +107,7 @@ uint64_t bench_cache_key(const kn_learner *l, uint64_t data_digest, const char *
     uint64_t h = BENCH_FNV_OFFSET;
     h = hash_str(h, "kenyon-bench-v2: protocol defaults, shuffled within tasks");
     h = hash_str(h, KENYON_VERSION);
+    h = hash_str(h, KENYON_CODE_DIGEST);
     h = hash_str(h, l->method->name);
     for (size_t i = 0; i < l->n_params; i++) {
         h = hash_str(h, l->params[i].key);
@@ -95,6 +116,12 @@ uint64_t bench_cache_key(const kn_learner *l, uint64_t data_digest, const char *
     uint64_t nums[5] = {l->info.seed, data_digest, (uint64_t)batch, (uint64_t)classes_per_task,
                         (uint64_t)l->info.d};
     h = bench_fnv1a(h, nums, sizeof nums);
+    /* Back-prop learners' weights depend on how BLAS and OpenMP split their sums (up to 1e-5
+     * between 1 and 2 threads); the fly methods' do not. */
+    if (bench_uses_backprop(l->method)) {
+        int64_t threads[2] = {omp_get_max_threads(), openblas_get_num_threads()};
+        h = bench_fnv1a(h, threads, sizeof threads);
+    }
     return hash_str(h, features);
 }
 
@@ -163,14 +190,41 @@ static double number_or(const cJSON *o, const char *name, double dflt)
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
-int bench_cache_load(const char *path, uint64_t key, kn_run_result *res)
+/* A count or size read from an entry: a whole number in [0, 2^53], else -1 (invalid). */
+static double whole_or_invalid(const cJSON *o, const char *name)
 {
-    unsigned char *text;
-    size_t len;
-    if (kn_read_file(path, 16u << 20, &text, &len, NULL) != KN_OK)
-        return 0;
-    cJSON *o = cJSON_ParseWithLength((const char *)text, len);
-    free(text);
+    double v = number_or(o, name, 0);
+    return isfinite(v) && v >= 0 && v <= 9007199254740992.0 && v == floor(v) ? v : -1;
+}
+
+static int is_fraction(double v) { return isfinite(v) && v >= 0 && v <= 1; }
+
+static int is_seconds(double v) { return isnan(v) || (isfinite(v) && v >= 0); }
+
+/* An entry must hold what the protocol can produce: accuracies in [0, 1] where a task has been
+ * tested (j <= i) and NaN after it, non-negative times and counts. Anything else was edited or
+ * damaged, and the run is recomputed. */
+static int entry_is_valid(const kn_run_result *r)
+{
+    size_t T = (size_t)r->n_tasks;
+    for (size_t i = 0; i < T; i++) {
+        for (size_t j = 0; j < T; j++) {
+            double a = r->acc[i * T + j], ti = r->acc_ti[i * T + j];
+            if (j <= i ? !is_fraction(a) : !isnan(a))
+                return 0;
+            if (!isnan(ti) && !is_fraction(ti))
+                return 0;
+        }
+        if (!is_seconds(r->task_train_seconds[i]))
+            return 0;
+    }
+    return is_seconds(r->train_seconds) && is_seconds(r->eval_seconds) &&
+           is_seconds(r->total_seconds);
+}
+
+int bench_cache_parse(const char *text, size_t len, uint64_t key, kn_run_result *res)
+{
+    cJSON *o = cJSON_ParseWithLength(text, len);
     if (!o)
         return 0;
     int ok = 0;
@@ -178,7 +232,10 @@ int bench_cache_load(const char *path, uint64_t key, kn_run_result *res)
     snprintf(keyhex, sizeof keyhex, "%016" PRIx64, key);
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "key");
     double T = number_or(o, "n_tasks", -1);
+    double rss = whole_or_invalid(o, "peak_rss_kb"), ntr = whole_or_invalid(o, "n_train"),
+           nte = whole_or_invalid(o, "n_test");
     if (cJSON_IsString(k) && strcmp(k->valuestring, keyhex) == 0 && T >= 1 && T <= 10000 &&
+        T == floor(T) && rss >= 0 && ntr >= 0 && nte >= 0 &&
         kn_run_result_alloc(res, (int)T, NULL) == KN_OK) {
         size_t t = (size_t)T;
         if (read_array(o, "acc", res->acc, t * t) == 0 &&
@@ -187,15 +244,27 @@ int bench_cache_load(const char *path, uint64_t key, kn_run_result *res)
             res->train_seconds = number_or(o, "train_seconds", NAN);
             res->eval_seconds = number_or(o, "eval_seconds", NAN);
             res->total_seconds = number_or(o, "total_seconds", NAN);
-            res->peak_rss_kb = (long)number_or(o, "peak_rss_kb", 0);
-            res->n_train = (size_t)number_or(o, "n_train", 0);
-            res->n_test = (size_t)number_or(o, "n_test", 0);
-            kn_metrics_compute(res);
-            ok = 1;
-        } else {
-            kn_run_result_free(res);
+            res->peak_rss_kb = (long)rss;
+            res->n_train = (size_t)ntr;
+            res->n_test = (size_t)nte;
+            ok = entry_is_valid(res);
+            if (ok)
+                kn_metrics_compute(res);
         }
+        if (!ok)
+            kn_run_result_free(res);
     }
     cJSON_Delete(o);
+    return ok;
+}
+
+int bench_cache_load(const char *path, uint64_t key, kn_run_result *res)
+{
+    unsigned char *text;
+    size_t len;
+    if (kn_read_file(path, 16u << 20, &text, &len, NULL) != KN_OK)
+        return 0;
+    int ok = bench_cache_parse((const char *)text, len, key, res);
+    free(text);
     return ok;
 }

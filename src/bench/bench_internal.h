@@ -35,6 +35,10 @@ uint64_t bench_cache_key(const kn_learner *l, uint64_t data_digest, const char *
                          size_t batch, int classes_per_task);
 /* Reads a cached result; returns 1 if found and valid, 0 if absent or stale/corrupt. */
 int bench_cache_load(const char *path, uint64_t key, kn_run_result *res);
+/* The same from an entry's text (for tests and the fuzz target). */
+int bench_cache_parse(const char *text, size_t len, uint64_t key, kn_run_result *res);
+/* Does the method train by back-propagation (its numbers then depend on the thread count)? */
+int bench_uses_backprop(const kn_method *m);
 int bench_cache_store(const char *path, uint64_t key, const char *method, uint64_t seed,
                       const kn_run_result *res, kn_error *err);
 

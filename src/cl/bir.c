@@ -245,6 +245,11 @@ static int train_step(kn_learner *l, const float *x, const int32_t *y, size_t m,
         if (rc)
             return rc;
     }
+    /* A diverged model stops the run (the caller adds the task and the step). */
+    double total = lc.cls + lc.recon + lc.kl + lr.cls + lr.recon + lr.kl;
+    if (!isfinite(total))
+        return kn_fail(err, KN_ESTATE, "the training loss is %s: training diverged (a smaller "
+                       "learning rate may help)", isnan(total) ? "NaN" : "infinite");
     kn_real *p[BIR_MAX_OPT], *g[BIR_MAX_OPT];
     size_t n[BIR_MAX_OPT];
     int k = param_slots(md, p, g, n);
@@ -255,6 +260,13 @@ static int train_step(kn_learner *l, const float *x, const int32_t *y, size_t m,
             continue;
         kn_optim_step(s->opt[i], p[i], g[i]);
     }
+    /* The step's own loss was finite; its update may not be (ReLU hides NaN weights later). */
+    for (int i = 0; i < k; i++)
+        for (size_t j = 0; j < n[i]; j++)
+            if (!isfinite(p[i][j]))
+                return kn_fail(err, KN_ESTATE, "a weight became %s: training diverged (a "
+                               "smaller learning rate may help)",
+                               isnan(p[i][j]) ? "NaN" : "infinite");
     s->sum_cls += lc.cls;
     s->sum_rec += lc.recon + lr.recon;
     s->sum_kl += lc.kl + lr.kl;

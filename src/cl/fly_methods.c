@@ -298,11 +298,23 @@ static int fly_load(kn_learner *l, const char *path, kn_error *err)
         rc = kn_fail(err, KN_EFORMAT, "%s: readout holds a non-finite value", path);
         goto done;
     }
+    if (ridge && dirty != 0 && dirty != 1) {
+        rc = kn_fail(err, KN_EFORMAT, "%s: fly.dirty = %lld is not 0 or 1", path,
+                     (long long)dirty);
+        goto done;
+    }
     if (ridge) {
         const double *gp = tg->data, *bp = tb->data;
         for (size_t q = 0; q < sh_g[0]; q++)
             if (!isfinite(gp[q])) {
                 rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper[%zu] is not finite", path, q);
+                goto done;
+            }
+        /* The Gram matrix is a sum of outer products: its diagonal cannot be negative. */
+        for (size_t i = 0, q = 0; i < m; q += m - i, i++)
+            if (gp[q] < 0) {
+                rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper diagonal %zu = %g is negative",
+                             path, i, gp[q]);
                 goto done;
             }
         for (size_t i = 0; i < m * C; i++)

@@ -354,7 +354,7 @@ int kn_learner_load(const char *path, kn_learner **out, kn_error *err)
 {
     *out = NULL;
     kn_st_file f;
-    int rc = kn_st_read(path, &f, err);
+    int rc = kn_st_read_limited(path, KN_LEARNER_MAX_FILE, &f, err);
     if (rc)
         return rc;
     kn_learner *l = NULL;

@@ -2,6 +2,7 @@
  * data in batches, then evaluation on every task seen so far, class-incremental and
  * task-incremental from the same scores, with timings and a per-task table on the log. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,9 @@
 #include "kenyon/argmax.h"
 #include "kenyon/clock.h"
 #include "kenyon/protocol.h"
+
+#include "cl/baselines.h"
+#include "kenyon/nn.h"
 
 #define EVAL_CHUNK 4096
 
@@ -98,6 +102,52 @@ int kn_evaluate(kn_learner *l, const kn_dataset *ds, const size_t *idx, size_t n
     return 0;
 }
 
+/* Puts "<where>: " before err's message (training errors say when they happened). */
+static void prefix_error(kn_error *err, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void prefix_error(kn_error *err, int rc, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char where[128], inner[KN_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(where, sizeof where, fmt, ap);
+    va_end(ap);
+    snprintf(inner, sizeof inner, "%s", err->msg);
+    kn_fail(err, rc, "%s: %s", where, inner);
+}
+
+/* A learner whose weights went to NaN/inf (a diverged back-prop step after its last finite loss)
+ * would score every class NaN and be reported at chance accuracy: one row's scores tell. */
+static int check_scores_finite(kn_learner *l, const float *x, int task, kn_error *err)
+{
+    /* A back-prop network is checked weight by weight: ReLU maps NaN to 0, so a few NaN weights
+     * need not show in one row's scores. */
+    kn_net *net = kn_bp_learner_net(l);
+    if (net) {
+        const kn_real *w = kn_net_params_const(net);
+        size_t np = kn_net_n_params(net);
+        for (size_t i = 0; i < np; i++)
+            if (!isfinite(w[i]))
+                return kn_fail(err, KN_ESTATE, "task %d, after its last step: weight %zu of the "
+                               "network is %s: training diverged (a smaller learning rate may "
+                               "help)", task, i, isnan(w[i]) ? "NaN" : "infinite");
+    }
+    size_t C = (size_t)l->info.n_classes;
+    float *scores = malloc(C * sizeof *scores);
+    if (!scores)
+        return kn_fail(err, KN_ENOMEM, "task %d: out of memory", task);
+    int rc = kn_learner_predict_scores(l, x, 1, scores, err);
+    for (size_t c = 0; !rc && c < C; c++)
+        if (!isfinite(scores[c]))
+            rc = kn_fail(err, KN_ESTATE, "task %d, after its last step: the model's score of "
+                         "class %zu is %s: training diverged (a smaller learning rate may help)",
+                         task, c, isnan(scores[c]) ? "NaN" : "infinite");
+    free(scores);
+    return rc;
+}
+
 static int train_task(kn_learner *l, const kn_dataset *tr, const kn_task *t,
                       const kn_protocol_options *o, kn_error *err)
 {
@@ -121,9 +171,17 @@ static int train_task(kn_learner *l, const kn_dataset *tr, const kn_task *t,
         size_t b = t->n_train - s < cap ? t->n_train - s : cap;
         kn_dataset_gather(tr, order + s, b, x, y);
         rc = kn_learner_observe(l, x, y, b, err);
+        if (rc)
+            prefix_error(err, rc, "task %d, step %zu (samples %zu-%zu)", t->index, s / cap + 1,
+                         s + 1, s + b);
     }
-    if (!rc)
+    if (!rc) {
         rc = kn_learner_end_task(l, err);
+        if (rc)
+            prefix_error(err, rc, "task %d, end of task", t->index);
+    }
+    if (!rc && t->n_train)
+        rc = check_scores_finite(l, x, t->index, err);
     free(order);
     free(x);
     free(y);

@@ -20,7 +20,7 @@ static int bench_mnist20(int argc, char **argv)
          "comma-separated methods; M:key=value[:key=value] sets a method option, e.g. "
          "bir:iters=188 (missing methods are skipped)"},
         {"seeds", KN_OPT_STRING, &seeds, "comma-separated seeds (default 1,12,21,35,78; --quick 1,12)"},
-        {"out", KN_OPT_STRING, &o.out_dir, "output directory (results, report, plots, cache)"},
+        {"out", KN_OPT_OUT_DIR, &o.out_dir, "output directory (results, report, plots, cache)"},
         {"data", KN_OPT_STRING, &o.data_dir, "data directory (default $KENYON_DATA or ./data)"},
         {"quick", KN_OPT_FLAG, &o.quick,
          "96 training and 50 test samples per class, seeds 1 and 12: a look in under two minutes"},

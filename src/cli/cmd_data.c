@@ -16,7 +16,7 @@ static int data_fetch(int argc, char **argv)
     const char *dir = kn_data_dir_default(), *mnist = NULL, *npm = "npm";
     const char *fashion = "/usr/share/datasets/fashion-mnist";
     kn_opt opts[] = {
-        {"dir", KN_OPT_STRING, &dir, "data directory (from $KENYON_DATA when set)"},
+        {"dir", KN_OPT_OUT_DIR, &dir, "data directory (from $KENYON_DATA when set)"},
         {"mnist", KN_OPT_STRING, &mnist,
          "directory with the full MNIST IDX files to use instead of the npm subset"},
         {"fashion", KN_OPT_STRING, &fashion, "where the Fashion-MNIST .gz files are"},

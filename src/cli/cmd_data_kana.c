@@ -13,7 +13,7 @@ int kn_cmd_data_kana(int argc, char **argv)
     uint64_t seed = 0;
     double distortion = 1.0;
     kn_opt opts[] = {
-        {"out", KN_OPT_STRING, &out, "output directory (created if needed)"},
+        {"out", KN_OPT_OUT_DIR, &out, "output directory (created if needed)"},
         {"seed", KN_OPT_U64, &seed, "random seed of every distortion"},
         {"train", KN_OPT_INT, &n_train, "training images (from the training font families)"},
         {"test", KN_OPT_INT, &n_test, "test images (from the held-out font families)"},

@@ -67,7 +67,7 @@ static int cmd_linreg(int argc, char **argv)
         {"transient-steps", KN_OPT_DOUBLE, &transient,
          "length of each run in checks 3 and 6 (0: from the slowest mode)"},
         {"seed", KN_OPT_U64, &seed, "random seed"},
-        {"out", KN_OPT_STRING, &out, "directory for CSV, summary.json and figures (none: no files)"},
+        {"out", KN_OPT_OUT_DIR, &out, "directory for CSV, summary.json and figures (none: no files)"},
         {"no-plots", KN_OPT_FLAG, &no_plots, "write CSV and JSON but no figures"},
         {"quiet", KN_OPT_FLAG, &quiet, "no progress display"},
         {NULL, 0, NULL, NULL},
@@ -236,7 +236,7 @@ static int cmd_train(int argc, char **argv)
         {"replicates", KN_OPT_INT, &c.replicates,
          "continuations per run from theta_0 (independent minibatch orders) for c's interval"},
         {"seed", KN_OPT_U64, &seed, "random seed"},
-        {"out", KN_OPT_STRING, &out, "directory for CSV, summary.json and figures"},
+        {"out", KN_OPT_OUT_DIR, &out, "directory for CSV, summary.json and figures"},
         {"no-plots", KN_OPT_FLAG, &no_plots, "no figures"},
         {"quiet", KN_OPT_FLAG, &quiet, "no progress display"},
         {NULL, 0, NULL, NULL},
@@ -270,6 +270,11 @@ static int cmd_train(int argc, char **argv)
     if (own && !(train_x && train_y && test_x && test_y)) {
         fprintf(stderr, "kenyon dynamics train: --train-x, --train-y, --test-x and --test-y go "
                         "together\n");
+        return 2;
+    }
+    if (!own && !kn_dataset_name_known(data)) {
+        fprintf(stderr, "kenyon dynamics train: unknown data set '%s' (known: mnist20, mnist, "
+                        "fashion, cifar100)\n", data);
         return 2;
     }
     if (!(hessian_batch >= 1 && hessian_batch <= 1e7)) {

@@ -56,7 +56,7 @@ static int cmd_train(int argc, char **argv)
     kn_opt opts[] = {
         {"pretrain", KN_OPT_STRING, &pretrain,
          "directory with KMNIST's IDX files (or `kenyon data kana` output)"},
-        {"out", KN_OPT_STRING, &out, "model file to write (safetensors)"},
+        {"out", KN_OPT_OUT_FILE, &out, "model file to write (safetensors)"},
         {"epochs", KN_OPT_INT, &epochs, "training epochs (the best epoch's weights are kept)"},
         {"batch", KN_OPT_INT, &batch, "mini-batch size"},
         {"lr", KN_OPT_DOUBLE, &lr, "Adam learning rate (x0.1 every 7 epochs)"},
@@ -158,8 +158,8 @@ static int cmd_extract(int argc, char **argv)
         {"split", KN_OPT_STRING, &split,
          "with --dataset: train, test, or all (train rows then test rows)"},
         {"data-dir", KN_OPT_STRING, &data_dir, "data directory (default $KENYON_DATA or ./data)"},
-        {"out", KN_OPT_STRING, &out, "output .npy file (n x 84 float32)"},
-        {"labels-out", KN_OPT_STRING, &labels_out,
+        {"out", KN_OPT_OUT_FILE, &out, "output .npy file (n x 84 float32)"},
+        {"labels-out", KN_OPT_OUT_FILE, &labels_out,
          "with --dataset: also write the rows' labels (n int32 .npy)"},
         {NULL, 0, NULL, NULL},
     };

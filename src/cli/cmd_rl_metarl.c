@@ -61,8 +61,8 @@ static int cmd_train(int argc, char **argv)
         {"grad-clip", KN_OPT_DOUBLE, &c.grad_clip, "global gradient-norm clip (0: none)"},
         {"seed", KN_OPT_U64, &c.seed, "random seed (initial weights and training episodes)"},
         {"every", KN_OPT_INT, &every, "episodes per row of the training curve (0: episodes / 100)"},
-        {"out", KN_OPT_STRING, &out, "output directory (default metarl-TASK-sSEED)"},
-        {"model", KN_OPT_STRING, &model, "model file (default OUT/model.safetensors)"},
+        {"out", KN_OPT_OUT_DIR, &out, "output directory (default metarl-TASK-sSEED)"},
+        {"model", KN_OPT_OUT_FILE, &model, "model file (default OUT/model.safetensors)"},
         {"quiet", KN_OPT_FLAG, &quiet, "no progress display"},
         {NULL, 0, NULL, NULL},
     };
@@ -217,7 +217,7 @@ static int cmd_test(int argc, char **argv)
         {"episodes", KN_OPT_INT, &episodes, "fresh test episodes"},
         {"seed", KN_OPT_U64, &seed, "seed of the test episodes (shared by all agents)"},
         {"greedy", KN_OPT_FLAG, &greedy, "network takes the most probable action (default: samples)"},
-        {"out", KN_OPT_STRING, &out, "output directory (default: MODEL's directory/test)"},
+        {"out", KN_OPT_OUT_DIR, &out, "output directory (default: MODEL's directory/test)"},
         {"quiet", KN_OPT_FLAG, &quiet, "print only the summary"},
         {NULL, 0, NULL, NULL},
     };

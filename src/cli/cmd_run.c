@@ -51,8 +51,8 @@ int kn_cmd_run(int argc, char **argv)
         {"data", KN_OPT_STRING, &a.data_dir, "data directory (default $KENYON_DATA or ./data)"},
         {"features", KN_OPT_STRING, &a.features, "pixels, lenet (cached LeNet5 features) or FILE.npy (rows: unbalanced train then test)"},
         {"seed", KN_OPT_U64, &a.seed, "seed of the run (projection, initialisation, shuffles)"},
-        {"out", KN_OPT_STRING, &a.out, "write DIR/summary.json and DIR/accuracy_matrix.csv"},
-        {"save", KN_OPT_STRING, &a.save, "save the trained model (safetensors) to FILE"},
+        {"out", KN_OPT_OUT_DIR, &a.out, "write DIR/summary.json and DIR/accuracy_matrix.csv"},
+        {"save", KN_OPT_OUT_FILE, &a.save, "save the trained model (safetensors) to FILE"},
         {"load", KN_OPT_STRING, &a.load, "resume a model saved with --save (continues after its last task)"},
         {"classes-per-task", KN_OPT_INT, &a.classes_per_task, "classes in each task"},
         {"batch", KN_OPT_INT, &a.batch, "samples per learner update call"},
@@ -80,7 +80,7 @@ int kn_cmd_run(int argc, char **argv)
     char **own = malloc(((size_t)argc + 1) * sizeof *own);
     kn_kv ov[MAX_OVERRIDES];
     size_t n_ov = 0;
-    int n_own = 0, help = 0;
+    int n_own = 0, help = 0, usage_error = 0;
     if (!own) {
         fprintf(stderr, "kenyon run: out of memory\n");
         return 1;
@@ -109,7 +109,7 @@ int kn_cmd_run(int argc, char **argv)
             free(own);
             return 2;
         }
-        if (!eq && i + 1 >= argc) {
+        if (!eq && (i + 1 >= argc || (strncmp(argv[i + 1], "--", 2) == 0 && argv[i + 1][2]))) {
             fprintf(stderr, "kenyon run: --%s needs a value\n", name);
             free(own);
             return 2;
@@ -174,6 +174,15 @@ int kn_cmd_run(int argc, char **argv)
             return 2;
         }
     }
+    if (!user && !kn_dataset_name_known(a.dataset)) {
+        fprintf(stderr, "kenyon run: unknown data set '%s' (known: mnist20, mnist, fashion, "
+                        "cifar100)\n", a.dataset);
+        return 2;
+    }
+    if (kn_method_check_options(m, ov, n_ov, &err)) {
+        fprintf(stderr, "kenyon run: %s\n", err.msg);
+        return 2;
+    }
 
     double t0 = kn_seconds();
     kn_data_options dopt;
@@ -215,17 +224,17 @@ int kn_cmd_run(int argc, char **argv)
             goto out;
         }
         rc = kn_learner_load(a.load, &l, &err);
-        if (!rc && (l->info.d != info.d || l->info.n_classes != info.n_classes)) {
-            rc = kn_fail(&err, KN_EINVAL,
-                         "%s: the model expects %zu features and %d classes, the data have %zu "
-                         "and %d",
-                         a.load, l->info.d, l->info.n_classes, info.d, info.n_classes);
-        }
+        if (!rc)
+            rc = kn_learner_check_resume(l, a.load, &ts, info.d, info.n_classes, &err);
         if (!rc && strcmp(l->method->name, m->name) != 0)
             fprintf(stderr, "kenyon run: note: %s holds method %s (not %s); using it\n", a.load,
                     l->method->name, m->name);
     } else if (!rc) {
-        rc = kn_learner_create(m->name, &info, ov, n_ov, &l, &err);
+        rc = kn_learner_check_memory(m->name, &info, ov, n_ov, sp.train.n, &err);
+        if (!rc)
+            rc = kn_learner_create(m->name, &info, ov, n_ov, &l, &err);
+        if (rc == KN_EINVAL) /* a method option out of its range: a usage error */
+            usage_error = 1;
     }
     if (rc)
         goto out;
@@ -268,19 +277,16 @@ int kn_cmd_run(int argc, char **argv)
                       .batch = (size_t)a.batch,
                       .shuffle = !a.file_order,
                       .load_seconds = load_seconds};
-    if (a.out) {
-        rc = kn_results_write(a.out, &ri, &res, &err);
-        if (!rc)
-            printf("wrote %s/summary.json and %s/accuracy_matrix.csv\n", a.out, a.out);
-    }
-    if (!rc && a.save) {
-        rc = kn_learner_save(l, a.save, &err);
-        if (!rc)
-            printf("saved the model to %s\n", a.save);
-    }
+    rc = kn_run_outputs_write(a.out, a.save, &ri, &res, l, &err);
+    if (!rc && a.out)
+        printf("wrote %s/summary.json and %s/accuracy_matrix.csv\n", a.out, a.out);
+    if (!rc && a.save)
+        printf("saved the model to %s\n", a.save);
 out:
     if (rc && rc != 2)
         fprintf(stderr, "kenyon run: %s\n", err.msg);
+    if (rc && usage_error)
+        rc = 2;
     kn_run_result_free(&res);
     kn_learner_free(l);
     kn_task_stream_free(&ts);

@@ -2,6 +2,8 @@
  * gives neither typed values with range errors nor generated help with defaults. */
 #include "opts.h"
 
+#include "kenyon/fileio.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -16,7 +18,9 @@ static void print_default(const kn_opt *o)
     case KN_OPT_INT: printf(" (default %d)", *(int *)o->target); break;
     case KN_OPT_U64: printf(" (default %llu)", (unsigned long long)*(uint64_t *)o->target); break;
     case KN_OPT_DOUBLE: printf(" (default %g)", *(double *)o->target); break;
-    case KN_OPT_STRING: {
+    case KN_OPT_STRING:
+    case KN_OPT_OUT_DIR:
+    case KN_OPT_OUT_FILE: {
         const char *s = *(const char **)o->target;
         if (s)
             printf(" (default %s)", s);
@@ -32,6 +36,8 @@ static const char *metavar(kn_opt_type t)
     case KN_OPT_U64: return " N";
     case KN_OPT_DOUBLE: return " X";
     case KN_OPT_STRING: return " S";
+    case KN_OPT_OUT_DIR: return " DIR";
+    case KN_OPT_OUT_FILE: return " FILE";
     default: return "";
     }
 }
@@ -82,6 +88,20 @@ static int set_value(const kn_command_spec *spec, const kn_opt *o, const char *v
         return 0;
     }
     case KN_OPT_STRING: *(const char **)o->target = v; return 0;
+    case KN_OPT_OUT_DIR:
+    case KN_OPT_OUT_FILE: {
+        char opt[80];
+        snprintf(opt, sizeof opt, "--%s", o->name);
+        kn_error err;
+        int rc = o->type == KN_OPT_OUT_DIR ? kn_check_output_dir(v, opt, &err)
+                                            : kn_check_output_file(v, opt, &err);
+        if (rc) {
+            fprintf(stderr, "kenyon %s: %s\n", spec->name, err.msg);
+            return -1;
+        }
+        *(const char **)o->target = v;
+        return 0;
+    }
     }
 bad:
     fprintf(stderr, "kenyon %s: --%s: '%s' is not a valid %s\n", spec->name, o->name, v,
@@ -129,6 +149,11 @@ int kn_opts_parse(const kn_command_spec *spec, int argc, char **argv, const char
             }
         } else if (eq) {
             value = eq + 1;
+        } else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) == 0 && argv[i + 1][2] != '\0') {
+            fprintf(stderr, "kenyon %s: --%s needs a value (got the option %s; write --%s=%s "
+                            "for a value that starts with --)\n",
+                    spec->name, o->name, argv[i + 1], o->name, argv[i + 1]);
+            return KN_OPTS_ERROR;
         } else if (i + 1 < argc) {
             value = argv[++i];
         } else {

@@ -12,6 +12,8 @@ typedef enum {
     KN_OPT_U64,    /* uint64_t* (seeds) */
     KN_OPT_DOUBLE, /* double* */
     KN_OPT_STRING, /* const char**: points into argv */
+    KN_OPT_OUT_DIR,  /* like STRING, an output directory, checked when parsed (kn_check_output_dir) */
+    KN_OPT_OUT_FILE, /* like STRING, an output file, checked when parsed (kn_check_output_file) */
 } kn_opt_type;
 
 typedef struct kn_opt {
@@ -31,7 +33,10 @@ typedef struct kn_command_spec {
 enum { KN_OPTS_OK = 0, KN_OPTS_HELP = 1, KN_OPTS_ERROR = 2 };
 
 /* Parses argv[0..argc) (argv[0] is the first argument after the command words). Accepts
- * "--name value" and "--name=value". Non-option arguments are collected in order into
+ * "--name value" and "--name=value"; in the first form a value starting with "--" is taken for a
+ * forgotten value ("--out --quiet"), an error. Output options (KN_OPT_OUT_DIR/FILE) are checked
+ * here, before any work starts: empty, an existing file where a directory is wanted, a place
+ * where nothing can be written are errors. Non-option arguments are collected in order into
  * positional (at most max_positional; more is an error). On --help prints the help to stdout and
  * returns KN_OPTS_HELP; on a bad option prints an error to stderr and returns KN_OPTS_ERROR. */
 int kn_opts_parse(const kn_command_spec *spec, int argc, char **argv, const char **positional,

@@ -8,11 +8,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 static int ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* What a gzip file holds, from its first decompressed bytes: .npy (read through zlib like the
+ * plain file), CSV text, or else IDX (whose reader names a bad magic). */
+static kn_file_kind gzip_kind(const char *path)
+{
+    if (ends_with(path, ".csv.gz"))
+        return KN_FILE_CSV;
+    gzFile gz = gzopen(path, "rb");
+    unsigned char h[6] = {0};
+    int got = gz ? gzread(gz, h, sizeof h) : 0;
+    if (gz)
+        gzclose(gz);
+    if (got == 6 && memcmp(h, "\x93NUMPY", 6) == 0)
+        return KN_FILE_NPY;
+    if (ends_with(path, ".npy.gz"))
+        return KN_FILE_NPY; /* the npy reader names what is wrong with the magic */
+    return KN_FILE_IDX_GZ;
 }
 
 const char *kn_file_kind_name(kn_file_kind k)
@@ -36,7 +55,12 @@ int kn_file_kind_detect(const char *path, kn_file_kind *kind, kn_error *err)
         return kn_fail(err, KN_EIO, "%s: cannot open: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return kn_fail(err, KN_EIO, "%s: is a directory, expected a file", path);
-    if (S_ISREG(st.st_mode) && st.st_size == 0)
+    /* Detection reads the first bytes and the reader then opens the file again: a pipe
+     * (--train-x <(cat x.npy)) or a device would lose them. */
+    if (!S_ISREG(st.st_mode))
+        return kn_fail(err, KN_EIO, "%s: is a %s; a regular file is needed (save the stream to a "
+                       "file first)", path, S_ISFIFO(st.st_mode) ? "pipe" : "device or special file");
+    if (st.st_size == 0)
         return kn_fail(err, KN_EFORMAT, "%s: is empty (0 bytes)", path);
     FILE *fp = fopen(path, "rb");
     if (!fp)
@@ -47,7 +71,7 @@ int kn_file_kind_detect(const char *path, kn_file_kind *kind, kn_error *err)
     if (got >= 6 && memcmp(h, "\x93NUMPY", 6) == 0)
         *kind = KN_FILE_NPY;
     else if (got >= 2 && h[0] == 0x1f && h[1] == 0x8b)
-        *kind = ends_with(path, ".csv.gz") ? KN_FILE_CSV : KN_FILE_IDX_GZ;
+        *kind = gzip_kind(path);
     else if (got >= 4 && h[0] == 0 && h[1] == 0 &&
              (h[2] == 0x08 || h[2] == 0x09 || (h[2] >= 0x0B && h[2] <= 0x0E)))
         *kind = KN_FILE_IDX;
@@ -102,6 +126,12 @@ static int csv_to_array(const char *path, kn_array *out, kn_error *err)
     for (size_t i = 0; i < out->count; i++)
         v[i] = ds.x[i];
     out->data = v;
+    /* kn_csv_read reports a skipped header in the source text: carry it over. */
+    const char *skipped = strstr(ds.source, " (header line ");
+    if (skipped) {
+        size_t n = strlen(skipped + 2);
+        snprintf(out->note, sizeof out->note, "%.*s", (int)(n ? n - 1 : 0), skipped + 2);
+    }
     kn_dataset_free(&ds);
     return KN_OK;
 }
@@ -196,7 +226,16 @@ int kn_load_xy(const char *x_path, const char *y_path, kn_dataset *out, kn_error
             out->x[i] = (float)v;
         }
     }
-    snprintf(out->source, sizeof out->source, "%.120s + %.120s", x_path, y_path);
+    /* Long paths keep their ends (the file names) in the 256-byte source. */
+    char src[512];
+    size_t xl = strlen(x_path), yl = strlen(y_path);
+    snprintf(src, sizeof src, "%s%s%s%.96s%s + %s%s%s%.96s%s", xl > 48 ? "..." : "",
+             x_path + (xl > 48 ? xl - 45 : 0), xa.note[0] ? " (" : "", xa.note,
+             xa.note[0] ? ")" : "", yl > 48 ? "..." : "", y_path + (yl > 48 ? yl - 45 : 0),
+             ya.note[0] ? " (" : "", ya.note, ya.note[0] ? ")" : "");
+    size_t sl = strlen(src) < sizeof out->source ? strlen(src) : sizeof out->source - 1;
+    memcpy(out->source, src, sl);
+    out->source[sl] = '\0';
 done:
     kn_array_free(&xa);
     kn_array_free(&ya);

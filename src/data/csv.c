@@ -1,6 +1,7 @@
 /* Numeric CSV: one sample per line, fields separated by commas (or semicolons or tabs, taken from
- * the first data line), an optional header line (a first line with a non-numeric field), blank
- * lines and lines starting with '#' skipped, an optional integer label column. Hand-written:
+ * the first data line), an optional header line (a first line none of whose fields reads as a
+ * number; the data's source text reports it as skipped), blank lines and lines starting with '#'
+ * skipped, an optional integer label column. Hand-written:
  * libcsv is not what we need (we need strict numeric checks with line/column messages). */
 #include "kenyon/formats.h"
 
@@ -11,7 +12,9 @@
 
 #include "stream.h"
 
-/* Parses one field [s, e) as a finite double. */
+/* Parses one field [s, e) (inside a NUL-terminated text) as a double, of any length. Returns 0
+ * for a finite number, 1 for text that reads as a number but not a finite one (nan, inf, 1e999),
+ * -1 for text that is not a number at all. */
 static int parse_number(const char *s, const char *e, double *v)
 {
     while (s < e && (*s == ' ' || *s == '\t' || *s == '"'))
@@ -20,18 +23,14 @@ static int parse_number(const char *s, const char *e, double *v)
         e--;
     if (s == e)
         return -1;
-    char buf[64];
-    size_t n = (size_t)(e - s);
-    if (n >= sizeof buf)
-        return -1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
+    /* strtod stops at the separator, a quote or a line end, none of which continues a number;
+     * a field it reads whole is a number. */
     char *end;
     errno = 0;
-    *v = strtod(buf, &end);
-    if (*end != '\0' || end == buf || !isfinite(*v))
+    *v = strtod(s, &end);
+    if (end != e)
         return -1;
-    return 0;
+    return isfinite(*v) ? 0 : 1;
 }
 
 /* Copies a field for an error message. */
@@ -68,6 +67,7 @@ int kn_csv_read(const char *path, int label_column, kn_dataset *out, kn_error *e
     char sep = 0;
     size_t cols = 0, rows = 0, line_no = 0;
     int header_line = 0; /* 1-based line number of the header, 0 = none */
+    char header_text[48] = "";
     double *vals = NULL;
     size_t nvals = 0, cap = 0;
     char *p = text, *end = text + len;
@@ -122,11 +122,13 @@ int kn_csv_read(const char *path, int label_column, kn_dataset *out, kn_error *e
             cap = ncap;
         }
         char *f = s;
-        int bad = -1;
+        int bad = -1, numeric_fields = 0;
         char *bad_s = NULL, *bad_e = NULL;
         for (size_t k = 0; k < cols; k++) {
             char *fe = k + 1 < cols ? memchr(f, sep, (size_t)(e - f)) : e;
-            if (parse_number(f, fe, &vals[nvals + k]) && bad < 0) {
+            int r = parse_number(f, fe, &vals[nvals + k]);
+            numeric_fields += r >= 0;
+            if (r && bad < 0) {
                 bad = (int)k;
                 bad_s = f;
                 bad_e = fe;
@@ -134,8 +136,11 @@ int kn_csv_read(const char *path, int label_column, kn_dataset *out, kn_error *e
             f = fe + 1;
         }
         if (bad >= 0) {
-            if (rows == 0 && !header_line) {
-                header_line = (int)line_no; /* the first line may be a header */
+            /* The first line is a header only when none of its fields reads as a number: a row
+             * holding nan or a long number is data, and its bad field an error. */
+            if (rows == 0 && !header_line && numeric_fields == 0) {
+                header_line = (int)line_no;
+                field_text(s, e, header_text, sizeof header_text);
                 continue;
             }
             char txt[40];
@@ -182,7 +187,12 @@ int kn_csv_read(const char *path, int label_column, kn_dataset *out, kn_error *e
         }
     }
     out->n_classes = label_column >= 0 ? max_label + 1 : 0;
-    snprintf(out->source, sizeof out->source, "CSV %s", path);
+    /* The header is the one line dropped: say so where the data's provenance is shown. */
+    if (header_line)
+        snprintf(out->source, sizeof out->source, "CSV %s (header line %d skipped: %s)", path,
+                 header_line, header_text);
+    else
+        snprintf(out->source, sizeof out->source, "CSV %s", path);
     free(vals);
     free(text);
     return KN_OK;
@@ -203,7 +213,7 @@ int kn_csv_write(const char *path, const kn_dataset *ds, kn_error *err)
             fprintf(o.af.fp, "%.9g,", (double)ds->x[i * ds->d + j]);
         fprintf(o.af.fp, "%d\n", (int)ds->y[i]);
         if (ferror(o.af.fp))
-            rc = kn_fail(err, KN_EIO, "%s: write failed", path);
+            rc = kn_fail_path(err, KN_EIO, path, "write failed", errno ? errno : EIO);
     }
     if (rc) {
         kn_out_abort(&o);

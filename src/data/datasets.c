@@ -401,8 +401,11 @@ int kn_load_user_split(const char *train_x, const char *train_y, const char *tes
             return rc;
         }
     }
+    /* The sources name the x and y files and say which lines a reader skipped (a CSV header),
+     * so nothing is dropped silently. */
     char text[256];
-    snprintf(text, sizeof text, "user files: train %.100s, test %.100s", train_x, test_x);
+    snprintf(text, sizeof text, "user files: train %.110s, test %.110s", out->train.source,
+             out->test.source);
     set_source(out, text, o && o->balance, o ? o->seed : 0);
     return KN_OK;
 }

@@ -39,6 +39,8 @@ static int describe_array(const char *path, kn_file_kind kind, FILE *out, kn_err
     fprintf(out, "file:    %s\nformat:  %s\ntype:    %s\n", path, kn_file_kind_name(kind),
             kind == KN_FILE_CSV ? "numeric text (read as float64)" : kn_dtype_name(a.dtype));
     print_shape(out, &a);
+    if (a.note[0])
+        fprintf(out, "note:    %s\n", a.note);
     double lo = INFINITY, hi = -INFINITY, sum = 0;
     int integral = 1;
     for (size_t i = 0; i < a.count; i++) {

@@ -6,6 +6,14 @@
 
 const char *const kn_dataset_names[] = {"mnist20", "mnist", "fashion", "cifar100", NULL};
 
+int kn_dataset_name_known(const char *name)
+{
+    for (const char *const *n = kn_dataset_names; name && *n; n++)
+        if (strcmp(*n, name) == 0)
+            return 1;
+    return 0;
+}
+
 const char *kn_data_dir_default(void)
 {
     const char *d = getenv("KENYON_DATA");

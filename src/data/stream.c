@@ -236,7 +236,7 @@ static int deflate_out(kn_out *o, const void *data, size_t n, int flush, kn_erro
                 return kn_fail(err, KN_EIO, "%s: gzip compression failed", o->path);
             size_t have = sizeof buf - o->zs.avail_out;
             if (have && fwrite(buf, 1, have, o->af.fp) != have)
-                return kn_fail(err, KN_EIO, "%s: write failed: %s", o->path, strerror(errno));
+                return kn_fail_path(err, KN_EIO, o->path, "write failed", errno);
         } while (o->zs.avail_out == 0 || (f == Z_FINISH && zr != Z_STREAM_END));
         p += take;
         left -= take;
@@ -250,7 +250,7 @@ int kn_out_write(kn_out *o, const void *data, size_t n, kn_error *err)
     if (o->gzip)
         return deflate_out(o, data, n, 0, err);
     if (n && fwrite(data, 1, n, o->af.fp) != n)
-        return kn_fail(err, KN_EIO, "%s: write failed: %s", o->path, strerror(errno));
+        return kn_fail_path(err, KN_EIO, o->path, "write failed", errno);
     return KN_OK;
 }
 

@@ -107,6 +107,20 @@ int kn_task_stream_build(const kn_split *sp, int classes_per_task, const int32_t
         if (rc)
             goto done;
     }
+    /* A test label that never appears in training cannot be learned: say which, and where. */
+    for (int c = 0; c < C; c++)
+        task_of_class[c] = 0; /* reused: 1 when the class occurs in training */
+    for (size_t r = 0; r < sp->train.n; r++)
+        if (sp->train.y[r] >= 0 && sp->train.y[r] < C)
+            task_of_class[sp->train.y[r]] = 1;
+    for (size_t i = 0; !rc && i < sp->test.n; i++) {
+        int32_t c = sp->test.y[i];
+        if (c >= 0 && c < C && !task_of_class[c])
+            rc = kn_fail(err, KN_EINVAL, "class %d: test label %d (test sample %zu) never occurs "
+                         "in the training labels (%s)", (int)c, (int)c, i + 1, sp->test.source);
+    }
+    if (rc)
+        goto done;
     /* A class that never appears in training cannot be learned: say which. */
     for (int t = 0; t < n_tasks; t++) {
         const kn_task *task = &out->tasks[t];
@@ -115,8 +129,14 @@ int kn_task_stream_build(const kn_split *sp, int classes_per_task, const int32_t
             for (size_t i = 0; i < task->n_train && !m; i++)
                 m += sp->train.y[task->train_idx[i]] == task->classes[j];
             if (!m) {
-                rc = kn_fail(err, KN_EINVAL, "class %d (task %d) has no training samples",
-                             (int)task->classes[j], t);
+                size_t in_test = 0;
+                for (size_t i = 0; i < sp->test.n; i++)
+                    in_test += sp->test.y[i] == task->classes[j];
+                rc = kn_fail(err, KN_EINVAL,
+                             "class %d (task %d) has no training samples: it is in %zu test "
+                             "samples but never in the training labels (%s)%s",
+                             (int)task->classes[j], t, in_test, sp->train.source,
+                             in_test ? "" : "; labels must be 0..C-1 without gaps");
                 goto done;
             }
         }

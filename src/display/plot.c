@@ -1,8 +1,10 @@
 /* Plots through PLplot's cairo driver: line charts with error bands, bar charts with error bars,
  * heat maps, and raw stream access (kn_plot_begin/end). See kenyon/plot.h.
- * PLplot writes to a temporary name that is renamed into place when the plot is complete, so a
- * failed plot never leaves a partial file. */
+ * PLplot writes to a temporary made by kn_atomic_open that is fsynced and renamed into place when
+ * the plot is complete, so a failed plot never leaves a partial file. */
 #include "kenyon/plot.h"
+
+#include "kenyon/fileio.h"
 
 #include <math.h>
 #include <plplot/plplot.h>
@@ -34,8 +36,7 @@ static kn_plot_layout last_layout;
 
 static struct {
     int active;
-    char *final_path;
-    char *temp_path;
+    kn_atomic_file file;
     PLINT stream;
 } current;
 
@@ -64,32 +65,15 @@ int kn_plot_begin(const char *path, int width, int height, kn_error *err)
         return kn_fail(err, KN_EINVAL, "%s: plot format must be .png, .svg or .pdf", path);
     if (width < 100 || height < 100 || width > 10000 || height > 10000)
         return kn_fail(err, KN_EINVAL, "%s: plot size %dx%d out of range", path, width, height);
-    size_t n = strlen(path);
-    current.final_path = malloc(n + 1);
-    current.temp_path = malloc(n + 40);
-    if (!current.final_path || !current.temp_path) {
-        free(current.final_path);
-        free(current.temp_path);
-        current.final_path = current.temp_path = NULL;
-        return kn_fail(err, KN_ENOMEM, "%s: out of memory", path);
-    }
-    memcpy(current.final_path, path, n + 1);
-    /* Keep the extension last: the cairo driver does not care, but people listing the directory
-     * mid-run see what it is. */
-    snprintf(current.temp_path, n + 40, "%s.tmp%ld%s", path, (long)getpid(), strrchr(path, '.'));
-    FILE *probe = fopen(current.temp_path, "wb");
-    if (!probe) {
-        kn_fail(err, KN_EIO, "%s: cannot create plot file", path);
-        free(current.final_path);
-        free(current.temp_path);
-        current.final_path = current.temp_path = NULL;
-        return KN_EIO;
-    }
-    fclose(probe);
+    /* The temporary is created exclusively by kn_atomic_open; PLplot then writes into it by name
+     * and kn_plot_end fsyncs and renames it like any other output. */
+    int rc = kn_atomic_open(&current.file, path, err);
+    if (rc)
+        return rc;
 
     plmkstrm(&current.stream);
     plsdev(dev);
-    plsfnam(current.temp_path);
+    plsfnam(current.file.temp_path);
     plspage(0, 0, width, height, 0, 0);
     for (int i = 0; i < COL_BAND; i++)
         plscol0a(i, palette[i][0], palette[i][1], palette[i][2], 1.0);
@@ -123,15 +107,7 @@ int kn_plot_end(kn_error *err)
         return kn_fail(err, KN_ESTATE, "no plot is open");
     plend1();
     current.active = 0;
-    int rc = KN_OK;
-    if (rename(current.temp_path, current.final_path) != 0) {
-        unlink(current.temp_path);
-        rc = kn_fail(err, KN_EIO, "%s: cannot move plot into place", current.final_path);
-    }
-    free(current.final_path);
-    free(current.temp_path);
-    current.final_path = current.temp_path = NULL;
-    return rc;
+    return kn_atomic_commit(&current.file, err);
 }
 
 static double tx(double v, int logged) { return logged ? log10(v) : v; }

@@ -17,6 +17,10 @@
 
 #include "kenyon/fileio.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "kenyon's safetensors code assumes a little-endian host"
 #endif
@@ -321,17 +325,143 @@ fail:
     return rc;
 }
 
-int kn_st_read(const char *path, kn_st_file *out, kn_error *err)
+/* Reads exactly n bytes at the file's current position; 0 on success, else errno (0 -> short). */
+static int read_exact(int fd, unsigned char *dst, size_t n, int *short_read)
+{
+    *short_read = 0;
+    while (n) {
+        ssize_t got = read(fd, dst, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        if (got == 0) {
+            *short_read = 1;
+            return 0;
+        }
+        dst += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+/* The end of the tensor bytes the header declares (the largest data_offsets end), or -1 when the
+ * header does not say (kn_st_parse then reports what is wrong with it). */
+static int declared_data_size(const char *hdr, size_t hlen, uint64_t *out)
+{
+    cJSON *root = cJSON_ParseWithLength(hdr, hlen);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    uint64_t end = 0;
+    int ok = 1;
+    for (cJSON *e = root->child; e && ok; e = e->next) {
+        if (e->string && strcmp(e->string, "__metadata__") == 0)
+            continue;
+        const cJSON *of = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+        uint64_t b;
+        if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2 ||
+            json_uint(cJSON_GetArrayItem(of, 1), &b) != 0)
+            ok = 0;
+        else if (b > end)
+            end = b;
+    }
+    cJSON_Delete(root);
+    if (!ok)
+        return -1;
+    *out = end;
+    return 0;
+}
+
+int kn_st_read_limited(const char *path, size_t max_bytes, kn_st_file *out, kn_error *err)
 {
     memset(out, 0, sizeof *out);
-    unsigned char *data;
-    size_t len;
-    int rc = kn_read_file(path, (size_t)1 << 40, &data, &len, err);
-    if (rc)
-        return rc;
-    rc = kn_st_parse(data, len, path, out, err);
-    free(data);
+    snprintf(out->source, sizeof out->source, "%s", path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return kn_fail_path(err, KN_EIO, path, "cannot open", errno);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return kn_fail_path(err, KN_EIO, path, "cannot stat", e);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return kn_fail(err, KN_EIO, "%s: not a regular file (a model file is needed, not a %s)",
+                       path, S_ISDIR(st.st_mode)   ? "directory"
+                             : S_ISFIFO(st.st_mode) ? "pipe"
+                             : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "device"
+                                                                           : "special file");
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    unsigned char head[8];
+    int shortr = 0, e = 0;
+    if (size > max_bytes) {
+        close(fd);
+        return kn_fail(err, KN_EFORMAT, "%s: %" PRIu64 " bytes, larger than the limit of %zu",
+                       path, size, max_bytes);
+    }
+    if (size < 8 || (e = read_exact(fd, head, 8, &shortr)) != 0 || shortr) {
+        close(fd);
+        if (e)
+            return kn_fail_path(err, KN_EIO, path, "read error", e);
+        return kn_fail(err, KN_EFORMAT, "%s: %" PRIu64 " bytes, too short for a safetensors "
+                       "header", path, size);
+    }
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | head[i];
+    if (hlen > KN_ST_MAX_HEADER || hlen > size - 8) {
+        close(fd);
+        return kn_fail(err, KN_EFORMAT,
+                       "%s: header length %" PRIu64 " exceeds the %u-byte limit or the file "
+                       "(%" PRIu64 " bytes)", path, hlen, KN_ST_MAX_HEADER, size);
+    }
+    /* The file is regular and within the limit; one buffer holds it all. */
+    unsigned char *buf = malloc((size_t)size + 1);
+    if (!buf) {
+        close(fd);
+        return kn_fail(err, KN_ENOMEM, "%s: out of memory for %" PRIu64 " bytes", path, size);
+    }
+    memcpy(buf, head, 8);
+    if ((e = read_exact(fd, buf + 8, (size_t)hlen, &shortr)) != 0 || shortr) {
+        free(buf);
+        close(fd);
+        if (e)
+            return kn_fail_path(err, KN_EIO, path, "read error", e);
+        return kn_fail(err, KN_EIO, "%s: the file shrank while it was read", path);
+    }
+    uint64_t declared;
+    if (declared_data_size((const char *)buf + 8, (size_t)hlen, &declared) == 0 &&
+        declared != size - 8 - hlen) {
+        free(buf);
+        close(fd);
+        return kn_fail(err, KN_EFORMAT,
+                       "%s: the header declares %" PRIu64 " bytes of tensors, the file holds %"
+                       PRIu64, path, declared, size - 8 - hlen);
+    }
+    size_t rest = (size_t)(size - 8 - hlen);
+    unsigned char extra;
+    if ((e = read_exact(fd, buf + 8 + hlen, rest, &shortr)) != 0 || shortr ||
+        (e = read_exact(fd, &extra, 1, &shortr)) != 0 || !shortr) {
+        free(buf);
+        close(fd);
+        if (e)
+            return kn_fail_path(err, KN_EIO, path, "read error", e);
+        return kn_fail(err, KN_EIO, "%s: the file changed size while it was read", path);
+    }
+    close(fd);
+    int rc = kn_st_parse(buf, (size_t)size, path, out, err);
+    free(buf);
     return rc;
+}
+
+int kn_st_read(const char *path, kn_st_file *out, kn_error *err)
+{
+    return kn_st_read_limited(path, KN_ST_MAX_FILE, out, err);
 }
 
 const kn_st_tensor *kn_st_find(const kn_st_file *f, const char *name)
@@ -373,6 +503,23 @@ int kn_st_expect(const kn_st_file *f, const char *name, kn_st_dtype dtype, int n
             snprintf(want, sizeof want, "%d dimensions", ndim);
         return kn_fail(err, KN_EFORMAT, "%s: tensor '%s' has shape %s, expected %s", f->source,
                        name, got, want);
+    }
+    /* A model never holds NaN or infinity: either would spread through every prediction. */
+    const unsigned char *b = t->data;
+    for (size_t i = 0; i < t->count; i++) {
+        double v;
+        if (dtype == KN_ST_F32) {
+            float x;
+            memcpy(&x, b + 4 * i, 4);
+            v = x;
+        } else if (dtype == KN_ST_F64) {
+            memcpy(&v, b + 8 * i, 8);
+        } else {
+            break;
+        }
+        if (!isfinite(v))
+            return kn_fail(err, KN_EFORMAT, "%s: tensor %s holds a non-finite value (%s at "
+                           "element %zu)", f->source, name, isnan(v) ? "NaN" : "infinity", i);
     }
     *out = t;
     return 0;

@@ -102,6 +102,13 @@ int kn_net_read_tensors(kn_net *net, const char *prefix, const kn_st_file *f, kn
                 if (!isfinite(ptrs[j][q]))
                     return kn_fail(err, KN_EFORMAT, "%s: tensor %s holds a non-finite value at "
                                    "index %zu", f->source, names[j], q);
+            /* A variance is never negative (the layer takes its square root). */
+            size_t nl = strlen(names[j]);
+            if (nl >= 11 && strcmp(names[j] + nl - 11, "running_var") == 0)
+                for (size_t q = 0; q < t->count; q++)
+                    if (ptrs[j][q] < 0)
+                        return kn_fail(err, KN_EFORMAT, "%s: tensor %s[%zu] = %g is a negative "
+                                       "variance", f->source, names[j], q, (double)ptrs[j][q]);
         }
     }
     return 0;

@@ -2,6 +2,8 @@
  * step, the building blocks every back-prop baseline repeats. */
 #include "nn/nn_internal.h"
 
+#include <math.h>
+
 int kn_net_loss_grad(kn_net *net, const kn_real *x, const int32_t *y, size_t n,
                      const uint8_t *active, double *loss, kn_error *err)
 {
@@ -12,7 +14,15 @@ int kn_net_loss_grad(kn_net *net, const kn_real *x, const int32_t *y, size_t n,
     size_t od = kn_net_out_dim(net);
     if (kn_nn_reserve(&net->dloss, &net->dloss_cap, n * od))
         return kn_fail(err, KN_ENOMEM, "kn_net_loss_grad: out of memory");
-    rc = kn_loss_cross_entropy(out, n, (int)od, y, active, loss, net->dloss, err);
+    double value = 0;
+    rc = kn_loss_cross_entropy(out, n, (int)od, y, active, &value, net->dloss, err);
+    if (loss)
+        *loss = value;
+    /* A diverged network (too large a learning rate) must stop the run, not go on to report
+     * chance accuracy. The caller adds the task and the step. */
+    if (!rc && !isfinite(value))
+        return kn_fail(err, KN_ESTATE, "the training loss is %s: training diverged (a smaller "
+                       "learning rate may help)", isnan(value) ? "NaN" : "infinite");
     if (!rc)
         rc = kn_net_backward(net, net->dloss, NULL, err);
     return rc;

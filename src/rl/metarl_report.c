@@ -2,6 +2,7 @@
  * and PLplot figures for the frozen-weight test, and the training curve. */
 #include "kenyon/metarl.h"
 
+#include <errno.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -182,10 +183,11 @@ static int open_out(kn_atomic_file *af, const char *dir, const char *name, kn_er
 static int commit_out(kn_atomic_file *af, kn_error *err)
 {
     if (ferror(af->fp)) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "%s", af->final_path ? af->final_path : "output");
+        int e = errno ? errno : EIO;
+        int rc = kn_fail_path(err, KN_EIO, af->final_path ? af->final_path : "output",
+                              "write failed", e);
         kn_atomic_abort(af);
-        return kn_fail(err, KN_EIO, "%s: write error", msg);
+        return rc;
     }
     return kn_atomic_commit(af, err);
 }

@@ -1,6 +1,8 @@
 /* Shared output helpers for the TD and distributional-TD writers (see rl_output.h). */
 #include "rl/rl_output.h"
 
+#include <errno.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,7 @@ int kn_rl_csv_open(kn_atomic_file *af, const char *dir, const char *name, kn_err
 int kn_rl_csv_commit(kn_atomic_file *af, kn_error *err)
 {
     if (ferror(af->fp)) {
-        int rc = kn_fail(err, KN_EIO, "%s: write error", af->final_path);
+        int rc = kn_fail_path(err, KN_EIO, af->final_path, "write failed", errno ? errno : EIO);
         kn_atomic_abort(af);
         return rc;
     }
