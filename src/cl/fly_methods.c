@@ -59,11 +59,12 @@ static const kn_param_spec v2_params[] = PERCEPTRON_PARAMS("2");
 static const kn_param_spec v3_params[] = PERCEPTRON_PARAMS("0.001");
 /* fly-ridge defaults to 10% winners: on class-balanced MNIST-20 pixels (5 seeds, lambda 10)
  * k 320 gave 0.871 final accuracy against 0.862 for the fly's 5% (k 160); lambda 1-100 moved it
- * by under 0.01. Its m x m Gram matrix caps m at 65536 (32 GB of doubles). */
+ * by under 0.01. m stops at the ridge solver's limit (46000: its two m x m double matrices would
+ * take 34 GB). */
 static const kn_param_spec ridge_params[] = {
-    KN_PARAM_ROW_INT("m", "3200", 1, 65536, "number of Kenyon cells"),
+    KN_PARAM_ROW_INT("m", "3200", 1, 46000, "number of Kenyon cells"),
     KN_PARAM_ROW_INT("c", "10", 1, 1 << 16, "inputs per Kenyon cell (random, binary, fixed)"),
-    KN_PARAM_ROW_INT("k", "0", 0, 65536, "winners of the k-WTA (0: use --k-fraction)"),
+    KN_PARAM_ROW_INT("k", "0", 0, 46000, "winners of the k-WTA (0: use --k-fraction)"),
     KN_PARAM_ROW_REAL("k-fraction", "0.1", 0, 1, KN_PARAM_MIN_OPEN,
                       "winners as a fraction of m (when --k is 0)"),
     KN_PARAM_ROW_REAL("lambda", "10", 0, 1e12, KN_PARAM_MIN_OPEN,
