@@ -14,6 +14,7 @@
 #include "kenyon/experiment.h"
 #include "kenyon/features.h"
 #include "kenyon/fileio.h"
+#include "kenyon/params.h"
 #include "kenyon/progress.h"
 #include "kenyon/tasks.h"
 
@@ -69,18 +70,16 @@ static void free_list(char **items, size_t n)
 static int parse_seeds(char **items, size_t n, uint64_t *seeds, kn_error *err)
 {
     for (size_t i = 0; i < n; i++) {
-        char *end;
-        if (items[i][0] == '-')
-            return kn_fail(err, KN_EINVAL, "--seeds: '%s' is not a non-negative integer",
-                           items[i]);
-        unsigned long long v = strtoull(items[i], &end, 10);
-        if (*end || end == items[i])
-            return kn_fail(err, KN_EINVAL, "--seeds: '%s' is not a non-negative integer",
-                           items[i]);
+        uint64_t v;
+        kn_num_status st = kn_parse_u64(items[i], &v);
+        if (st != KN_NUM_OK)
+            return kn_fail(err, KN_EINVAL, "--seeds: '%s' is %s", items[i],
+                           st == KN_NUM_RANGE ? "out of range (a non-negative integer below 2^64)"
+                                              : "not a non-negative integer");
         seeds[i] = v;
         for (size_t j = 0; j < i; j++)
             if (seeds[j] == v)
-                return kn_fail(err, KN_EINVAL, "--seeds: %llu is listed twice", v);
+                return kn_fail(err, KN_EINVAL, "--seeds: %" PRIu64 " is listed twice", v);
     }
     return KN_OK;
 }
