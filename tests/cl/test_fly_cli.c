@@ -93,6 +93,12 @@ static void test_unknown_and_bad_options(void **state)
     assert_true(kt_run_cli(&out, "run --method fly --dataset mnist20 --data '%s/none'", dir) != 0);
     assert_non_null(strstr(out, "kenyon data fetch"));
     free(out);
+    /* --data-dir is the data-directory option of every command (--data stays as an alias). */
+    assert_true(kt_run_cli(&out, "run --method fly --dataset mnist20 --data-dir '%s/none'", dir) !=
+                0);
+    assert_non_null(strstr(out, "kenyon data fetch"));
+    assert_non_null(strstr(out, "none"));
+    free(out);
 }
 
 static void test_run_writes_results_only_with_out(void **state)
