@@ -28,7 +28,10 @@
 #include "kenyon/lstm.h"
 /* continual learning: FlyModel, the learner interface, the protocol */
 #include "kenyon/fly.h"
+#include "kenyon/params.h"
 #include "kenyon/learner.h"
 #include "kenyon/protocol.h"
+/* the experiment layer: one spec, one check, one run */
+#include "kenyon/experiment.h"
 
 #endif

@@ -12,6 +12,7 @@
 /* display: plots, progress */
 #include "kenyon/plot.h"
 #include "kenyon/progress.h"
+#include "kenyon/plot_figures.h"
 /* host: fetching the data, the per-run peak-memory mark */
 #include "kenyon/fetch.h"
 #include "kenyon/peak_memory.h"

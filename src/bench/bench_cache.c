@@ -101,24 +101,26 @@ static uint64_t hash_str(uint64_t h, const char *s)
     return bench_fnv1a(h, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
-uint64_t bench_cache_key(const kn_learner *l, uint64_t data_digest, const char *features,
-                         size_t batch, int classes_per_task)
+uint64_t bench_cache_key(const char *method, const kn_params *p, uint64_t seed, size_t d,
+                         uint64_t data_digest, const char *features, size_t batch,
+                         int classes_per_task)
 {
     uint64_t h = BENCH_FNV_OFFSET;
     h = hash_str(h, "kenyon-bench-v2: protocol defaults, shuffled within tasks");
     h = hash_str(h, KENYON_VERSION);
     h = hash_str(h, KENYON_CODE_DIGEST);
-    h = hash_str(h, l->method->name);
-    for (size_t i = 0; i < l->n_params; i++) {
-        h = hash_str(h, l->params[i].key);
-        h = hash_str(h, l->params[i].value);
+    h = hash_str(h, method);
+    for (size_t i = 0; i < p->n; i++) {
+        h = hash_str(h, p->table[i].name);
+        h = hash_str(h, p->value[i]);
     }
-    uint64_t nums[5] = {l->info.seed, data_digest, (uint64_t)batch, (uint64_t)classes_per_task,
-                        (uint64_t)l->info.d};
+    uint64_t nums[5] = {seed, data_digest, (uint64_t)batch, (uint64_t)classes_per_task,
+                        (uint64_t)d};
     h = bench_fnv1a(h, nums, sizeof nums);
     /* Back-prop learners' weights depend on how BLAS and OpenMP split their sums (up to 1e-5
      * between 1 and 2 threads); the fly methods' do not. */
-    if (bench_uses_backprop(l->method)) {
+    const kn_method *bm = kn_method_find(method);
+    if (bm && bench_uses_backprop(bm)) {
         int64_t threads[2] = {omp_get_max_threads(), openblas_get_num_threads()};
         h = bench_fnv1a(h, threads, sizeof threads);
     }

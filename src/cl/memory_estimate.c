@@ -59,7 +59,7 @@ int kn_method_memory_estimate(const kn_method *m, const kn_learner_info *info,
         add(&total, detail, detail_cap, "encoder buffers", mk * 64 * 4);
         double codes = N * k * 8;
         add(&total, detail, detail_cap, "code cache", codes < 256e6 ? codes : 256e6);
-        if (!isnan(param(m, overrides, n_overrides, "lambda"))) {
+        if (kn_param_find(m->params, "lambda")) { /* a ridge readout (lambda may be a word) */
             add(&total, detail, detail_cap, "Gram matrix and its factor", 2 * mk * mk * 8);
             add(&total, detail, detail_cap, "ridge targets", 2 * mk * C * 8);
         }

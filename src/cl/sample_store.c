@@ -11,14 +11,9 @@ void kn_sample_store_init(kn_sample_store *s, size_t d, const char *who)
     s->who = who ? who : "sample store";
 }
 
-static int grow(kn_sample_store *s, size_t need, kn_error *err)
+/* Makes room for exactly cap rows. */
+static int resize(kn_sample_store *s, size_t cap, kn_error *err)
 {
-    size_t cap = s->cap ? s->cap : 4096;
-    while (cap < need) {
-        if (cap > SIZE_MAX / 2)
-            return kn_fail(err, KN_ENOMEM, "%s: %zu stored samples overflow", s->who, need);
-        cap *= 2;
-    }
     if (s->d && cap > SIZE_MAX / (s->d * sizeof(float)))
         return kn_fail(err, KN_ENOMEM, "%s: %zu stored samples of %zu features overflow", s->who,
                        cap, s->d);
@@ -32,6 +27,22 @@ static int grow(kn_sample_store *s, size_t need, kn_error *err)
     s->y = ny;
     s->cap = cap;
     return 0;
+}
+
+static int grow(kn_sample_store *s, size_t need, kn_error *err)
+{
+    size_t cap = s->cap ? s->cap : 4096;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2)
+            return kn_fail(err, KN_ENOMEM, "%s: %zu stored samples overflow", s->who, need);
+        cap *= 2;
+    }
+    return resize(s, cap, err);
+}
+
+int kn_sample_store_reserve(kn_sample_store *s, size_t n, kn_error *err)
+{
+    return n > s->cap ? resize(s, n, err) : 0;
 }
 
 int kn_sample_store_append(kn_sample_store *s, const float *x, const int32_t *y, size_t n,

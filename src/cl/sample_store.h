@@ -26,6 +26,8 @@ void kn_sample_store_init(kn_sample_store *s, size_t d, const char *who);
  * unchanged) when it cannot. */
 int kn_sample_store_append(kn_sample_store *s, const float *x, const int32_t *y, size_t n,
                            kn_error *err);
+/* Makes room for n rows in all, exactly (a model file's memory, read straight into x and y). */
+int kn_sample_store_reserve(kn_sample_store *s, size_t n, kn_error *err);
 /* Copies rows idx[0..m) into x (m x d) and y (m). */
 void kn_sample_store_gather(const kn_sample_store *s, const uint32_t *idx, size_t m, float *x,
                             int32_t *y);

@@ -14,12 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kenyon/fileio.h"
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "kenyon/params.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "kenyon's safetensors code assumes a little-endian host"
@@ -50,6 +48,8 @@ void kn_st_free(kn_st_file *f)
     free(f->meta_keys);
     free(f->meta_values);
     free(f->buffer);
+    if (f->stream)
+        fclose(f->stream);
     memset(f, 0, sizeof *f);
 }
 
@@ -71,8 +71,12 @@ static int cmp_by_offset(const void *a, const void *b)
     return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] < y[1] ? -1 : x[1] > y[1]);
 }
 
-int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_file *out,
-                kn_error *err)
+/* Parses and validates a file of len bytes whose first `have` bytes are in `bytes` (at least the
+ * length prefix and the header). with_data: the whole file is in bytes, and every tensor is
+ * copied to its own aligned place; else only the layout is kept (data NULL, file_offset set)
+ * and kn_st_tensor_read reads the bytes from the file later. */
+static int parse_layout(const unsigned char *bytes, size_t have, size_t len, int with_data,
+                        const char *name, kn_st_file *out, kn_error *err)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->source, sizeof out->source, "%s", name ? name : "(memory)");
@@ -90,6 +94,9 @@ int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_
         return kn_fail(err, KN_EFORMAT,
                        "%s: header length %" PRIu64 " runs past the end of the file (%zu bytes)",
                        src, hlen, len);
+    if (hlen > have - 8)
+        return kn_fail(err, KN_EFORMAT, "%s: header of %" PRIu64 " bytes could not be read",
+                       src, hlen);
     if (hlen < 2)
         return kn_fail(err, KN_EFORMAT, "%s: header of %" PRIu64 " bytes cannot be a JSON object",
                        src, hlen);
@@ -116,7 +123,7 @@ int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_
                            src, (size_t)(8 + (p - hdr)));
         }
     size_t buf_len = len - 8 - (size_t)hlen;
-    const unsigned char *buf = bytes + 8 + hlen;
+    const unsigned char *buf = with_data ? bytes + 8 + hlen : NULL;
     int rc = 0;
     size_t n_entries = 0;
     for (cJSON *e = root->child; e; e = e->next)
@@ -277,23 +284,25 @@ int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_
         pos += t->nbytes;
     }
     if (pos != buf_len) {
-        rc = kn_fail(err, KN_EFORMAT, "%s: %zu trailing bytes after the last tensor (at offset %zu)",
-                     src, buf_len - pos, (size_t)(8 + hlen + pos));
+        rc = kn_fail(err, KN_EFORMAT,
+                     "%s: the header declares %zu bytes of tensors, the file holds %zu (%zu "
+                     "trailing bytes after the last tensor, at offset %zu)",
+                     src, pos, buf_len, buf_len - pos, (size_t)(8 + hlen + pos));
         goto fail;
     }
     /* Copy every tensor to its own 8-byte-aligned place (in the file a tensor may start at any
      * offset, e.g. after a 3-byte U8 tensor), so the data can be read as their dtype. */
     size_t total = 0;
-    for (size_t i = 0; i < out->n_tensors; i++) {
+    for (size_t i = 0; with_data && i < out->n_tensors; i++) {
         size_t nb = out->tensors[order[2 * i + 1]].nbytes;
         if (kn_size_add(total, (nb + 7) & ~(size_t)7, &total)) {
             rc = kn_fail(err, KN_EFORMAT, "%s: tensor sizes overflow", src);
             goto fail;
         }
     }
-    out->buffer = malloc(total ? total : 8);
+    out->buffer = with_data ? malloc(total ? total : 8) : NULL;
     kn_st_tensor *sorted = out->n_tensors ? calloc(out->n_tensors, sizeof *sorted) : NULL;
-    if (!out->buffer || (out->n_tensors && !sorted)) {
+    if ((with_data && !out->buffer) || (out->n_tensors && !sorted)) {
         free(sorted);
         rc = kn_fail(err, KN_ENOMEM, "%s: out of memory for %zu bytes of tensors", src, total);
         goto fail;
@@ -301,8 +310,8 @@ int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_
     size_t at = 0;
     for (size_t i = 0; i < out->n_tensors; i++) {
         sorted[i] = out->tensors[order[2 * i + 1]];
-        unsigned char *dst = (unsigned char *)out->buffer + at;
-        if (sorted[i].nbytes)
+        unsigned char *dst = with_data ? (unsigned char *)out->buffer + at : NULL;
+        if (with_data && sorted[i].nbytes)
             memcpy(dst, buf + order[2 * i], sorted[i].nbytes);
         sorted[i].data = dst;
         sorted[i].file_offset = 8 + (size_t)hlen + order[2 * i];
@@ -325,143 +334,163 @@ fail:
     return rc;
 }
 
-/* Reads exactly n bytes at the file's current position; 0 on success, else errno (0 -> short). */
-static int read_exact(int fd, unsigned char *dst, size_t n, int *short_read)
+int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_file *out,
+                kn_error *err)
 {
-    *short_read = 0;
-    while (n) {
-        ssize_t got = read(fd, dst, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno;
-        }
-        if (got == 0) {
-            *short_read = 1;
-            return 0;
-        }
-        dst += got;
-        n -= (size_t)got;
-    }
-    return 0;
+    return parse_layout(bytes, len, len, 1, name, out, err);
 }
 
-/* The end of the tensor bytes the header declares (the largest data_offsets end), or -1 when the
- * header does not say (kn_st_parse then reports what is wrong with it). */
-static int declared_data_size(const char *hdr, size_t hlen, uint64_t *out)
-{
-    cJSON *root = cJSON_ParseWithLength(hdr, hlen);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return -1;
-    }
-    uint64_t end = 0;
-    int ok = 1;
-    for (cJSON *e = root->child; e && ok; e = e->next) {
-        if (e->string && strcmp(e->string, "__metadata__") == 0)
-            continue;
-        const cJSON *of = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
-        uint64_t b;
-        if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2 ||
-            json_uint(cJSON_GetArrayItem(of, 1), &b) != 0)
-            ok = 0;
-        else if (b > end)
-            end = b;
-    }
-    cJSON_Delete(root);
-    if (!ok)
-        return -1;
-    *out = end;
-    return 0;
-}
-
-int kn_st_read_limited(const char *path, size_t max_bytes, kn_st_file *out, kn_error *err)
+int kn_st_open_limited(const char *path, size_t max_bytes, kn_st_file *out, kn_error *err)
 {
     memset(out, 0, sizeof *out);
-    snprintf(out->source, sizeof out->source, "%s", path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return kn_fail_path(err, KN_EIO, path, "cannot open", errno);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return kn_fail(err, KN_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return kn_fail_path(err, KN_EIO, path, "cannot stat", e);
+    unsigned char prefix[8];
+    unsigned char *hdr = NULL;
+    int rc = 0;
+    if (fstat(fileno(fp), &st) != 0) {
+        rc = kn_fail_path(err, KN_EIO, path, "cannot stat", errno);
+        goto fail;
     }
     if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return kn_fail(err, KN_EIO, "%s: not a regular file (a model file is needed, not a %s)",
-                       path, S_ISDIR(st.st_mode)   ? "directory"
-                             : S_ISFIFO(st.st_mode) ? "pipe"
-                             : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "device"
-                                                                           : "special file");
+        rc = kn_fail(err, KN_EIO, "%s: not a regular file (a model file is needed, not a %s)",
+                     path, S_ISDIR(st.st_mode)   ? "directory"
+                           : S_ISFIFO(st.st_mode) ? "pipe"
+                           : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "device"
+                                                                         : "special file");
+        goto fail;
     }
-    uint64_t size = (uint64_t)st.st_size;
-    unsigned char head[8];
-    int shortr = 0, e = 0;
-    if (size > max_bytes) {
-        close(fd);
-        return kn_fail(err, KN_EFORMAT, "%s: %" PRIu64 " bytes, larger than the limit of %zu",
-                       path, size, max_bytes);
+    if ((uint64_t)st.st_size > max_bytes) {
+        rc = kn_fail(err, KN_EFORMAT, "%s: %lld bytes, larger than the limit of %zu", path,
+                     (long long)st.st_size, max_bytes);
+        goto fail;
     }
-    if (size < 8 || (e = read_exact(fd, head, 8, &shortr)) != 0 || shortr) {
-        close(fd);
-        if (e)
-            return kn_fail_path(err, KN_EIO, path, "read error", e);
-        return kn_fail(err, KN_EFORMAT, "%s: %" PRIu64 " bytes, too short for a safetensors "
-                       "header", path, size);
-    }
+    size_t len = (size_t)st.st_size;
+    size_t got = fread(prefix, 1, sizeof prefix, fp);
     uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--)
-        hlen = (hlen << 8) | head[i];
-    if (hlen > KN_ST_MAX_HEADER || hlen > size - 8) {
-        close(fd);
-        return kn_fail(err, KN_EFORMAT,
-                       "%s: header length %" PRIu64 " exceeds the %u-byte limit or the file "
-                       "(%" PRIu64 " bytes)", path, hlen, KN_ST_MAX_HEADER, size);
+    for (int i = 7; i >= 0 && got == 8; i--)
+        hlen = (hlen << 8) | prefix[i];
+    /* Read the header only when its length is plausible; parse_layout gives the messages. */
+    size_t have = got;
+    if (got == 8 && hlen <= KN_ST_MAX_HEADER && hlen <= len - 8) {
+        hdr = malloc(8 + (size_t)hlen + 1);
+        if (!hdr) {
+            rc = kn_fail(err, KN_ENOMEM, "%s: out of memory for the header", path);
+            goto fail;
+        }
+        memcpy(hdr, prefix, 8);
+        have = 8 + fread(hdr + 8, 1, (size_t)hlen, fp);
     }
-    /* The file is regular and within the limit; one buffer holds it all. */
-    unsigned char *buf = malloc((size_t)size + 1);
-    if (!buf) {
-        close(fd);
-        return kn_fail(err, KN_ENOMEM, "%s: out of memory for %" PRIu64 " bytes", path, size);
-    }
-    memcpy(buf, head, 8);
-    if ((e = read_exact(fd, buf + 8, (size_t)hlen, &shortr)) != 0 || shortr) {
-        free(buf);
-        close(fd);
-        if (e)
-            return kn_fail_path(err, KN_EIO, path, "read error", e);
-        return kn_fail(err, KN_EIO, "%s: the file shrank while it was read", path);
-    }
-    uint64_t declared;
-    if (declared_data_size((const char *)buf + 8, (size_t)hlen, &declared) == 0 &&
-        declared != size - 8 - hlen) {
-        free(buf);
-        close(fd);
-        return kn_fail(err, KN_EFORMAT,
-                       "%s: the header declares %" PRIu64 " bytes of tensors, the file holds %"
-                       PRIu64, path, declared, size - 8 - hlen);
-    }
-    size_t rest = (size_t)(size - 8 - hlen);
-    unsigned char extra;
-    if ((e = read_exact(fd, buf + 8 + hlen, rest, &shortr)) != 0 || shortr ||
-        (e = read_exact(fd, &extra, 1, &shortr)) != 0 || !shortr) {
-        free(buf);
-        close(fd);
-        if (e)
-            return kn_fail_path(err, KN_EIO, path, "read error", e);
-        return kn_fail(err, KN_EIO, "%s: the file changed size while it was read", path);
-    }
-    close(fd);
-    int rc = kn_st_parse(buf, (size_t)size, path, out, err);
-    free(buf);
+    rc = parse_layout(hdr ? hdr : prefix, have, got < 8 ? got : len, 0, path, out, err);
+    free(hdr);
+    hdr = NULL;
+    if (rc)
+        goto fail;
+    out->stream = fp;
+    return 0;
+fail:
+    free(hdr);
+    fclose(fp);
     return rc;
+}
+
+int kn_st_open(const char *path, kn_st_file *out, kn_error *err)
+{
+    return kn_st_open_limited(path, KN_ST_MAX_FILE, out, err);
+}
+
+/* Fails when a float tensor's bytes [offset, offset + n), at b, hold a NaN or an infinity. */
+static int check_finite(const kn_st_file *f, const kn_st_tensor *t, const void *b, size_t offset,
+                        size_t n, kn_error *err)
+{
+    size_t es = t->dtype == KN_ST_F32 ? 4 : t->dtype == KN_ST_F64 ? 8 : 0;
+    if (!es)
+        return 0;
+    const unsigned char *p = b;
+    size_t skip = (es - offset % es) % es; /* a range may start inside an element */
+    for (size_t at = skip; at + es <= n; at += es) {
+        double v;
+        if (es == 4) {
+            float x;
+            memcpy(&x, p + at, 4);
+            v = x;
+        } else {
+            memcpy(&v, p + at, 8);
+        }
+        if (!isfinite(v))
+            return kn_fail(err, KN_EFORMAT, "%s: tensor %s holds a non-finite value (%s at "
+                           "element %zu)", f->source, t->name, isnan(v) ? "NaN" : "infinity",
+                           (offset + at) / es);
+    }
+    return 0;
+}
+
+int kn_st_tensor_read_range(const kn_st_file *f, const kn_st_tensor *t, size_t offset,
+                            size_t n, void *dst, kn_error *err)
+{
+    if (offset > t->nbytes || n > t->nbytes - offset)
+        return kn_fail(err, KN_EINVAL, "%s: tensor '%s': bytes [%zu, %zu) outside its %zu",
+                       f->source, t->name, offset, offset + n, t->nbytes);
+    if (n == 0)
+        return 0;
+    if (t->data) {
+        memcpy(dst, (const unsigned char *)t->data + offset, n);
+        return 0;
+    }
+    FILE *fp = f->stream;
+    if (!fp)
+        return kn_fail(err, KN_ESTATE, "%s: tensor '%s' has no data (file closed)", f->source,
+                       t->name);
+    if (fseeko(fp, (off_t)(t->file_offset + offset), SEEK_SET) != 0 || fread(dst, 1, n, fp) != n)
+        return kn_fail(err, KN_EIO, "%s: tensor '%s': cannot read %zu bytes at offset %zu%s",
+                       f->source, t->name, n, t->file_offset + offset,
+                       ferror(fp) ? "" : " (file shortened while reading?)");
+    return check_finite(f, t, dst, offset, n, err);
+}
+
+int kn_st_tensor_read(const kn_st_file *f, const kn_st_tensor *t, void *dst, kn_error *err)
+{
+    return kn_st_tensor_read_range(f, t, 0, t->nbytes, dst, err);
 }
 
 int kn_st_read(const char *path, kn_st_file *out, kn_error *err)
 {
     return kn_st_read_limited(path, KN_ST_MAX_FILE, out, err);
+}
+
+int kn_st_read_limited(const char *path, size_t max_bytes, kn_st_file *out, kn_error *err)
+{
+    /* The layout first, then every tensor straight into its aligned place: the file's bytes are
+     * held once, not once as read and again as copied. */
+    int rc = kn_st_open_limited(path, max_bytes, out, err);
+    if (rc)
+        return rc;
+    size_t total = 0;
+    for (size_t i = 0; i < out->n_tensors; i++)
+        if (kn_size_add(total, (out->tensors[i].nbytes + 7) & ~(size_t)7, &total)) {
+            kn_st_free(out);
+            return kn_fail(err, KN_EFORMAT, "%s: tensor sizes overflow", path);
+        }
+    out->buffer = malloc(total ? total : 8);
+    if (!out->buffer) {
+        kn_st_free(out);
+        return kn_fail(err, KN_ENOMEM, "%s: out of memory for %zu bytes of tensors", path, total);
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < out->n_tensors && !rc; i++) {
+        kn_st_tensor *t = &out->tensors[i];
+        unsigned char *dst = (unsigned char *)out->buffer + at;
+        rc = kn_st_tensor_read(out, t, dst, err);
+        t->data = dst;
+        at += (t->nbytes + 7) & ~(size_t)7;
+    }
+    fclose(out->stream);
+    out->stream = NULL;
+    if (rc)
+        kn_st_free(out);
+    return rc;
 }
 
 const kn_st_tensor *kn_st_find(const kn_st_file *f, const char *name)
@@ -504,22 +533,12 @@ int kn_st_expect(const kn_st_file *f, const char *name, kn_st_dtype dtype, int n
         return kn_fail(err, KN_EFORMAT, "%s: tensor '%s' has shape %s, expected %s", f->source,
                        name, got, want);
     }
-    /* A model never holds NaN or infinity: either would spread through every prediction. */
-    const unsigned char *b = t->data;
-    for (size_t i = 0; i < t->count; i++) {
-        double v;
-        if (dtype == KN_ST_F32) {
-            float x;
-            memcpy(&x, b + 4 * i, 4);
-            v = x;
-        } else if (dtype == KN_ST_F64) {
-            memcpy(&v, b + 8 * i, 8);
-        } else {
-            break;
-        }
-        if (!isfinite(v))
-            return kn_fail(err, KN_EFORMAT, "%s: tensor %s holds a non-finite value (%s at "
-                           "element %zu)", f->source, name, isnan(v) ? "NaN" : "infinity", i);
+    /* A model never holds NaN or infinity: either would spread through every prediction. A
+     * tensor of a file opened with kn_st_open is checked as kn_st_tensor_read copies it. */
+    if (t->data) {
+        int rc = check_finite(f, t, t->data, 0, t->nbytes, err);
+        if (rc)
+            return rc;
     }
     *out = t;
     return 0;
@@ -547,13 +566,11 @@ int kn_st_meta_int64(const kn_st_file *f, const char *key, int64_t *out, kn_erro
     int rc = meta_get(f, key, &v, err);
     if (rc)
         return rc;
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end)
-        return kn_fail(err, KN_EFORMAT, "%s: metadata '%s' = '%.64s' is not an integer",
-                       f->source, key, v);
-    *out = (int64_t)x;
+    kn_num_status st = kn_parse_i64(v, out);
+    if (st != KN_NUM_OK)
+        return kn_fail(err, KN_EFORMAT, "%s: metadata '%s' = '%.64s' is %s", f->source, key, v,
+                       st == KN_NUM_RANGE ? "out of range for a 64-bit integer"
+                                          : "not an integer");
     return 0;
 }
 
@@ -563,14 +580,11 @@ int kn_st_meta_uint64(const kn_st_file *f, const char *key, uint64_t *out, kn_er
     int rc = meta_get(f, key, &v, err);
     if (rc)
         return rc;
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno || end == v || *end || *v == '-')
-        return kn_fail(err, KN_EFORMAT,
-                       "%s: metadata '%s' = '%.64s' is not a non-negative integer", f->source,
-                       key, v);
-    *out = (uint64_t)x;
+    kn_num_status st = kn_parse_u64(v, out);
+    if (st != KN_NUM_OK)
+        return kn_fail(err, KN_EFORMAT, "%s: metadata '%s' = '%.64s' is %s", f->source, key, v,
+                       st == KN_NUM_RANGE ? "out of range for a non-negative 64-bit integer"
+                                          : "not a non-negative integer");
     return 0;
 }
 
@@ -580,13 +594,10 @@ int kn_st_meta_double(const kn_st_file *f, const char *key, double *out, kn_erro
     int rc = meta_get(f, key, &v, err);
     if (rc)
         return rc;
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || end == v || *end || !isfinite(x))
-        return kn_fail(err, KN_EFORMAT, "%s: metadata '%s' = '%.64s' is not a number", f->source,
-                       key, v);
-    *out = x;
+    kn_num_status st = kn_parse_f64(v, out);
+    if (st != KN_NUM_OK)
+        return kn_fail(err, KN_EFORMAT, "%s: metadata '%s' = '%.64s' is %s", f->source, key, v,
+                       st == KN_NUM_RANGE ? "out of range for a double" : "not a number");
     return 0;
 }
 

@@ -105,23 +105,19 @@ static void test_entries_checked_when_read(void **state)
 
 static uint64_t key_with_threads(const char *method, int threads)
 {
-    kn_learner_info info = {.d = 16, .n_classes = 4, .seed = 1};
-    kn_learner *l = NULL;
     kn_error err;
     const kn_kv ov[] = {{"m", "32"}, {"hidden", "8"}};
     const kn_method *m = kn_method_find(method);
     size_t n = 0;
     kn_kv use[2];
     for (int i = 0; i < 2; i++)
-        for (const kn_param_spec *p = m->params; p && p->name; p++)
-            if (strcmp(p->name, ov[i].key) == 0)
-                use[n++] = ov[i];
-    if (kn_learner_create(method, &info, use, n, &l, &err))
+        if (kn_param_find(m->params, ov[i].key))
+            use[n++] = ov[i];
+    kn_params p;
+    if (kn_params_resolve(&p, m->params, method, use, n, &err))
         fail_msg("%s", err.msg);
     omp_set_num_threads(threads);
-    uint64_t k = bench_cache_key(l, 7, "pixels", 64, 2);
-    kn_learner_free(l);
-    return k;
+    return bench_cache_key(method, &p, 1, 16, 7, "pixels", 64, 2);
 }
 
 static void test_key_follows_thread_count_for_backprop(void **state)

@@ -76,12 +76,12 @@ static void test_unknown_and_bad_options(void **state)
     assert_int_equal(kt_run_cli(&out, "run --method nope %s", data_args), 2);
     assert_non_null(strstr(out, "unknown method 'nope'"));
     free(out);
-    /* A method option out of range or of the wrong type is a usage error: exit 2, like the
-     * command's own options. */
+    /* Parameter values are checked before any data are loaded: a usage error (exit 2). Only
+     * what needs the data (c <= d) fails later, with exit 1. */
     assert_int_equal(kt_run_cli(&out, "run --method fly --m 100 --c 2 --k 500 %s", data_args), 2);
     assert_non_null(strstr(out, "k (winners) cannot exceed m"));
     free(out);
-    assert_int_equal(kt_run_cli(&out, "run --method fly --c 7 %s", data_args), 2);
+    assert_int_equal(kt_run_cli(&out, "run --method fly --c 7 %s", data_args), 1);
     assert_non_null(strstr(out, "c (inputs per Kenyon cell) cannot exceed"));
     free(out);
     assert_int_equal(kt_run_cli(&out, "run --method fly --lr=abc %s", data_args), 2);
@@ -92,6 +92,12 @@ static void test_unknown_and_bad_options(void **state)
     free(out);
     assert_true(kt_run_cli(&out, "run --method fly --dataset mnist20 --data '%s/none'", dir) != 0);
     assert_non_null(strstr(out, "kenyon data fetch"));
+    free(out);
+    /* --data-dir is the data-directory option of every command (--data stays as an alias). */
+    assert_true(kt_run_cli(&out, "run --method fly --dataset mnist20 --data-dir '%s/none'", dir) !=
+                0);
+    assert_non_null(strstr(out, "kenyon data fetch"));
+    assert_non_null(strstr(out, "none"));
     free(out);
 }
 

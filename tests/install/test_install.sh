@@ -44,7 +44,7 @@ done
 # The core's direct dependencies are the allowed ones (and the C runtime, sanitizer runtimes).
 while read -r needed; do
   case $needed in
-    libopenblas.so*|liblapacke.so*|libz.so*|libcjson.so*|libgomp.so*|libm.so*|libc.so*) ;;
+    libopenblas.so*|liblapacke.so*|libdnnl.so*|libz.so*|libcjson.so*|libgomp.so*|libm.so*|libc.so*|ld-linux*.so*) ;;
     libasan.so*|libubsan.so*) [ ${#SAN_FLAGS[@]} -gt 0 ] || fail "the core needs $needed" ;;
     *) fail "the core needs $needed" ;;
   esac
