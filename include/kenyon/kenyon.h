@@ -16,6 +16,7 @@
 /* io: model files, plots, progress */
 #include "kenyon/safetensors.h"
 #include "kenyon/plot.h"
+#include "kenyon/plot_figures.h"
 #include "kenyon/progress.h"
 /* networks */
 #include "kenyon/nn.h"
