@@ -11,6 +11,7 @@
 
 /* display: plots, progress */
 #include "kenyon/plot.h"
+#include "kenyon/plot_figures.h"
 #include "kenyon/progress.h"
 #include "kenyon/plot_figures.h"
 /* host: fetching the data, the per-run peak-memory mark */
