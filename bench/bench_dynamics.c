@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "kenyon/dynamics.h"
+#include "kenyon/gemm.h"
 #include "kenyon/progress.h"
 
 static double cpu_seconds(void)
@@ -66,6 +67,9 @@ static int run(int commute, size_t steps, int dim)
 
 int main(int argc, char **argv)
 {
+    (void)kn_blas_fix_kernel(argv); /* the right OpenBLAS kernel, as the CLI does */
+    char gemm[256];
+    printf("%s\n", kn_gemm_describe(gemm, sizeof gemm));
     size_t steps = argc > 1 ? (size_t)strtod(argv[1], NULL) : 1000000;
     int dim = argc > 2 ? atoi(argv[2]) : 100;
     if (steps < 1 || dim < 1 || dim > 4096) {

@@ -13,6 +13,7 @@
 
 #include "bench/bench_internal.h"
 #include "kenyon/fileio.h"
+#include "kenyon/gemm.h"
 #include "kenyon/plot.h"
 
 /* The paper's MNIST-20 numbers (Shen, Dasgupta & Navlakha 2021; mean of 5 seeds, LeNet5
@@ -294,6 +295,8 @@ static int write_report_md(const kn_bench_options *o, const method_stats *st, si
     fprintf(f, "- Data: %s; %zu training / %zu test samples%s.\n", source, n_train, n_test,
             o->quick ? " (--quick: a subset of every class)" : " (class-balanced training set)");
     fprintf(f, "- Features: %s.\n", features);
+    char gemm[256];
+    fprintf(f, "- Products: %s.\n", kn_gemm_describe(gemm, sizeof gemm));
     fprintf(f, "- Protocol: %d classes per task in label order, one pass over each task's "
                "training data (batch %zu), after every task a test on all tasks seen so far, "
                "argmax over all classes seen so far (no task id).\n",
