@@ -262,13 +262,6 @@ static int train_step(kn_learner *l, const float *x, const int32_t *y, size_t m,
             continue;
         kn_optim_step(s->opt[i], p[i], g[i]);
     }
-    /* The step's own loss was finite; its update may not be (ReLU hides NaN weights later). */
-    for (int i = 0; i < k; i++)
-        for (size_t j = 0; j < n[i]; j++)
-            if (!isfinite(p[i][j]))
-                return kn_fail(err, KN_ESTATE, "a weight became %s: training diverged (a "
-                               "smaller learning rate may help)",
-                               isnan(p[i][j]) ? "NaN" : "infinite");
     s->sum_cls += lc.cls;
     s->sum_rec += lc.recon + lr.recon;
     s->sum_kl += lc.kl + lr.kl;
@@ -357,6 +350,17 @@ static int bir_end_task(kn_learner *l, kn_error *err)
                 "recon %.5f, KL %.5f\n", l->task, s->n_steps, s->sum_cls / (double)s->n_steps,
                 s->sum_rcls / (double)s->n_steps, s->sum_rec / (double)s->n_steps,
                 s->sum_kl / (double)s->n_steps);
+    /* Every step's loss was finite, but the last update may not be (and ReLU hides NaN weights
+     * from the scores): a diverged model stops here. */
+    kn_real *p[BIR_MAX_OPT], *g[BIR_MAX_OPT];
+    size_t n[BIR_MAX_OPT];
+    int k = param_slots(s->model, p, g, n);
+    for (int i = 0; i < k; i++)
+        for (size_t j = 0; j < n[i]; j++)
+            if (!isfinite(p[i][j]))
+                return kn_fail(err, KN_ESTATE, "a weight is %s after the task's last step: "
+                               "training diverged (a smaller learning rate may help)",
+                               isnan(p[i][j]) ? "NaN" : "infinite");
     kn_bir_model *prev;
     rc = kn_bir_model_clone(s->model, &prev, err);
     if (rc)

@@ -15,6 +15,7 @@ cleanup() { [ -n "$MOUNTED" ] && umount "$MOUNTED" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+cd "$T" || exit 1 # a mistaken output name lands here
 
 # expect_rc DESC RC PATTERN CMD...: exit status RC and output matching PATTERN (grep -E).
 expect_rc() {
@@ -39,8 +40,10 @@ BIG=("${D[@]}" --m 3000 --c 3) # a model of about 84 kB
 
 # 1. Unusable output paths: an error before any work (no "final accuracy" line), nothing written.
 echo keep >"$T/afile"
-expect_rc "run --out ''" 2 "--out: empty" "$KENYON" run "${U[@]}" --out ""
-grep -q "final accuracy" <<<"$LAST_OUT" && fail "run --out '' did the work first"
+# (An empty --out once meant "/": the empty-path cases are given inputs that a build without the
+# check fails on before writing anything, so this test never writes into / .)
+expect_rc "run --out ''" 2 "--out: empty" "$KENYON" run --train-x "$T/missing.csv" --train-y "$T/y.csv" \
+  --test-x "$T/x.csv" --test-y "$T/y.csv" --out ""
 expect_rc "run --out FILE" 2 "not a directory" "$KENYON" run "${U[@]}" --out "$T/afile"
 [ "$(cat "$T/afile")" = keep ] || fail "run --out FILE changed the file"
 expect_rc "run --out FILE/sub" 2 "--out" "$KENYON" run "${U[@]}" --out "$T/afile/sub"
@@ -52,7 +55,7 @@ expect_rc "run --save DIR" 2 "is a directory" "$KENYON" run "${U[@]}" --save "$T
 expect_rc "bench --out FILE" 2 "not a directory" "$KENYON" bench mnist20 --quick --out "$T/afile" --data "$T/nodata"
 expect_rc "dynamics linreg --out FILE" 2 "not a directory" "$KENYON" dynamics linreg --out "$T/afile"
 expect_rc "dynamics train --out ''" 2 "empty" "$KENYON" dynamics train --out "" --data-dir "$T/nodata"
-expect_rc "rl td --out ''" 2 "empty" "$KENYON" rl td --out ""
+expect_rc "rl td --out ''" 2 "empty" "$KENYON" rl td --states 1 --out ""
 expect_rc "rl disttd --out FILE" 2 "not a directory" "$KENYON" rl disttd --out "$T/afile"
 expect_rc "rl metarl train --out FILE" 2 "not a directory" "$KENYON" rl metarl train --out "$T/afile"
 expect_rc "features extract --out DIR" 2 "is a directory" "$KENYON" features extract --out "$T" --model "$T/none.st"
@@ -115,6 +118,8 @@ expect_rc "missing input file" 1 "missing.csv" "$KENYON" run --train-x "$T/missi
 
 # 12. A learner that cannot fit in memory is refused with the estimate, before it is built.
 expect_rc "memory estimate" 1 "would need about .*Gram matrix.*available" "$KENYON" run --method fly-ridge "${D[@]}" --m 46000 --c 3
+grep -q "final accuracy" <<<"$LAST_OUT" && fail "an oversized learner ran"
+expect_rc "memory estimate (fly)" 1 "would need about .*projection.*available" "$KENYON" run --method fly "${D[@]}" --m 500000000 --c 3
 grep -q "final accuracy" <<<"$LAST_OUT" && fail "an oversized learner ran"
 
 if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
