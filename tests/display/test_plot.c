@@ -1,4 +1,4 @@
-/* Tests for src/io/plot.c: each plot kind writes a valid PNG/SVG/PDF, bad arguments fail cleanly
+/* Tests for src/display/plot.c: each plot kind writes a valid PNG/SVG/PDF, bad arguments fail cleanly
  * and leave no file behind. */
 #include "test_support.h"
 
