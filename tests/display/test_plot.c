@@ -1,4 +1,4 @@
-/* Tests for src/io/plot.c: each plot kind writes a valid PNG/SVG/PDF, bad arguments fail cleanly
+/* Tests for src/display/plot.c: each plot kind writes a valid PNG/SVG/PDF, bad arguments fail cleanly
  * and leave no file behind, and every title and legend lies inside the image (checked on the
  * glyphs the cairo driver actually placed in the SVG, and on the reported layout). */
 #include "test_support.h"
