@@ -119,7 +119,8 @@ expect_rc "missing input file" 1 "missing.csv" "$KENYON" run --train-x "$T/missi
 # 12. A learner that cannot fit in memory is refused with the estimate, before it is built.
 expect_rc "memory estimate" 1 "would need about .*Gram matrix.*available" "$KENYON" run --method fly-ridge "${D[@]}" --m 46000 --c 3
 grep -q "final accuracy" <<<"$LAST_OUT" && fail "an oversized learner ran"
-expect_rc "memory estimate (fly)" 1 "would need about .*projection.*available" "$KENYON" run --method fly "${D[@]}" --m 500000000 --c 3
+# (--m 500000000 is beyond the typed limit of m and refused as a usage error before any estimate)
+expect_rc "fly m beyond its limit" 2 "--m: 500000000 is out of range" "$KENYON" run --method fly "${D[@]}" --m 500000000 --c 3
 grep -q "final accuracy" <<<"$LAST_OUT" && fail "an oversized learner ran"
 
 if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
