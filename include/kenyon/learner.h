@@ -104,11 +104,6 @@ int kn_learner_create(const char *method, const kn_learner_info *info, const kn_
 int kn_learner_load(const char *path, kn_learner **out, kn_error *err);
 void kn_learner_free(kn_learner *l);
 
-/* Checks options for method m before any work: known keys, each once, values of the right type
- * (range checks come with kn_learner_create). Returns KN_EINVAL with a message naming the
- * option. */
-int kn_method_check_options(const kn_method *m, const kn_kv *options, size_t n, kn_error *err);
-
 /* Can the loaded model l continue on stream ts (data of d features, n_classes classes)? The input
  * dimension, class count, number of tasks learned and the classes seen in them must match the
  * stream's first tasks (the same --classes-per-task and class order); otherwise KN_EINVAL with a
