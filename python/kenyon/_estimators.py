@@ -27,8 +27,13 @@ from sklearn.utils.validation import check_is_fitted
 from . import _kenyon
 from ._learner import Learner
 
-_POOR_SCORE = ("the KC encoder min-max scales every sample on its own, so on the checks' "
-               "2-feature blobs each sample becomes (0, 1) or (1, 0) and accuracy stays near 2/3")
+# Why check_classifiers_classes is expected to fail (scikit-learn's documented _xfail_checks
+# tag): it requires every class of 2-feature blobs to be predicted on the training data, but the
+# KC encoder min-max scales each sample on its own, so a 2-feature sample becomes (0, 1) or
+# (1, 0): blobs on the same side of the diagonal get the same code and cannot be told apart.
+_XFAIL_TWO_FEATURES = ("per-sample min-max scaling (the KC encoder's definition) maps 2-feature "
+                       "samples to (0, 1) or (1, 0), so blobs on one side of the diagonal share "
+                       "one code and one label")
 
 
 def _seed(random_state):
@@ -64,9 +69,7 @@ class _FlyClassifierBase(ClassifierMixin, BaseEstimator):
                                 seed=_seed(self.random_state),
                                 **self._learner_params(n_features))
 
-    def _check_X(self, X, reset, y=None):
-        if y is None:
-            return self._validate_data(X, dtype=np.float32, reset=reset)
+    def _check_X(self, X, reset, y="no_validation"):
         return self._validate_data(X, y, dtype=np.float32, reset=reset)
 
     def _learn(self, X, y):
@@ -124,7 +127,8 @@ class _FlyClassifierBase(ClassifierMixin, BaseEstimator):
         return self.classes_[self.learner_.predict(X)]
 
     def _more_tags(self):
-        return {"poor_score": True}
+        return {"poor_score": True,
+                "_xfail_checks": {"check_classifiers_classes": _XFAIL_TWO_FEATURES}}
 
 
 class FlyClassifier(_FlyClassifierBase):

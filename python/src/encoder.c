@@ -66,14 +66,39 @@ static PyObject *py_kc_encode(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "n_features = %zd must be positive", d);
         return NULL;
     }
-    PyArrayObject *in = (PyArrayObject *)PyArray_FROM_OTF(io, NPY_INT32, NPY_ARRAY_IN_ARRAY);
+    PyArrayObject *in = (PyArrayObject *)PyArray_FROM_O(io);
     if (!in)
         return NULL;
-    if (PyArray_NDIM(in) != 2) {
-        PyErr_SetString(PyExc_ValueError, "the projection must be a 2-d (cells x inputs) array");
+    if (PyArray_NDIM(in) != 2 || (PyArray_DESCR(in)->kind != 'i' && PyArray_DESCR(in)->kind != 'u')) {
+        PyErr_SetString(PyExc_ValueError, "the projection must be a 2-d (cells x inputs) integer array");
         Py_DECREF(in);
         return NULL;
     }
+    /* Through int64 so that no index wraps around into the valid range when narrowed. */
+    PyArrayObject *wide = (PyArrayObject *)PyArray_FROM_OTF((PyObject *)in, NPY_INT64,
+                                                            NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
+    Py_DECREF(in);
+    if (!wide)
+        return NULL;
+    npy_intp cnt = PyArray_SIZE(wide);
+    in = (PyArrayObject *)PyArray_SimpleNew(2, PyArray_DIMS(wide), NPY_UINT32);
+    if (!in) {
+        Py_DECREF(wide);
+        return NULL;
+    }
+    const int64_t *wv = PyArray_DATA(wide);
+    uint32_t *iv = PyArray_DATA(in);
+    for (npy_intp i = 0; i < cnt; i++) {
+        if (wv[i] < 0 || wv[i] >= d) {
+            PyErr_Format(PyExc_ValueError, "projection entry %zd = %lld is not an input index in "
+                         "[0, %zd)", (Py_ssize_t)i, (long long)wv[i], d);
+            Py_DECREF(wide);
+            Py_DECREF(in);
+            return NULL;
+        }
+        iv[i] = (uint32_t)wv[i];
+    }
+    Py_DECREF(wide);
     PyArrayObject *x = kpy_samples(xo, "X", (size_t)d);
     if (!x) {
         Py_DECREF(in);

@@ -52,7 +52,7 @@ PyArrayObject *kpy_samples(PyObject *obj, const char *what, size_t want_d)
         return NULL;
     }
     PyArrayObject *f = (PyArrayObject *)PyArray_FROM_OTF((PyObject *)a, NPY_FLOAT32,
-                                                         NPY_ARRAY_IN_ARRAY);
+                                                         NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
     Py_DECREF(a);
     if (!f)
         return NULL;
