@@ -12,15 +12,18 @@ from typing import NamedTuple
 
 from . import _kenyon
 
-_TYPES = {"int": int, "float": float, "str": str}
+_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
 
 
 class Param(NamedTuple):
-    """One hyperparameter of a method: its keyword name, Python type, default and help."""
+    """One hyperparameter of a method: its keyword name, Python type, default, help, what the
+    C library accepts ("an integer in [1, 1048576]") and, for a choice, the words allowed."""
     name: str
     type: type
     default: object
     help: str
+    accepted: str
+    choices: tuple
 
 
 class Method(NamedTuple):
@@ -31,6 +34,8 @@ class Method(NamedTuple):
 
 
 def _typed(type_name, text):
+    if type_name == "bool":
+        return text.strip().lower() in ("1", "true", "yes", "on")
     return _TYPES[type_name](text)
 
 
@@ -39,7 +44,8 @@ def methods():
     out = {}
     for name, summary, params in _kenyon.methods():
         out[name] = Method(name, summary, tuple(
-            Param(p, _TYPES[t], _typed(t, d), h) for p, t, d, h in params))
+            Param(p, _TYPES[t], _typed(t, d), h, acc, tuple(c.split("|")) if c else ())
+            for p, t, d, h, acc, c in params))
     return out
 
 
@@ -57,9 +63,10 @@ class Learner(_kenyon.Learner):
     """Learner(method, n_features, n_classes, seed=1, **params): a continual learner.
 
     `params` are the method's hyperparameters (kenyon.methods()[method].params), with '_' for
-    the '-' of the CLI's names (k_fraction for --k-fraction). An unknown name raises ValueError
-    listing the method's parameters; a value of the wrong type raises TypeError; a value out of
-    range raises ValueError with the C library's message.
+    the '-' of the CLI's names (k_fraction for --k-fraction): ints, floats, bools, and strs for
+    choices. An unknown name raises ValueError listing the method's parameters; a value of the
+    wrong type raises TypeError; a value out of range raises ValueError with the C library's
+    message, which says what is accepted.
 
     Tasks are begun in order: begin_task(classes) starts task `task + 1`. partial_fit(X, y)
     takes X of shape (n, n_features) and integer labels of the current and earlier tasks.
@@ -70,8 +77,8 @@ class Learner(_kenyon.Learner):
     @property
     def params(self):
         """The resolved hyperparameters {name: typed value}, defaults included."""
-        spec = {p.name: p.type for p in methods()[self.method].params}
-        return {k: spec.get(k, str)(v) for k, v in self._param_texts.items()}
+        spec = {p.name: p.type.__name__ for p in methods()[self.method].params}
+        return {k: _typed(spec.get(k, "str"), v) for k, v in self._param_texts.items()}
 
     def __repr__(self):
         return (f"kenyon.Learner({self.method!r}, n_features={self.n_features}, "

@@ -24,15 +24,16 @@ class Dataset(NamedTuple):
     source: str
 
 
-def load(name, data_dir=None, balance=True, balance_seed=0):
-    """Loads a named data set (mnist20 | mnist | fashion | cifar100) as the CLI does.
+def load(name, data_dir=None, balance=True, balance_seed=0, features="pixels"):
+    """Loads a named data set (mnist20 | mnist | fashion | cifar100) as `kenyon run` does.
 
-    balance=False keeps every training sample (`kenyon run --no-balance`); balance_seed is
-    `--balance-seed`. Raises OSError-like errors with the C message (which names the missing
-    file and says to run `kenyon data fetch`) when the files are not there.
+    balance=False keeps every training sample (`--no-balance`); balance_seed is
+    `--balance-seed`; features is "pixels" or a .npy of features (`--features F.npy`). Raises
+    OSError with the C message (which names the missing file and says to run
+    `kenyon data fetch`) when the files are not there.
     """
     if name not in NAMES:
         raise ValueError(f"unknown data set {name!r} (known: {', '.join(NAMES)})")
     (xtr, ytr), (xte, yte), n_classes, source = _kenyon.load_dataset(
-        name, None if data_dir is None else str(data_dir), bool(balance), int(balance_seed))
+        name, data_dir, bool(balance), int(balance_seed), str(features))
     return Dataset(xtr, ytr, xte, yte, n_classes, source)

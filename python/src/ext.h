@@ -39,9 +39,12 @@ PyArrayObject *kpy_labels(PyObject *obj, const char *what, npy_intp n);
 /* A float32 array (n x d) wrapping memory malloc'd by the C library; the array frees it. */
 PyObject *kpy_wrap_owned(void *data, int typenum, int nd, npy_intp *dims);
 
-/* Converts a Python keyword value to the text a kn_param_spec of `type` takes; raises TypeError
- * for a value of the wrong type. Returns a new bytes object holding the text, or NULL. */
-PyObject *kpy_param_text(const char *method, const char *name, kn_param_type type, PyObject *v);
+/* Converts a Python keyword value to the text the parameter row p takes (int -> INT, int or
+ * float -> DOUBLE, bool -> BOOL, str -> CHOICE); raises TypeError for a value of the wrong type.
+ * Ranges are left to the C check, whose message says what is accepted. Returns a new bytes
+ * object holding the text, or NULL. */
+PyObject *kpy_param_text(const char *method, const char *name, const kn_param_spec *p,
+                         PyObject *v);
 
 /* Builds kn_kv overrides from a dict of keyword parameters (python names use '_' for '-').
  * keys/values point into *hold (a new list keeping the texts alive). Returns the count or -1. */

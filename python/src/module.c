@@ -146,24 +146,34 @@ PyObject *kpy_wrap_owned(void *data, int typenum, int nd, npy_intp *dims)
     return a;
 }
 
-PyObject *kpy_param_text(const char *method, const char *name, kn_param_type type, PyObject *v)
+PyObject *kpy_param_text(const char *method, const char *name, const kn_param_spec *p,
+                         PyObject *v)
 {
     char buf[64];
-    if (type == KN_PARAM_STRING) {
+    if (p->type == KN_PARAM_CHOICE) {
         if (!PyUnicode_Check(v)) {
-            PyErr_Format(PyExc_TypeError, "method %s: %s must be a str, not %s", method, name,
-                         Py_TYPE(v)->tp_name);
+            PyErr_Format(PyExc_TypeError, "method %s: %s must be a str (one of %s), not %s",
+                         method, name, p->choices ? p->choices : "", Py_TYPE(v)->tp_name);
             return NULL;
         }
         return PyUnicode_AsUTF8String(v);
     }
-    if (PyBool_Check(v) || !(PyLong_Check(v) || PyFloat_Check(v) || PyArray_IsScalar(v, Integer) ||
-                             PyArray_IsScalar(v, Floating))) {
+    if (p->type == KN_PARAM_BOOL) {
+        if (!PyBool_Check(v) && !PyArray_IsScalar(v, Bool)) {
+            PyErr_Format(PyExc_TypeError, "method %s: %s must be a bool, not %s", method, name,
+                         Py_TYPE(v)->tp_name);
+            return NULL;
+        }
+        return PyBytes_FromString(PyObject_IsTrue(v) ? "1" : "0");
+    }
+    if (PyBool_Check(v) || PyArray_IsScalar(v, Bool) ||
+        !(PyLong_Check(v) || PyFloat_Check(v) || PyArray_IsScalar(v, Integer) ||
+          PyArray_IsScalar(v, Floating))) {
         PyErr_Format(PyExc_TypeError, "method %s: %s must be %s, not %s", method, name,
-                     type == KN_PARAM_INT ? "an int" : "a number", Py_TYPE(v)->tp_name);
+                     p->type == KN_PARAM_INT ? "an int" : "a number", Py_TYPE(v)->tp_name);
         return NULL;
     }
-    if (type == KN_PARAM_INT) {
+    if (p->type == KN_PARAM_INT) {
         if (PyFloat_Check(v) || PyArray_IsScalar(v, Floating)) {
             PyErr_Format(PyExc_TypeError, "method %s: %s must be an int, not %s", method, name,
                          Py_TYPE(v)->tp_name);
@@ -172,21 +182,17 @@ PyObject *kpy_param_text(const char *method, const char *name, kn_param_type typ
         PyObject *i = PyNumber_Index(v);
         if (!i)
             return NULL;
-        int overflow = 0;
-        long long x = PyLong_AsLongLongAndOverflow(i, &overflow);
+        /* The C check gives the accepted range; text of any size keeps its message exact. */
+        PyObject *t = PyObject_Str(i);
         Py_DECREF(i);
-        if (overflow || x < INT32_MIN || x > INT32_MAX) {
-            PyErr_Format(PyExc_ValueError, "method %s: %s = %R is out of the int range", method,
-                         name, v);
-            return NULL;
-        }
-        snprintf(buf, sizeof buf, "%lld", x);
-    } else {
-        double x = PyFloat_AsDouble(v);
-        if (x == -1.0 && PyErr_Occurred())
-            return NULL;
-        snprintf(buf, sizeof buf, "%.17g", x);
+        PyObject *b = t ? PyUnicode_AsUTF8String(t) : NULL;
+        Py_XDECREF(t);
+        return b;
     }
+    double x = PyFloat_AsDouble(v);
+    if (x == -1.0 && PyErr_Occurred())
+        return NULL;
+    snprintf(buf, sizeof buf, "%.17g", x);
     return PyBytes_FromString(buf);
 }
 
@@ -225,7 +231,7 @@ Py_ssize_t kpy_overrides(const kn_method *m, PyObject *params, kn_kv *ov, Py_ssi
                 spec = p;
         PyObject *text;
         if (spec) {
-            text = kpy_param_text(m->name, k, spec->type, value);
+            text = kpy_param_text(m->name, k, spec, value);
         } else {
             /* Unknown: the C library names it and lists the method's parameters. */
             PyObject *s = PyObject_Str(value);
@@ -246,10 +252,16 @@ Py_ssize_t kpy_overrides(const kn_method *m, PyObject *params, kn_kv *ov, Py_ssi
 
 static const char *type_name(kn_param_type t)
 {
-    return t == KN_PARAM_INT ? "int" : t == KN_PARAM_DOUBLE ? "float" : "str";
+    switch (t) {
+    case KN_PARAM_INT: return "int";
+    case KN_PARAM_DOUBLE: return "float";
+    case KN_PARAM_BOOL: return "bool";
+    default: return "str";
+    }
 }
 
-/* [(name, summary, [(param, type, default text, help), ...]), ...] in registry order. */
+/* [(name, summary, [(param, type, default text, help, accepted, choices), ...]), ...] in
+ * registry order; `accepted` is the C library's description of the valid values. */
 static PyObject *py_methods(PyObject *self, PyObject *noargs)
 {
     (void)self;
@@ -258,14 +270,16 @@ static PyObject *py_methods(PyObject *self, PyObject *noargs)
     for (const kn_method *const *m = kn_method_list(); list && *m; m++) {
         PyObject *ps = PyList_New(0);
         for (const kn_param_spec *p = (*m)->params; ps && p && p->name; p++) {
-            char pyname[64];
+            char pyname[64], accepted[256];
             snprintf(pyname, sizeof pyname, "%s", p->name);
             for (char *c = pyname; *c; c++)
                 if (*c == '-')
                     *c = '_';
-            PyObject *t = Py_BuildValue("(ssss)", pyname, type_name(p->type),
+            kn_param_describe(p, accepted, sizeof accepted);
+            PyObject *t = Py_BuildValue("(ssssss)", pyname, type_name(p->type),
                                         p->default_value ? p->default_value : "",
-                                        p->help ? p->help : "");
+                                        p->help ? p->help : "", accepted,
+                                        p->type == KN_PARAM_CHOICE && p->choices ? p->choices : "");
             if (!t || PyList_Append(ps, t) < 0)
                 Py_CLEAR(ps);
             Py_XDECREF(t);

@@ -62,7 +62,7 @@ def test_bad_labels(lrn, labels, match):
 
 
 def test_unknown_parameter_names_the_options():
-    with pytest.raises(ValueError, match=r"no option '--mm'.*--m, --c, --k"):
+    with pytest.raises(ValueError, match=r"unknown option '--mm' .*--m, --c, --k"):
         kenyon.Learner("fly", 10, 3, mm=5)
 
 
@@ -74,7 +74,7 @@ def test_parameter_of_the_wrong_type(kw):
 
 
 @pytest.mark.parametrize("kw, match", [({"m": -5}, "fly"), ({"k_fraction": 2.0}, "k-fraction"),
-                                       ({"m": 2**40}, "out of the int range"),
+                                       ({"m": 2**40}, r"--m: 1099511627776 is out of range; accepted: an integer in \["),
                                        ({"beta": 1.5}, "beta")])
 def test_parameter_out_of_range(kw, match):
     with pytest.raises(ValueError, match=match):
