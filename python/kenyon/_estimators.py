@@ -8,7 +8,8 @@ KCEncoder           the Kenyon-cell code alone, as a transformer giving scipy.sp
 
 Both classifiers learn class-incrementally: partial_fit(X, y, classes) may be called with a few
 classes at a time (classes lists all of them on the first call); predict chooses among the
-classes trained so far. Every partial_fit call is one task of the underlying kenyon.Learner.
+classes trained so far. A batch that brings classes not seen before starts a new task of the
+underlying kenyon.Learner (learner_); batches of known classes continue the current one.
 
 The KC encoder min-max scales every sample on its own (the model's definition: it keeps only
 the order and relative size of a sample's features), so it suits many-feature inputs such as
@@ -79,9 +80,17 @@ class _FlyClassifierBase(ClassifierMixin, BaseEstimator):
             raise ValueError(f"label {y[np.argmax(bad)]!r} is not in classes {self.classes_!r}")
         if len(y) == 0:
             return
-        self.learner_.begin_task(np.unique(idx))
-        self.learner_.partial_fit(X, idx)
-        self.learner_.end_task()
+        lrn = self.learner_
+        new = np.setdiff1d(np.unique(idx), lrn.seen_classes)
+        if new.size:
+            # New classes start a task; batches of classes already begun continue the open one
+            # (so fly-ridge solves once per task, not once per call).
+            if lrn.in_task:
+                lrn.end_task()
+            lrn.begin_task(new)
+        elif not lrn.in_task:
+            lrn.begin_task(np.unique(idx))
+        lrn.partial_fit(X, idx)
 
     def fit(self, X, y):
         """Trains a new model on X, y (one task holding every class in y)."""
@@ -91,6 +100,14 @@ class _FlyClassifierBase(ClassifierMixin, BaseEstimator):
         self._new_learner(X.shape[1], len(self.classes_))
         self._learn(X, y)
         return self
+
+    def __getstate__(self):
+        # A learner is saved between tasks: end the open one (the fly rule does nothing at a
+        # task's end, fly-ridge solves; predictions are the same either way).
+        lrn = getattr(self, "learner_", None)
+        if lrn is not None and lrn.in_task:
+            lrn.end_task()
+        return super().__getstate__()
 
     def partial_fit(self, X, y, classes=None):
         """Learns from one more batch; `classes` (every class of the stream) on the first call."""
