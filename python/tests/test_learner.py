@@ -85,3 +85,67 @@ def test_same_seed_same_model_other_seed_other_projection():
         out.append(lrn.decision_function(X))
     assert np.array_equal(out[0], out[1])
     assert not np.array_equal(out[0], out[2])
+
+
+def test_bool_and_choice_parameters():
+    ms = kenyon.methods()
+    mode = {p.name: p for p in ms["ewc"].params}["mode"]
+    assert mode.type is str and mode.choices == ("offline", "online")
+    lrn = kenyon.Learner("ewc", 20, 2, mode="online")
+    assert lrn.params["mode"] == "online"
+    with pytest.raises(ValueError, match="one of offline, online"):
+        kenyon.Learner("ewc", 20, 2, mode="sometimes")
+    with pytest.raises(TypeError, match="must be a str"):
+        kenyon.Learner("ewc", 20, 2, mode=1)
+    gating = {p.name: p for p in ms["bir"].params}["gating"]
+    assert gating.type is bool and gating.default is True
+    assert kenyon.Learner("bir", 20, 2, gating=False).params["gating"] is False
+    with pytest.raises(TypeError, match="must be a bool"):
+        kenyon.Learner("bir", 20, 2, gating=1)
+
+
+def test_threads_each_with_a_learner_match_the_sequential_result():
+    import threading
+    X, y = make_classes(40, 2, 60, seed=8)
+
+    def train(seed):
+        lrn = kenyon.Learner("fly", 60, 2, seed=seed, m=400)
+        lrn.begin_task([0, 1])
+        for s in range(0, len(X), 8):
+            lrn.partial_fit(X[s:s + 8], y[s:s + 8])
+        return lrn.decision_function(X)
+
+    want = [train(s) for s in range(4)]
+    got = [None] * 4
+    threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, train(i))) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for w, g in zip(want, got):
+        assert np.array_equal(w, g)
+
+
+def test_one_learner_shared_by_threads_never_races():
+    import threading
+    X, y = make_classes(200, 2, 60, seed=9)
+    lrn = kenyon.Learner("fly", 60, 2, m=400)
+    lrn.begin_task([0, 1])
+    lrn.partial_fit(X, y)
+    want = lrn.decision_function(X)
+    outcomes = []
+
+    def call():
+        for _ in range(20):
+            try:
+                outcomes.append(np.array_equal(lrn.decision_function(X), want))
+            except kenyon.StateError as e:  # the other thread holds it: refused, not raced
+                assert "in use by another thread" in str(e)
+                outcomes.append(True)
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 60 and all(outcomes)
