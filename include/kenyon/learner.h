@@ -74,10 +74,13 @@ typedef struct kn_method {
     int (*create)(kn_learner *l, kn_error *err);
     /* Restores impl from the file written by ops->save, already read and parsed by
      * kn_learner_load (f->source names it in messages); l->params/info/seen/task are restored
-     * from the common part (see kn_learner_write_common). The method builds its state from the
-     * stored parameters and copies the tensors in once: it must not draw random state only to
-     * replace it. Check tensor shapes against the parameters before allocating, so a file
-     * cannot ask for more memory than it could describe. */
+     * from the common part (see kn_learner_write_common). f holds the layout only (kn_st_open):
+     * read each tensor with kn_st_tensor_read straight into the array it belongs in, so the
+     * model is held in memory once, and build the state from the stored values rather than
+     * drawing random state only to replace it (the fly methods do; the back-prop baselines
+     * still initialise their network before reading it). Check tensor shapes against the
+     * parameters before allocating, so a file cannot ask for more memory than it could
+     * describe. */
     int (*load)(kn_learner *l, const struct kn_st_file *f, kn_error *err);
     /* Optional: a check across the method's parameters that needs no data (e.g. k <= m). Every
      * value has already passed its row's check. Returns 0 or fails with a message naming the
@@ -91,7 +94,8 @@ const kn_method *kn_method_find(const char *name);
 const kn_method *const *kn_method_list(void);
 
 /* Checks overrides against the method's table and its cross-parameter check, allocating
- * nothing; resolved (may be NULL) receives the resolved set. Messages start "method <name>: ". */
+ * nothing; resolved (may be NULL) receives the resolved set. Messages name the method, the
+ * parameter and what it accepts. */
 int kn_method_check(const kn_method *m, const kn_kv *overrides, size_t n_overrides,
                     kn_params *resolved, kn_error *err);
 

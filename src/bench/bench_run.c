@@ -14,6 +14,7 @@
 #include "kenyon/experiment.h"
 #include "kenyon/features.h"
 #include "kenyon/fileio.h"
+#include "kenyon/params.h"
 #include "kenyon/progress.h"
 #include "kenyon/tasks.h"
 
@@ -69,18 +70,16 @@ static void free_list(char **items, size_t n)
 static int parse_seeds(char **items, size_t n, uint64_t *seeds, kn_error *err)
 {
     for (size_t i = 0; i < n; i++) {
-        char *end;
-        if (items[i][0] == '-')
-            return kn_fail(err, KN_EINVAL, "--seeds: '%s' is not a non-negative integer",
-                           items[i]);
-        unsigned long long v = strtoull(items[i], &end, 10);
-        if (*end || end == items[i])
-            return kn_fail(err, KN_EINVAL, "--seeds: '%s' is not a non-negative integer",
-                           items[i]);
+        uint64_t v;
+        kn_num_status st = kn_parse_u64(items[i], &v);
+        if (st != KN_NUM_OK)
+            return kn_fail(err, KN_EINVAL, "--seeds: '%s' is %s", items[i],
+                           st == KN_NUM_RANGE ? "out of range (a non-negative integer below 2^64)"
+                                              : "not a non-negative integer");
         seeds[i] = v;
         for (size_t j = 0; j < i; j++)
             if (seeds[j] == v)
-                return kn_fail(err, KN_EINVAL, "--seeds: %llu is listed twice", v);
+                return kn_fail(err, KN_EINVAL, "--seeds: %" PRIu64 " is listed twice", v);
     }
     return KN_OK;
 }
@@ -207,7 +206,7 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
             chosen[n_methods] = mi;
             methods[n_methods++] = method_items[i];
         } else if (is_planned_method(mi->name)) {
-            if (o->log)
+            if (o->log && sp)
                 fprintf(o->log, "note: method %s is not built into this kenyon yet; skipped\n",
                         mi->name);
         } else {
@@ -224,7 +223,7 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
      * does not cost the runs before it. */
     kn_experiment_spec base;
     kn_experiment_spec_default(&base);
-    base.source = KN_SOURCE_ARRAYS;
+    base.source = sp ? KN_SOURCE_ARRAYS : KN_SOURCE_NAMED; /* NULL: check only */
     base.arrays = sp;
     base.arrays_label = data_source;
     base.features = "pixels"; /* already applied to sp */
@@ -240,6 +239,8 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
             goto out_seeds;
         }
     }
+    if (!sp)
+        goto out_seeds; /* the options are fine; nothing to run */
     rc = kn_mkdirs(o->out_dir, err);
     if (!rc) {
         char cache_dir[4096];
@@ -354,7 +355,11 @@ int kn_bench_mnist20(const kn_bench_options *o, kn_error *err)
     kn_split sp;
     char features_label[600];
     double t0 = kn_seconds();
-    int rc = kn_experiment_load_data(&s, &cb, &sp, features_label, sizeof features_label, err);
+    /* The items first: a typo must not cost loading the data (or training the extractor). */
+    int rc = kn_bench_run_split(o, NULL, NULL, NULL, err);
+    if (rc)
+        return rc;
+    rc = kn_experiment_load_data(&s, &cb, &sp, features_label, sizeof features_label, err);
     if (rc)
         return rc;
     if (o->log)

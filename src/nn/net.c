@@ -231,7 +231,10 @@ void kn_fill_uniform(kn_real *v, size_t n, double bound, kn_rng *rng)
         v[i] = (kn_real)((2.0 * kn_rng_uniform(rng) - 1.0) * bound);
 }
 
-void kn_net_reset_parameters(kn_net *net, kn_rng *rng)
+/* Draws the initial parameters. zero_grads: also clear the gradients (a re-initialised net's are
+ * stale); a net just built has calloc'd ones, and writing them would make 4 bytes per parameter
+ * resident before any training (a model loaded for prediction would hold them for nothing). */
+static void reset_parameters(kn_net *net, kn_rng *rng, int zero_grads)
 {
     for (int i = 0; i < net->n_layers; i++) {
         kn_layer *L = &net->layers[i];
@@ -252,9 +255,11 @@ void kn_net_reset_parameters(kn_net *net, kn_rng *rng)
             }
         }
     }
-    if (net->n_params)
+    if (zero_grads && net->n_params)
         memset(net->grads, 0, net->n_params * sizeof(kn_real));
 }
+
+void kn_net_reset_parameters(kn_net *net, kn_rng *rng) { reset_parameters(net, rng, 1); }
 
 int kn_net_build(kn_net *net, kn_rng *rng, kn_error *err)
 {
@@ -274,7 +279,7 @@ int kn_net_build(kn_net *net, kn_rng *rng, kn_error *err)
         return kn_fail(err, KN_ENOMEM, "kn_net_build: out of memory for %zu parameters",
                        net->n_params);
     net->built = 1;
-    kn_net_reset_parameters(net, rng);
+    reset_parameters(net, rng, 0);
     return 0;
 }
 

@@ -87,11 +87,27 @@ static void test_unknown_and_bad_options(void **state)
     assert_int_equal(kt_run_cli(&out, "run --method fly --lr=abc %s", data_args), 2);
     assert_non_null(strstr(out, "--lr: 'abc' is not a number"));
     free(out);
+    /* A well-formed number out of range is named as such, with the accepted range. */
+    assert_int_equal(kt_run_cli(&out, "run --method fly --lr 1e308 %s", data_args), 2);
+    assert_non_null(strstr(out, "--lr: 1e308 is out of range; accepted: a number in (0, "));
+    free(out);
+    assert_int_equal(kt_run_cli(&out, "run --method fly --m 99999999999 %s", data_args), 2);
+    assert_non_null(strstr(out, "--m: 99999999999 is out of range; accepted: an integer in [1, "));
+    free(out);
+    assert_int_equal(kt_run_cli(&out, "run --method fly --batch 0 %s", data_args), 2);
+    assert_non_null(strstr(out, "--batch"));
+    free(out);
     assert_int_equal(kt_run_cli(&out, "run --method fly --train-x '%s/train_x.npy'", dir), 2);
     assert_non_null(strstr(out, "need all of --train-x"));
     free(out);
     assert_true(kt_run_cli(&out, "run --method fly --dataset mnist20 --data '%s/none'", dir) != 0);
     assert_non_null(strstr(out, "kenyon data fetch"));
+    free(out);
+    /* --data-dir is the data-directory option of every command (--data stays as an alias). */
+    assert_true(kt_run_cli(&out, "run --method fly --dataset mnist20 --data-dir '%s/none'", dir) !=
+                0);
+    assert_non_null(strstr(out, "kenyon data fetch"));
+    assert_non_null(strstr(out, "none"));
     free(out);
 }
 
