@@ -11,6 +11,9 @@ PACKAGES=(
   # oneDNN: the second GEMM backend, used when OpenBLAS cannot run the CPU's widest kernels
   libdnnl-dev
   dataset-fashion-mnist ca-certificates
+  # The Python package (python/): built against Debian's interpreter and its numpy/scipy/sklearn.
+  python3-dev python3-venv python3-numpy python3-scipy python3-sklearn python3-pytest
+  python3-matplotlib
   # Japanese fonts for `kenyon data kana` (the KMNIST stand-in): brush, handwriting, rounded,
   # gothic and mincho families.
   fonts-aoyagi-soseki fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-seto fonts-kiloji
