@@ -32,6 +32,9 @@ function(kn_library target)
   target_link_libraries(${target} PRIVATE ${L_DEPS})
   if(L_KIND STREQUAL "SHARED")
     set_target_properties(${target} PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${KENYON_SOVERSION})
+    # Name only the libraries actually used (oneDNN's imported target also lists its OpenCL
+    # runtime, which the core never calls).
+    target_link_options(${target} PRIVATE -Wl,--as-needed)
     # Every symbol must resolve within the library and what it names as dependencies (this is what
     # proves the core needs nothing from the full library). Sanitizer runtimes are the exception.
     if(NOT KENYON_SANITIZE AND NOT KENYON_FUZZ)
