@@ -317,7 +317,8 @@ typedef struct kn_dyn_train_result {
     double law_error_measured_trace_max; /* ratio test with each run's own measured tr Sigma */
     double law_abs_error_max;   /* max |E|delta|^2 / law_absolute - 1| over runs (the check) */
     double law_tolerance;       /* max(10%, 3 SE of that ratio) over runs */
-    int converged;              /* every run passed the convergence test */
+    int converged;              /* the runs at the pretraining hyperparameters (all runs if none
+                                   is) passed the convergence test */
     int pass;
     char verdict[3072];
 } kn_dyn_train_result;

@@ -310,6 +310,22 @@ static void test_verdict_law_convergence_and_replicates(void **state)
     assert_non_null(f);
     fclose(f);
     kn_dyn_train_result_free(&r);
+    /* only the run at the pretraining hyperparameters judges convergence: a run at momentum 0
+     * is still relaxing to its own stationary state */
+    c.sweep_name = "momentum";
+    c.sweep[0] = c.pre.momentum;
+    c.sweep[1] = 0;
+    c.n_sweep = 2;
+    c.replicates = 2;
+    assert_int_equal(kn_dyn_train(&c, &sp, &r, &err), 0);
+    assert_int_equal(r.converged, r.runs[0].converged);
+    kn_dyn_train_result_free(&r);
+    c.pre_epochs = 0;
+    assert_int_equal(kn_dyn_train(&c, &sp, &r, &err), 0);
+    assert_int_equal(r.converged, 0);
+    assert_int_equal(r.runs[0].converged, 0);
+    kn_dyn_train_result_free(&r);
+    c.n_sweep = 0;
     c.replicates = 0;
     assert_int_equal(kn_dyn_train(&c, &sp, &r, &err), KN_EINVAL);
     assert_non_null(strstr(err.msg, "--replicates 0"));
