@@ -1,5 +1,5 @@
 /* Human-readable summaries of data files and assembled data sets (`kenyon data info`). */
-#include "kenyon/data_load.h"
+#include "kenyon/datasets.h"
 
 #include <math.h>
 #include <stdlib.h>
