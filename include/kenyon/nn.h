@@ -173,7 +173,7 @@ double kn_loss_mse(const kn_real *pred, const kn_real *target, size_t n_elems, k
 /* ------------------------------------------------------------------ optimisers
  * They update a flat parameter vector from a flat gradient vector of the same length. */
 
-typedef enum { KN_OPT_SGD, KN_OPT_ADAM, KN_OPT_RMSPROP } kn_optim_kind;
+typedef enum { KN_OPTIM_SGD, KN_OPTIM_ADAM, KN_OPTIM_RMSPROP } kn_optim_kind;
 
 typedef struct kn_optim_config {
     kn_optim_kind kind;

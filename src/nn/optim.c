@@ -16,19 +16,19 @@ struct kn_optim {
 
 kn_optim_config kn_optim_sgd(double lr, double momentum)
 {
-    kn_optim_config c = {KN_OPT_SGD, lr, 0, momentum, 0.9, 0.999, 0.99, 1e-8};
+    kn_optim_config c = {KN_OPTIM_SGD, lr, 0, momentum, 0.9, 0.999, 0.99, 1e-8};
     return c;
 }
 
 kn_optim_config kn_optim_adam(double lr)
 {
-    kn_optim_config c = {KN_OPT_ADAM, lr, 0, 0, 0.9, 0.999, 0.99, 1e-8};
+    kn_optim_config c = {KN_OPTIM_ADAM, lr, 0, 0, 0.9, 0.999, 0.99, 1e-8};
     return c;
 }
 
 kn_optim_config kn_optim_rmsprop(double lr)
 {
-    kn_optim_config c = {KN_OPT_RMSPROP, lr, 0, 0, 0.9, 0.999, 0.99, 1e-8};
+    kn_optim_config c = {KN_OPTIM_RMSPROP, lr, 0, 0, 0.9, 0.999, 0.99, 1e-8};
     return c;
 }
 
@@ -38,14 +38,14 @@ int kn_optim_create(const kn_optim_config *cfg, size_t n_params, kn_optim **out,
     if (!(cfg->lr >= 0) || !(cfg->weight_decay >= 0) || !(cfg->momentum >= 0 && cfg->momentum < 1))
         return kn_fail(err, KN_EINVAL, "kn_optim_create: lr %g, weight_decay %g must be >= 0 and "
                        "momentum %g in [0, 1)", cfg->lr, cfg->weight_decay, cfg->momentum);
-    if (cfg->kind == KN_OPT_ADAM &&
+    if (cfg->kind == KN_OPTIM_ADAM &&
         !(cfg->beta1 >= 0 && cfg->beta1 < 1 && cfg->beta2 >= 0 && cfg->beta2 < 1 && cfg->eps > 0))
         return kn_fail(err, KN_EINVAL, "kn_optim_create: Adam betas (%g, %g) must be in [0, 1) "
                        "and eps %g positive", cfg->beta1, cfg->beta2, cfg->eps);
-    if (cfg->kind == KN_OPT_RMSPROP && !(cfg->alpha >= 0 && cfg->alpha < 1 && cfg->eps > 0))
+    if (cfg->kind == KN_OPTIM_RMSPROP && !(cfg->alpha >= 0 && cfg->alpha < 1 && cfg->eps > 0))
         return kn_fail(err, KN_EINVAL, "kn_optim_create: RMSprop alpha %g must be in [0, 1) and "
                        "eps %g positive", cfg->alpha, cfg->eps);
-    if (cfg->kind != KN_OPT_SGD && cfg->kind != KN_OPT_ADAM && cfg->kind != KN_OPT_RMSPROP)
+    if (cfg->kind != KN_OPTIM_SGD && cfg->kind != KN_OPTIM_ADAM && cfg->kind != KN_OPTIM_RMSPROP)
         return kn_fail(err, KN_EINVAL, "kn_optim_create: unknown optimiser kind %d", cfg->kind);
     kn_optim *o = calloc(1, sizeof *o);
     if (!o)
@@ -54,9 +54,9 @@ int kn_optim_create(const kn_optim_config *cfg, size_t n_params, kn_optim **out,
     o->n = n_params;
     size_t cnt = n_params ? n_params : 1;
     o->m = calloc(cnt, sizeof(kn_real));
-    if (cfg->kind == KN_OPT_ADAM)
+    if (cfg->kind == KN_OPTIM_ADAM)
         o->v = calloc(cnt, sizeof(kn_real));
-    if (!o->m || (cfg->kind == KN_OPT_ADAM && !o->v)) {
+    if (!o->m || (cfg->kind == KN_OPTIM_ADAM && !o->v)) {
         kn_optim_free(o);
         return kn_fail(err, KN_ENOMEM, "kn_optim_create: out of memory for %zu parameters",
                        n_params);
@@ -92,7 +92,7 @@ void kn_optim_step(kn_optim *o, kn_real *p, const kn_real *g)
     const kn_real lr = (kn_real)c->lr, wd = (kn_real)c->weight_decay;
     o->t++;
     switch (c->kind) {
-    case KN_OPT_SGD: {
+    case KN_OPTIM_SGD: {
         const kn_real mom = (kn_real)c->momentum;
         if (mom == 0) {
             for (size_t i = 0; i < n; i++)
@@ -113,7 +113,7 @@ void kn_optim_step(kn_optim *o, kn_real *p, const kn_real *g)
         }
         break;
     }
-    case KN_OPT_ADAM: {
+    case KN_OPTIM_ADAM: {
         const kn_real b1 = (kn_real)c->beta1, b2 = (kn_real)c->beta2;
         const double bc1 = 1 - pow(c->beta1, (double)o->t);
         const double bc2 = 1 - pow(c->beta2, (double)o->t);
@@ -127,7 +127,7 @@ void kn_optim_step(kn_optim *o, kn_real *p, const kn_real *g)
         }
         break;
     }
-    case KN_OPT_RMSPROP: {
+    case KN_OPTIM_RMSPROP: {
         const kn_real a = (kn_real)c->alpha, eps = (kn_real)c->eps;
         for (size_t i = 0; i < n; i++) {
             kn_real d = g[i] + wd * p[i];
