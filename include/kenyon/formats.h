@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kenyon/dataset.h"
+#include "kenyon/samples.h"
 #include "kenyon/error.h"
 
 #ifdef __cplusplus

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "kenyon/dataset.h"
+#include "kenyon/samples.h"
 #include "kenyon/error.h"
 #include "kenyon/learner.h"
 #include "kenyon/tasks.h"

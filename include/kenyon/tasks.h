@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kenyon/dataset.h"
+#include "kenyon/samples.h"
 #include "kenyon/error.h"
 #include "kenyon/rng.h"
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "bench/bench_internal.h"
-#include "kenyon/datasets.h"
+#include "kenyon/data_load.h"
 #include "kenyon/features.h"
 #include "kenyon/fileio.h"
 #include "kenyon/peak_memory.h"

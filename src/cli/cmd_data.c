@@ -1,5 +1,5 @@
 /* `kenyon data`: fetch the MNIST-20 sources, describe files and assembled data sets, and (from
- * cmd_data_kana.c) render the KMNIST stand-in. A thin layer over kenyon/datasets.h. */
+ * cmd_data_kana.c) render the KMNIST stand-in. A thin layer over kenyon/data_load.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "opts.h"
 #include "kenyon/clock.h"
-#include "kenyon/datasets.h"
+#include "kenyon/data_load.h"
 #include "kenyon/fetch.h"
 #include "kenyon/formats.h"
 

@@ -8,8 +8,8 @@
 
 #include "cli/opts.h"
 #include "commands.h"
-#include "kenyon/dataset.h"
-#include "kenyon/datasets.h"
+#include "kenyon/samples.h"
+#include "kenyon/data_load.h"
 #include "kenyon/dynamics.h"
 #include "kenyon/progress.h"
 

@@ -7,7 +7,7 @@
 
 #include "commands.h"
 #include "opts.h"
-#include "kenyon/datasets.h"
+#include "kenyon/data_load.h"
 #include "kenyon/features.h"
 #include "kenyon/formats.h"
 #include "kenyon/progress.h"

@@ -8,7 +8,7 @@
 
 #include "commands.h"
 #include "kenyon/clock.h"
-#include "kenyon/datasets.h"
+#include "kenyon/data_load.h"
 #include "kenyon/features.h"
 #include "kenyon/learner.h"
 #include "kenyon/peak_memory.h"

@@ -1,5 +1,5 @@
 /* Allocation and release of kn_dataset; the readers and assembly live in src/data. */
-#include "kenyon/dataset.h"
+#include "kenyon/samples.h"
 #include "kenyon/fileio.h"
 
 #include <stdlib.h>

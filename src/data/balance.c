@@ -1,5 +1,5 @@
-/* Class balancing and per-class counts of a kn_dataset; see kenyon/datasets.h. */
-#include "kenyon/datasets.h"
+/* Class balancing and per-class counts of a kn_dataset; see kenyon/data_load.h. */
+#include "kenyon/data_load.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Assembly of the named data sets (mnist20, mnist, fashion, cifar100) and of user x/y files into
- * a train/test split; see kenyon/datasets.h. */
-#include "kenyon/datasets.h"
+ * a train/test split; see kenyon/data_load.h. */
+#include "kenyon/data_load.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Human-readable summaries of data files and assembled data sets (`kenyon data info`). */
-#include "kenyon/datasets.h"
+#include "kenyon/data_load.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-/* Defaults for data options and the data directory; see kenyon/datasets.h. */
-#include "kenyon/datasets.h"
+/* Defaults for data options and the data directory; see kenyon/data_load.h. */
+#include "kenyon/data_load.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kenyon/datasets.h"
+#include "kenyon/data_load.h"
 #include "kenyon/features.h"
 #include "kenyon/formats.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "kenyon/datasets.h"
+#include "kenyon/data_load.h"
 #include "kenyon/features.h"
 #include "kenyon/fileio.h"
 #include "kenyon/formats.h"

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "data/data_paths.h"
-#include "kenyon/datasets.h"
+#include "kenyon/data_load.h"
 #include "kenyon/fileio.h"
 #include "kenyon/formats.h"
 

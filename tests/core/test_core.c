@@ -8,7 +8,7 @@
 
 #include "kenyon/argmax.h"
 #include "kenyon/clock.h"
-#include "kenyon/dataset.h"
+#include "kenyon/samples.h"
 #include "kenyon/error.h"
 #include "kenyon/fileio.h"
 #include "kenyon/rng.h"

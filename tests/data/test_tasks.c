@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kenyon/datasets.h"
+#include "kenyon/data_load.h"
 #include "kenyon/tasks.h"
 
 /* train: labels 0..C-1 repeated, x[i][j] = i*10 + j; test likewise with fewer rows. */

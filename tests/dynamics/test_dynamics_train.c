@@ -11,7 +11,7 @@
 
 #include <lapacke.h>
 
-#include "kenyon/dataset.h"
+#include "kenyon/samples.h"
 #include "kenyon/dynamics.h"
 #include "kenyon/nn.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "kenyon/datasets.h"
+#include "kenyon/data_load.h"
 #include "kenyon/fetch.h"
 #include "kenyon/fileio.h"
 #include "kenyon/formats.h"

