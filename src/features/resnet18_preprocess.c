@@ -7,7 +7,6 @@
  * upper neighbour clamped at the edge), which no Debian C image library documents doing. */
 #include "kenyon/resnet18.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
@@ -31,6 +30,15 @@ static void bilinear_taps(int in, int out, int *i0, int *i1, float *l1)
     }
 }
 
+/* Python's round(excess / 2) for excess >= 0: x.5 goes to the even neighbour. */
+static int crop_offset(int excess)
+{
+    int q = excess / 2;
+    if (excess % 2 && q % 2)
+        q++;
+    return q;
+}
+
 int kn_resnet18_preprocess(const float *img, int c, int h, int w, int side, float *out,
                            kn_error *err)
 {
@@ -48,8 +56,8 @@ int kn_resnet18_preprocess(const float *img, int c, int h, int w, int side, floa
         rw = side;
         rh = (int)((long long)side * h / w);
     }
-    /* CenterCrop: offsets int(round((size - side) / 2)). */
-    const int top = (int)lround((rh - side) / 2.0), left = (int)lround((rw - side) / 2.0);
+    /* CenterCrop: offsets int(round((size - side) / 2)), Python's round (halves to even). */
+    const int top = crop_offset(rh - side), left = crop_offset(rw - side);
     int *y0 = malloc((size_t)rh * sizeof *y0), *y1 = malloc((size_t)rh * sizeof *y1);
     int *x0 = malloc((size_t)rw * sizeof *x0), *x1 = malloc((size_t)rw * sizeof *x1);
     float *ly = malloc((size_t)rh * sizeof *ly), *lx = malloc((size_t)rw * sizeof *lx);
