@@ -11,6 +11,9 @@ PACKAGES=(
   # oneDNN: the second GEMM backend, used when OpenBLAS cannot run the CPU's widest kernels
   libdnnl-dev
   dataset-fashion-mnist ca-certificates
+  # PyTorch for the ResNet-18 check against torchvision (tests/features/test_resnet18_torch.sh)
+  # and scripts/pth_to_safetensors.py; they belong to /usr/bin/python3.
+  python3-torch python3-torchvision
   # Japanese fonts for `kenyon data kana` (the KMNIST stand-in): brush, handwriting, rounded,
   # gothic and mincho families.
   fonts-aoyagi-soseki fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-seto fonts-kiloji
