@@ -20,7 +20,11 @@ int kn_cli_is_resnet18_file(const char *path)
     kn_error err;
     if (kn_st_open(path, &f, &err))
         return 0;
-    int yes = kn_st_find(&f, "layer1.0.conv1.weight") != NULL;
+    /* Any "layerN." tensor, or a 7 x 7 stem: LeNet5's conv1 is 3 x 3 and it has no layers. */
+    const kn_st_tensor *stem = kn_st_find(&f, "conv1.weight");
+    int yes = stem && stem->ndim == 4 && stem->shape[2] == 7;
+    for (size_t i = 0; !yes && i < f.n_tensors; i++)
+        yes = strncmp(f.tensors[i].name, "layer", 5) == 0;
     kn_st_free(&f);
     return yes;
 }
