@@ -49,7 +49,7 @@ void kn_resnet18_free(kn_resnet18 *m);
 
 /* Features of n images already preprocessed: x is n x 3 x h x w floats (channel planes, row
  * major), h and w at least 32 and at most 4096; feats is n x 512. Images are processed `batch`
- * at a time (0: 8), which bounds memory at about batch x 50 MB for 299 x 299 inputs. */
+ * at a time (0: 8), which bounds the work space at about batch x 40 MB for 299 x 299 inputs. */
 int kn_resnet18_forward(const kn_resnet18 *m, const float *x, size_t n, int h, int w, int batch,
                         float *feats, kn_error *err);
 
