@@ -146,7 +146,8 @@ static void test_bn_folding_closed_form(void **state)
      * beta - mean * gamma / sqrt(var + eps); all are 0 except layer4.1.bn2's, so every feature
      * is relu(beta - mean * gamma / sqrt(var + 1e-5)) of that BatchNorm. */
     float *g = tensor(&m, "layer4.1.bn2.weight"), *b = tensor(&m, "layer4.1.bn2.bias");
-    float *mu = tensor(&m, "layer4.1.bn2.running_mean"), *v = tensor(&m, "layer4.1.bn2.running_var");
+    float *mu = tensor(&m, "layer4.1.bn2.running_mean");
+    float *v = tensor(&m, "layer4.1.bn2.running_var");
     for (int c = 0; c < 512; c++) {
         g[c] = 0.5f + (float)c / 256.0f;
         b[c] = (float)(c % 7) * 0.1f - 0.3f;
