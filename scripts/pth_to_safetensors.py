@@ -31,10 +31,16 @@ import tempfile
 
 def load_state_dict(path):
     import torch
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: no such file")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except TypeError:  # torch before 1.13 has no weights_only
-        obj = torch.load(path, map_location="cpu")
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except TypeError:  # torch before 1.13 has no weights_only
+            obj = torch.load(path, map_location="cpu")
+    except Exception as e:  # torch raises many kinds for a file that is not a state dict
+        raise ValueError(f"{path}: not a readable PyTorch state dict "
+                         f"({e.__class__.__name__}: {str(e).splitlines()[0][:200]})") from None
     for key in ("state_dict", "model"):
         if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
             obj = obj[key]

@@ -5,7 +5,8 @@
 # equal resnet18() in eval mode (fc removed) after Resize(299), CenterCrop(299) and ImageNet
 # normalisation to 1e-4 of each row's largest feature. A model with one BatchNorm mean changed
 # must fail that comparison (the check can fail), and bad weight files (missing tensor, wrong
-# shape, NaN, negative variance) are refused with the tensor named and no output written.
+# shape, NaN, negative variance) are refused with the tensor named and no output written; the
+# converter refuses a file that is not a state dict.
 # Skipped, with a message, when /usr/bin/python3 has no torch/torchvision.
 set -u
 KENYON=${KENYON:?KENYON must point to the kenyon binary}
@@ -80,6 +81,12 @@ check_bad missing "layer3.1.bn1.running_var.*missing"
 check_bad shape "layer2.0.downsample.0.weight.*shape \[?128, ?64, ?3, ?3\]?.*expected"
 check_bad nan "layer1.0.conv2.weight.*(NaN|finite)"
 check_bad negvar "bn1.running_var.*negative"
+
+# The converter refuses a file that is not a state dict, naming it, and writes nothing.
+printf 'not a pickle\n' >"$T/junk.pth"
+out=$("$PY" "$CONV" "$T/junk.pth" "$T/junk.safetensors" 2>&1) && fail "converter accepted junk.pth"
+grep -q "junk.pth: not a readable PyTorch state dict" <<<"$out" || fail "converter said: $out"
+[ ! -e "$T/junk.safetensors" ] || fail "converter wrote an output for junk.pth"
 
 [ $failures -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "ok"
