@@ -14,6 +14,9 @@ PACKAGES=(
   # The Python package (python/): built against Debian's interpreter and its numpy/scipy/sklearn.
   python3-dev python3-venv python3-numpy python3-scipy python3-sklearn python3-pytest
   python3-matplotlib
+  # PyTorch for the ResNet-18 check against torchvision (tests/features/test_resnet18_torch.sh)
+  # and scripts/pth_to_safetensors.py; they belong to /usr/bin/python3.
+  python3-torch python3-torchvision
   # Japanese fonts for `kenyon data kana` (the KMNIST stand-in): brush, handwriting, rounded,
   # gothic and mincho families.
   fonts-aoyagi-soseki fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-seto fonts-kiloji

@@ -20,6 +20,7 @@
 /* the kana stand-in for KMNIST, features, the benchmark */
 #include "kenyon/kana.h"
 #include "kenyon/features.h"
+#include "kenyon/resnet18.h"
 #include "kenyon/bench.h"
 /* the limiting dynamics of SGD */
 #include "kenyon/dynamics.h"

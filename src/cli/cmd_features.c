@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "features_resnet.h"
 #include "opts.h"
 #include "kenyon/data_load.h"
 #include "kenyon/features.h"
@@ -151,23 +152,31 @@ static int cmd_extract(int argc, char **argv)
 {
     const char *model = NULL, *dataset = NULL, *images = NULL, *out = NULL, *data_dir = NULL;
     const char *split = "all", *labels_out = NULL;
+    int batch = 8, quiet = 0;
     kn_opt opts[] = {
-        {"model", KN_OPT_STRING, &model, "LeNet5 model file (from `kenyon features train`)"},
-        {"dataset", KN_OPT_STRING, &dataset, "named data set (mnist20, mnist, fashion)"},
-        {"images", KN_OPT_STRING, &images, "or: an image file (IDX/npy, n x 28 x 28)"},
+        {"model", KN_OPT_STRING, &model,
+         "LeNet5 model file (from `kenyon features train`) or a ResNet-18 safetensors file "
+         "(torchvision names; scripts/pth_to_safetensors.py converts a .pth)"},
+        {"dataset", KN_OPT_STRING, &dataset, "named data set (mnist20, mnist, fashion, cifar100)"},
+        {"images", KN_OPT_STRING, &images,
+         "or: an image file (IDX/npy, n x 28 x 28; for ResNet-18 also n x 3 x h x w)"},
         {"split", KN_OPT_STRING, &split,
          "with --dataset: train, test, or all (train rows then test rows)"},
         {"data-dir", KN_OPT_STRING, &data_dir, "data directory (default $KENYON_DATA or ./data)"},
         {"out", KN_OPT_OUT_FILE, &out, "output .npy file (n x 84 float32)"},
         {"labels-out", KN_OPT_OUT_FILE, &labels_out,
          "with --dataset: also write the rows' labels (n int32 .npy)"},
+        {"batch", KN_OPT_INT, &batch, "ResNet-18: images per batch (about 40 MB each)"},
+        {"quiet", KN_OPT_FLAG, &quiet, "ResNet-18: no progress bar"},
         {NULL, 0, NULL, NULL},
     };
     kn_command_spec spec = {
         "features extract", "--model MODEL (--dataset NAME | --images FILE) --out FILE.npy",
         "Writes the 84 post-ReLU outputs of LeNet5's 120->84 layer (evaluation mode) for every "
-        "image. With --dataset the rows follow the data set's file order without class balancing "
-        "(train rows, then test rows for --split all).",
+        "image, or with a ResNet-18 model the 512 globally pooled outputs after the paper's "
+        "preprocessing (resize 299, centre crop 299, ImageNet normalisation). With --dataset the "
+        "rows follow the data set's file order without class balancing (train rows, then test "
+        "rows for --split all).",
         opts};
     int r = kn_opts_parse(&spec, argc, argv, NULL, 0, NULL);
     if (r != KN_OPTS_OK)
@@ -188,6 +197,9 @@ static int cmd_extract(int argc, char **argv)
                 split);
         return 2;
     }
+    if (kn_cli_is_resnet18_file(model))
+        return kn_cli_extract_resnet18(model, dataset, images, split, data_dir, out, labels_out,
+                                       batch, quiet);
     kn_error err;
     kn_error_clear(&err);
     kn_net *net = NULL;
