@@ -436,12 +436,9 @@ int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
     if (range_of(series, n_series, axes, &x0, &x1, &y0, &y1) != 0)
         return kn_fail(err, KN_EINVAL, "%s: nothing finite to plot", path);
     size_t maxn = 0;
-    int n_legend = 0;
-    for (size_t i = 0; i < n_series; i++) {
+    for (size_t i = 0; i < n_series; i++)
         if (series[i].n > maxn)
             maxn = series[i].n;
-        n_legend += series[i].label != NULL;
-    }
     double *px = malloc(sizeof(double) * (2 * maxn + 1));
     double *py = malloc(sizeof(double) * (2 * maxn + 1));
     if (!px || !py) {
