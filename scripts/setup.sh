@@ -11,6 +11,8 @@ PACKAGES=(
   # oneDNN: the second GEMM backend, used when OpenBLAS cannot run the CPU's widest kernels
   libdnnl-dev
   dataset-fashion-mnist ca-certificates
+  # headless Chromium: the test that opens the benchmark's report.html in a browser
+  chromium
   # Japanese fonts for `kenyon data kana` (the KMNIST stand-in): brush, handwriting, rounded,
   # gothic and mincho families.
   fonts-aoyagi-soseki fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-seto fonts-kiloji

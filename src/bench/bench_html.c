@@ -269,7 +269,7 @@ int bench_write_html(const char *out_dir, const char *report_md, const char *con
     put_escaped(f, title, tlen);
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", style);
     put_markdown(f, report_md);
-    fputs("<h2>Figures</h2>\n", f);
+    fputs("<h2>Figures, inline</h2>\n", f);
     for (size_t i = 0; i < n_svg && !rc; i++)
         rc = put_svg(f, out_dir, svg_files[i], i, err);
     fputs("</body>\n</html>\n", f);
