@@ -6,6 +6,8 @@
 
 #include "kenyon/bench.h"
 #include "kenyon/learner.h"
+#include "kenyon/experiment.h"
+#include "kenyon/progress.h"
 #include "kenyon/protocol.h"
 
 /* One finished (method, seed) run. */
@@ -78,6 +80,32 @@ int bench_cache_parse(const char *text, size_t len, uint64_t key, kn_run_result 
 int bench_uses_backprop(const kn_method *m);
 int bench_cache_store(const char *path, uint64_t key, const char *method, uint64_t seed,
                       const kn_run_result *res, kn_error *err);
+
+/* A --methods item parsed (bench_run.c). */
+typedef struct method_item method_item;
+
+/* What every (method, seed) item of one benchmark shares. */
+typedef struct bench_plan {
+    const kn_bench_options *o;
+    const kn_split *sp;
+    const kn_experiment_spec *base;
+    const char *const *methods;    /* row labels */
+    const method_item *const *chosen;
+    const uint64_t *seeds;
+    size_t n_seeds;
+    const char *features_label;
+    uint64_t digest;
+    int n_tasks;
+    int32_t *orders;               /* n_seeds x n_classes with --class-order random, else NULL */
+    size_t n_classes;
+    kn_progress *bar;
+    bench_eta *eta;
+} bench_plan;
+
+/* Runs item (mi, si) (method mi, seed si), or finds it in the cache, and stores a new result
+ * there; *run receives the result (the caller frees run->res). The single unit of work of a
+ * benchmark: a driver that spreads items over processes calls this for its share. */
+int bench_run_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, kn_error *err);
 
 /* Is this the setting the fly paper measured (MNIST-20, 2 classes per task in label order,
  * pixels or LeNet5 features)? Only then do the reports carry the paper's columns. */

@@ -237,6 +237,16 @@ static int write_summary_json(const kn_bench_options *o, const method_stats *st,
     cJSON_AddNumberToObject(root, "classes_per_task", cpt);
     cJSON_AddNumberToObject(root, "batch", (double)o->batch);
     cJSON_AddBoolToObject(root, "quick", o->quick);
+    cJSON *orders = cJSON_AddObjectToObject(root, "class_order_per_seed");
+    for (size_t i = 0; orders && i < n_runs; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%" PRIu64, runs[i].seed);
+        if (!runs[i].order || cJSON_GetObjectItemCaseSensitive(orders, key))
+            continue;
+        cJSON *a = cJSON_AddArrayToObject(orders, key);
+        for (size_t c = 0; a && c < runs[i].n_order; c++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(runs[i].order[c]));
+    }
     cJSON *defs = cJSON_AddObjectToObject(root, "definitions");
     cJSON_AddStringToObject(defs, "accuracy_after_task",
                             "unweighted mean over tasks seen so far of per-task test accuracy, "

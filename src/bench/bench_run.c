@@ -93,12 +93,12 @@ static int parse_seeds(char **items, size_t n, uint64_t *seeds, kn_error *err)
 /* A --methods item: a method name, optionally followed by ":key=value" settings of that method
  * ("bir:iters=188"); the whole item is the row's label. */
 #define MAX_SETTINGS 8
-typedef struct method_item {
+struct method_item {
     char *name;                 /* owned copy of the base name */
     char *settings;             /* owned copy of the text after the first ':' (split in place) */
     kn_kv kv[MAX_SETTINGS];
     size_t n_kv;
-} method_item;
+};
 
 static int parse_method_item(const char *item, method_item *m, kn_error *err)
 {
@@ -190,24 +190,6 @@ static int on_task(void *ctx, int task, int n_tasks, double accuracy)
     return 0;
 }
 
-/* What every item of one benchmark shares. */
-typedef struct bench_plan {
-    const kn_bench_options *o;
-    const kn_split *sp;
-    const kn_experiment_spec *base;
-    const char *const *methods;    /* row labels */
-    const method_item *const *chosen;
-    const uint64_t *seeds;
-    size_t n_seeds;
-    const char *features_label;
-    uint64_t digest;
-    int n_tasks;
-    int32_t *orders;               /* n_seeds x n_classes with --class-order random, else NULL */
-    size_t n_classes;
-    kn_progress *bar;
-    bench_eta *eta;
-} bench_plan;
-
 /* The spec and cache path of item (mi, si). */
 static int item_spec(const bench_plan *pl, size_t mi, size_t si, kn_experiment_spec *s,
                      uint64_t *key, char *path, size_t path_size, kn_error *err)
@@ -232,10 +214,7 @@ static int item_spec(const bench_plan *pl, size_t mi, size_t si, kn_experiment_s
     return KN_OK;
 }
 
-/* Runs one (method, seed) item, or finds it in the cache, and stores a new result there. The
- * single unit of work of a benchmark: a driver that spreads items over processes calls this. */
-static int bench_run_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run,
-                          kn_error *err)
+int bench_run_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, kn_error *err)
 {
     memset(run, 0, sizeof *run);
     run->method = pl->methods[mi];
@@ -396,9 +375,10 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
     kn_progress bar;
     char label[64];
     snprintf(label, sizeof label, "bench %zu methods x %zu seeds", n_methods, n_seeds);
-    double done0, total0;
-    bench_eta_progress(&eta, 0, 0, &done0, &total0);
-    kn_progress_start(&bar, stderr, !o->progress, label, (size_t)(total0 * 1000.0 + 0.5));
+    /* Started with the task count (what its first line reports), then measured in the cost
+     * model's units from the first update on. */
+    kn_progress_start(&bar, stderr, !o->progress, label,
+                      n_methods * n_seeds * (size_t)ts.n_tasks);
     if (o->log)
         fprintf(o->log, "benchmark: %zu methods x %zu seeds, %d tasks of %d classes (%s), %zu "
                         "train / %zu test samples, %zu features (%s); results in %s\n",

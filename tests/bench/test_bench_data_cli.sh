@@ -61,6 +61,8 @@ expect_rc "classes per task 3" 0 "2 tasks of 3 classes" "$KENYON" bench "${F[@]}
 expect_rc "class order random" 0 "seeded class order" "$KENYON" bench "${F[@]}" --methods "$M" --seeds 1,2 --class-order random --out out1 --no-progress
 [ "$(awk -F, 'NR > 1 && $15 == 1' out1/results.csv | wc -l)" -eq 0 ] || fail "seeded-order runs were taken from the label-order cache"
 grep -Eq '"class_order":[[:space:]]*"random"' out1/summary.json || fail "summary.json does not record the class order"
+tr -d ' \t\n' <out1/summary.json | grep -q "\"class_order_per_seed\":{\"1\":\[$(tr ' ' ',' <<<"$(sed -n 's/^  - Seed 1: classes \(.*\)\.$/\1/p' out1/report.md)")\]" ||
+  fail "summary.json does not hold seed 1's class order as the report lists it"
 for s in 1 2; do
   order=$(sed -n "s/^  - Seed $s: classes \(.*\)\.$/\1/p" out1/report.md)
   [ "$(tr ' ' '\n' <<<"$order" | sort -n | tr '\n' ' ')" = "0 1 2 3 4 5 " ] || fail "seed $s order '$order' is not a permutation of 0..5"
