@@ -237,8 +237,9 @@ static int put_svg(FILE *f, const char *dir, const char *name, size_t fig, kn_er
 static const char style[] =
     "body{font-family:sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;"
     "color:#111;background:#fff;line-height:1.4}"
-    "table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0}"
-    "th,td{border:1px solid #bbb;padding:0.25em 0.5em;text-align:right;white-space:nowrap}"
+    "table{border-collapse:collapse;font-size:0.8em;margin:0.5em 0}"
+    "th,td{border:1px solid #bbb;padding:0.2em 0.4em;text-align:right}"
+    "td{white-space:nowrap}th{vertical-align:bottom}"
     "th:first-child,td:first-child{text-align:left}"
     "thead th{background:#eef}tbody tr:nth-child(even){background:#f7f7f7}"
     ".scroll{overflow-x:auto}li.sub{margin-left:1.5em}"
