@@ -95,8 +95,7 @@ static int is_separator_row(const char *line, size_t n)
     return n > 0;
 }
 
-/* The Markdown subset of report.md as HTML body text. */
-static void put_markdown(FILE *f, const char *md)
+void bench_markdown_html(FILE *f, const char *md)
 {
     enum { NONE, LIST, TABLE, PARA } block = NONE;
     int table_rows = 0;
@@ -269,7 +268,7 @@ int bench_write_html(const char *out_dir, const char *report_md, const char *con
           f);
     put_escaped(f, title, tlen);
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", style);
-    put_markdown(f, report_md);
+    bench_markdown_html(f, report_md);
     fputs("<h2>Figures, inline</h2>\n", f);
     for (size_t i = 0; i < n_svg && !rc; i++)
         rc = put_svg(f, out_dir, svg_files[i], i, err);

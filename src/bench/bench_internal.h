@@ -114,6 +114,9 @@ int bench_is_paper_setting(const kn_bench_options *o, int classes_per_task);
 /* Writes <out_dir>/report.html: one self-contained page made from the text of report.md (its
  * headings, lists, tables and inline marks) with every named SVG figure of out_dir inline, so it
  * opens in a browser from the file alone. */
+/* The Markdown subset of report.md (headings, "- " and "  - " lists, pipe tables, `code`,
+ * *em*, **strong**, paragraphs) as HTML body text into f; all text is escaped. */
+void bench_markdown_html(FILE *f, const char *md);
 int bench_write_html(const char *out_dir, const char *report_md, const char *const *svg_files,
                      size_t n_svg, kn_error *err);
 
