@@ -17,6 +17,8 @@ PACKAGES=(
   # PyTorch for the ResNet-18 check against torchvision (tests/features/test_resnet18_torch.sh)
   # and scripts/pth_to_safetensors.py; they belong to /usr/bin/python3.
   python3-torch python3-torchvision
+  # headless Chromium: the test that opens the benchmark's report.html in a browser
+  chromium
   # Japanese fonts for `kenyon data kana` (the KMNIST stand-in): brush, handwriting, rounded,
   # gothic and mincho families.
   fonts-aoyagi-soseki fonts-kouzan-mouhitsu fonts-aoyagi-kouzan-t fonts-seto fonts-kiloji

@@ -1,8 +1,11 @@
-/* kenyon bench: the paper's MNIST-20 comparison in one call. Every requested method runs over
- * every seed under the class-incremental protocol (kenyon/protocol.h); the results are cached per
- * (method, seed, settings) in the output directory so an interrupted or extended benchmark resumes,
- * and the directory receives results.csv, summary.json, report.md (with the paper's numbers in
- * labelled columns) and PNG + SVG plots. */
+/* kenyon bench: a class-incremental comparison of continual learners in one call, on a named data
+ * set (the fly paper's MNIST-20, or MNIST, Fashion-MNIST, CIFAR-100 when fetched) or on the user's
+ * own train/test files. Every requested method runs over every seed under the class-incremental
+ * protocol (kenyon/protocol.h); the results are cached per (method, seed, settings) in the output
+ * directory so an interrupted or extended benchmark resumes, and the directory receives
+ * results.csv, summary.json, report.md, report.html (one self-contained page) and PNG + SVG plots.
+ * The paper's numbers appear, in labelled columns, only for the setting the paper measured
+ * (MNIST-20, 2 classes per task in label order, pixels or LeNet5 features). */
 #ifndef KENYON_BENCH_H
 #define KENYON_BENCH_H
 
@@ -23,11 +26,17 @@ extern "C" {
 #define KN_BENCH_QUICK_SEEDS "1,12"
 
 typedef struct kn_bench_options {
+    const char *dataset;   /* a named data set: "mnist20" (default), "mnist", "fashion",
+                              "cifar100"; NULL: the user's files below */
+    const char *train_x, *train_y, *test_x, *test_y; /* dataset NULL: .npy, IDX or CSV files */
+    const char *class_order; /* "label" (default: tasks take the classes in label order) or
+                                "random" (each seed draws its own permutation of the classes) */
+    int balance;           /* 1 (default): sub-sample every training class to the smallest */
     const char *features;  /* "pixels" (default), "lenet", or a .npy of features (rows: the
                               unbalanced MNIST-20 train rows, then its test rows) */
     const char *methods;   /* comma-separated; default KN_BENCH_DEFAULT_METHODS */
     const char *seeds;     /* comma-separated; default KN_BENCH_DEFAULT_SEEDS (quick: 1,12) */
-    const char *out_dir;   /* default "runs/mnist20" */
+    const char *out_dir;   /* default "runs/mnist20" (the CLI: runs/<data set>) */
     const char *data_dir;  /* NULL: $KENYON_DATA or ./data */
     int quick;             /* a small subset per class and two seeds, for a look */
     size_t quick_train_per_class; /* 96 */
@@ -46,7 +55,12 @@ void kn_bench_options_default(kn_bench_options *o);
 int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char *data_source,
                        const char *features_label, kn_error *err);
 
-/* Loads MNIST-20 (class-balanced), applies the features, and runs kn_bench_run_split. */
+/* Loads the data the options name (o->dataset, or the four files when it is NULL; features
+ * applied, balanced unless o->balance is 0, a subset per class with o->quick) and runs
+ * kn_bench_run_split. Every option is checked before any data are loaded. */
+int kn_bench_run(const kn_bench_options *o, kn_error *err);
+
+/* kn_bench_run on MNIST-20 whatever o->dataset says. */
 int kn_bench_mnist20(const kn_bench_options *o, kn_error *err);
 
 #ifdef __cplusplus

@@ -270,3 +270,11 @@ int bench_cache_load(const char *path, uint64_t key, kn_run_result *res)
     free(text);
     return ok;
 }
+
+uint64_t bench_cache_key_order(uint64_t key, const int32_t *order, size_t n)
+{
+    if (!order)
+        return key;
+    key = hash_str(key, "class order");
+    return bench_fnv1a(key, order, n * sizeof *order);
+}

@@ -6,6 +6,8 @@
 
 #include "kenyon/bench.h"
 #include "kenyon/learner.h"
+#include "kenyon/experiment.h"
+#include "kenyon/progress.h"
 #include "kenyon/protocol.h"
 
 /* One finished (method, seed) run. */
@@ -14,7 +16,42 @@ typedef struct bench_run {
     uint64_t seed;
     kn_run_result res;
     int from_cache;
+    const int32_t *order; /* the class order of this run (NULL: label order); borrowed */
+    size_t n_order;
 } bench_run;
+
+/* The class order a seed draws with --class-order random: a permutation of 0..n-1 from a
+ * generator of its own (stream "order" of the seed), so the order does not consume the draws of
+ * the run itself. */
+void bench_seeded_order(uint64_t seed, int32_t *order, size_t n);
+
+/* Folds a class order into a cache key (label-order runs keep the key they always had). */
+uint64_t bench_cache_key_order(uint64_t key, const int32_t *order, size_t n);
+
+/* The remaining-time estimate of a benchmark: every (method, seed) item has an expected cost,
+ * first from a per-method prior (bench_method_prior_cost), then, once runs of a method have
+ * finished, from their measured seconds; items found in the cache cost nothing. */
+typedef struct bench_eta {
+    size_t n;
+    const char **method;  /* per item: the method's base name (borrowed) */
+    double *prior;        /* per item: prior cost, in fly seeds */
+    double *seconds;      /* per item: measured seconds once run, else NAN */
+    int *state;           /* 0 to do, 1 ran, 2 cached */
+} bench_eta;
+
+/* Prior cost of one seed of a method on MNIST-20 in units of one fly seed (1 for unknown
+ * methods until one of their runs is measured). */
+double bench_method_prior_cost(const char *method);
+int bench_eta_init(bench_eta *e, const char *const *methods, size_t n, kn_error *err);
+void bench_eta_free(bench_eta *e);
+void bench_eta_mark_cached(bench_eta *e, size_t item);
+void bench_eta_mark_ran(bench_eta *e, size_t item, double seconds);
+/* Expected cost of item i: seconds once any run has been measured, else prior units. */
+double bench_eta_item_cost(const bench_eta *e, size_t i);
+/* Progress in the same units: the cost done (finished items plus `frac` of item `current`)
+ * and the total (done plus what is still expected). */
+void bench_eta_progress(const bench_eta *e, size_t current, double frac, double *done,
+                        double *total);
 
 /* 64-bit FNV-1a, for cache keys (not for security). */
 uint64_t bench_fnv1a(uint64_t h, const void *data, size_t n);
@@ -44,7 +81,46 @@ int bench_uses_backprop(const kn_method *m);
 int bench_cache_store(const char *path, uint64_t key, const char *method, uint64_t seed,
                       const kn_run_result *res, kn_error *err);
 
-/* Writes results.csv, summary.json, report.md and the plots into o->out_dir. */
+/* A --methods item parsed (bench_run.c). */
+typedef struct method_item method_item;
+
+/* What every (method, seed) item of one benchmark shares. */
+typedef struct bench_plan {
+    const kn_bench_options *o;
+    const kn_split *sp;
+    const kn_experiment_spec *base;
+    const char *const *methods;    /* row labels */
+    const method_item *const *chosen;
+    const uint64_t *seeds;
+    size_t n_seeds;
+    const char *features_label;
+    uint64_t digest;
+    int n_tasks;
+    int32_t *orders;               /* n_seeds x n_classes with --class-order random, else NULL */
+    size_t n_classes;
+    kn_progress *bar;
+    bench_eta *eta;
+} bench_plan;
+
+/* Runs item (mi, si) (method mi, seed si), or finds it in the cache, and stores a new result
+ * there; *run receives the result (the caller frees run->res). The single unit of work of a
+ * benchmark: a driver that spreads items over processes calls this for its share. */
+int bench_run_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, kn_error *err);
+
+/* Is this the setting the fly paper measured (MNIST-20, 2 classes per task in label order,
+ * pixels or LeNet5 features)? Only then do the reports carry the paper's columns. */
+int bench_is_paper_setting(const kn_bench_options *o, int classes_per_task);
+
+/* Writes <out_dir>/report.html: one self-contained page made from the text of report.md (its
+ * headings, lists, tables and inline marks) with every named SVG figure of out_dir inline, so it
+ * opens in a browser from the file alone. */
+/* The Markdown subset of report.md (headings, "- " and "  - " lists, pipe tables, `code`,
+ * *em*, **strong**, paragraphs) as HTML body text into f; all text is escaped. */
+void bench_markdown_html(FILE *f, const char *md);
+int bench_write_html(const char *out_dir, const char *report_md, const char *const *svg_files,
+                     size_t n_svg, kn_error *err);
+
+/* Writes results.csv, summary.json, report.md, report.html and the plots into o->out_dir. */
 int bench_write_reports(const kn_bench_options *o, const bench_run *runs, size_t n_runs,
                         const char *const *methods, size_t n_methods, const char *data_source,
                         const char *features_label, size_t n_train, size_t n_test,

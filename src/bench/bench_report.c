@@ -1,8 +1,9 @@
 /* The benchmark's outputs: results.csv (method x seed x task), summary.json (per method: mean and
  * standard deviation over seeds of every metric), report.md (the paper's table layout, with the
  * paper's own numbers in labelled columns) and plots (accuracy vs classes with error bands,
- * memory-loss bars, one mean accuracy-matrix heat map per method), each as PNG and SVG. Every
- * number except the paper's columns comes from the runs. */
+ * memory-loss bars, one mean accuracy-matrix heat map per method), each as PNG and SVG, and
+ * report.html (bench_html.c) made from report.md's text with the SVGs inline. Every number except
+ * the paper's columns comes from the runs; those columns appear only in the paper's setting. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
@@ -50,6 +51,29 @@ static const paper_row *paper_for(const char *method)
         if (label_is_method(method, p->method))
             return p;
     return NULL;
+}
+
+int bench_is_paper_setting(const kn_bench_options *o, int classes_per_task)
+{
+    const char *order = o->class_order ? o->class_order : "label";
+    const char *feat = o->features ? o->features : "pixels";
+    return o->dataset && strcmp(o->dataset, "mnist20") == 0 && classes_per_task == 2 &&
+           strcmp(order, "label") == 0 &&
+           (strcmp(feat, "pixels") == 0 || strcmp(feat, "lenet") == 0);
+}
+
+/* The data set's name as a reader knows it. */
+static const char *set_title(const kn_bench_options *o)
+{
+    static const char *const names[][2] = {{"mnist20", "MNIST-20"}, {"mnist", "Split MNIST"},
+                                           {"fashion", "Split Fashion-MNIST"},
+                                           {"cifar100", "Split CIFAR-100"}};
+    if (!o->dataset)
+        return "Your data";
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i][0], o->dataset) == 0)
+            return names[i][1];
+    return o->dataset;
 }
 
 /* Mean and sample standard deviation of the finite values. */
@@ -204,7 +228,8 @@ static int write_summary_json(const kn_bench_options *o, const method_stats *st,
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return kn_fail(err, KN_ENOMEM, "out of memory");
-    cJSON_AddStringToObject(root, "benchmark", "mnist20");
+    cJSON_AddStringToObject(root, "benchmark", o->dataset ? o->dataset : "files");
+    cJSON_AddStringToObject(root, "class_order", o->class_order ? o->class_order : "label");
     cJSON_AddStringToObject(root, "data_source", source);
     cJSON_AddStringToObject(root, "features", features);
     cJSON_AddNumberToObject(root, "n_train", (double)n_train);
@@ -212,6 +237,16 @@ static int write_summary_json(const kn_bench_options *o, const method_stats *st,
     cJSON_AddNumberToObject(root, "classes_per_task", cpt);
     cJSON_AddNumberToObject(root, "batch", (double)o->batch);
     cJSON_AddBoolToObject(root, "quick", o->quick);
+    cJSON *orders = cJSON_AddObjectToObject(root, "class_order_per_seed");
+    for (size_t i = 0; orders && i < n_runs; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%" PRIu64, runs[i].seed);
+        if (!runs[i].order || cJSON_GetObjectItemCaseSensitive(orders, key))
+            continue;
+        cJSON *a = cJSON_AddArrayToObject(orders, key);
+        for (size_t c = 0; a && c < runs[i].n_order; c++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(runs[i].order[c]));
+    }
     cJSON *defs = cJSON_AddObjectToObject(root, "definitions");
     cJSON_AddStringToObject(defs, "accuracy_after_task",
                             "unweighted mean over tasks seen so far of per-task test accuracy, "
@@ -244,7 +279,7 @@ static int write_summary_json(const kn_bench_options *o, const method_stats *st,
         add_ms(mo, "train_seconds", s->train_mean, s->train_sd);
         cJSON_AddNumberToObject(mo, "eval_seconds_mean", s->eval_mean);
         cJSON_AddNumberToObject(mo, "peak_rss_mb_max", s->rss_max_mb);
-        const paper_row *p = paper_for(s->method);
+        const paper_row *p = bench_is_paper_setting(o, cpt) ? paper_for(s->method) : NULL;
         if (p) {
             cJSON *po = cJSON_AddObjectToObject(mo, "paper");
             cJSON_AddStringToObject(po, "source", "Shen, Dasgupta & Navlakha 2021, LeNet5 "
@@ -276,59 +311,96 @@ static void cell(FILE *f, double mean, double sd)
         fprintf(f, " %.3f |", mean);
 }
 
-static int write_report_md(const kn_bench_options *o, const method_stats *st, size_t n_methods,
+/* The text of report.md, into f. */
+static void report_md_text(FILE *f, const kn_bench_options *o, const method_stats *st,
+                           size_t n_methods, const bench_run *runs, size_t n_runs,
                            const char *source, const char *features, size_t n_train,
-                           size_t n_test, int cpt, kn_error *err)
+                           size_t n_test, int cpt)
 {
-    char path[4096];
-    path_in(o->out_dir, "report.md", path, sizeof path);
-    kn_atomic_file af;
-    int rc = kn_atomic_open(&af, path, err);
-    if (rc)
-        return rc;
-    FILE *f = af.fp;
+    const int paper_cols = bench_is_paper_setting(o, cpt);
     time_t now = time(NULL);
     char when[64];
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
-    fprintf(f, "# MNIST-20 class-incremental benchmark\n\n");
-    fprintf(f, "Generated by `kenyon bench mnist20` on %s.\n\n", when);
+    if (o->dataset)
+        fprintf(f, "# %s class-incremental benchmark\n\n", set_title(o));
+    else
+        fprintf(f, "# Class-incremental benchmark on your data\n\n");
+    fprintf(f, "Generated by `kenyon bench %s` on %s.\n\n", o->dataset ? o->dataset : "files",
+            when);
     fprintf(f, "- Data: %s; %zu training / %zu test samples%s.\n", source, n_train, n_test,
-            o->quick ? " (--quick: a subset of every class)" : " (class-balanced training set)");
+            o->quick    ? " (--quick: a subset of every class)"
+            : o->balance ? " (class-balanced training set)"
+                         : " (all training samples, --no-balance)");
     fprintf(f, "- Features: %s.\n", features);
     char gemm[256];
     fprintf(f, "- Products: %s.\n", kn_gemm_describe(gemm, sizeof gemm));
-    fprintf(f, "- Protocol: %d classes per task in label order, one pass over each task's "
+    const int random_order = o->class_order && strcmp(o->class_order, "random") == 0;
+    fprintf(f, "- Protocol: %d classes per task in %s, one pass over each task's "
                "training data (batch %zu), after every task a test on all tasks seen so far, "
                "argmax over all classes seen so far (no task id).\n",
-            cpt, o->batch);
+            cpt, random_order ? "a class order drawn from each seed" : "label order", o->batch);
+    for (size_t i = 0; random_order && i < n_runs; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < i; j++)
+            seen |= runs[j].seed == runs[i].seed;
+        if (seen || !runs[i].order)
+            continue;
+        fprintf(f, "  - Seed %" PRIu64 ": classes", runs[i].seed);
+        for (size_t c = 0; c < runs[i].n_order; c++)
+            fprintf(f, " %d", (int)runs[i].order[c]);
+        fprintf(f, ".\n");
+    }
     fprintf(f, "- Accuracy after c classes = unweighted mean of the per-task test accuracies of "
                "the tasks trained so far. Memory loss = mean over tasks of (accuracy right after "
                "training the task) - (accuracy after the last task), the paper's definition.\n");
-    fprintf(f, "- Values are mean ± sample standard deviation over seeds. Columns marked "
-               "*paper* are the published numbers (Shen, Dasgupta & Navlakha 2021, Fig. 2; "
-               "LeNet5 features trained on KMNIST), copied for comparison, not computed here.\n\n");
+    if (paper_cols)
+        fprintf(f, "- Values are mean ± sample standard deviation over seeds. Columns marked "
+                   "*paper* are the published numbers (Shen, Dasgupta & Navlakha 2021, Fig. 2; "
+                   "LeNet5 features trained on KMNIST), copied for comparison, not computed "
+                   "here.\n\n");
+    else
+        fprintf(f, "- Values are mean ± sample standard deviation over seeds. The fly paper "
+                   "has no numbers for this setting, so none are shown.\n\n");
 
+    /* The paper's table reads the curve at 2, 4, 10, 16, 20 classes; elsewhere at five points
+     * spread over the stream (the first task, the last, three between). */
+    int T = st[0].T;
+    int at[5];
+    for (int c = 0; c < 5; c++)
+        at[c] = paper_cols ? report_classes[c]
+                           : ((int)(c * (T - 1) / 4.0 + 0.5) + 1) * cpt;
+    int n_at = 0;
+    for (int c = 0; c < 5; c++)
+        if (n_at == 0 || at[c] != at[n_at - 1])
+            at[n_at++] = at[c];
     fprintf(f, "## Accuracy over the classes trained so far\n\n| method | seeds |");
-    for (int c = 0; c < 5; c++)
-        fprintf(f, " %d classes |", report_classes[c]);
+    for (int c = 0; c < n_at; c++)
+        fprintf(f, " %d classes |", at[c]);
     fprintf(f, " memory loss |");
-    for (int c = 0; c < 5; c++)
-        fprintf(f, " *paper* %d |", report_classes[c]);
-    fprintf(f, " *paper* memory loss |\n|---|---|");
-    for (int c = 0; c < 12; c++)
+    if (paper_cols) {
+        for (int c = 0; c < 5; c++)
+            fprintf(f, " *paper* %d |", report_classes[c]);
+        fprintf(f, " *paper* memory loss |");
+    }
+    fprintf(f, "\n|---|---|");
+    for (int c = 0; c < n_at + 1 + (paper_cols ? 6 : 0); c++)
         fprintf(f, "---|");
     fprintf(f, "\n");
     for (size_t m = 0; m < n_methods; m++) {
         const method_stats *s = &st[m];
         fprintf(f, "| %s | %zu |", s->method, s->n_seeds);
-        for (int c = 0; c < 5; c++) {
-            int t = report_classes[c] / cpt - 1;
-            if (report_classes[c] % cpt == 0 && t >= 0 && t < s->T)
+        for (int c = 0; c < n_at; c++) {
+            int t = at[c] / cpt - 1;
+            if (at[c] % cpt == 0 && t >= 0 && t < s->T)
                 cell(f, s->curve_mean[t], s->curve_sd[t]);
             else
                 fprintf(f, " - |");
         }
         cell(f, s->ml_mean, s->ml_sd);
+        if (!paper_cols) {
+            fprintf(f, "\n");
+            continue;
+        }
         const paper_row *p = paper_for(s->method);
         for (int c = 0; c < 5; c++)
             if (p)
@@ -358,8 +430,35 @@ static int write_report_md(const kn_bench_options *o, const method_stats *st, si
                "- `memory_loss.png` (.svg): memory loss per method with ± 1 sd error bars "
                "(Fig. 2B).\n- `accuracy_matrix_<method>.png` (.svg): mean R[i][j], the accuracy "
                "on task j after training task i.\n\nPer-run numbers: `results.csv`; "
-               "aggregates: `summary.json`.\n");
-    return kn_atomic_commit(&af, err);
+               "aggregates: `summary.json`; this page with the figures inline: "
+               "`report.html`.\n");
+}
+
+/* Writes report.md and returns its text (malloc'd) in *text for report.html. */
+static int write_report_md(const kn_bench_options *o, const method_stats *st, size_t n_methods,
+                           const bench_run *runs, size_t n_runs, const char *source,
+                           const char *features, size_t n_train, size_t n_test, int cpt,
+                           char **text, kn_error *err)
+{
+    *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(text, &len);
+    if (!mem)
+        return kn_fail(err, KN_ENOMEM, "out of memory (report text)");
+    report_md_text(mem, o, st, n_methods, runs, n_runs, source, features, n_train, n_test, cpt);
+    if (fclose(mem) != 0 || !*text) {
+        free(*text);
+        *text = NULL;
+        return kn_fail(err, KN_ENOMEM, "out of memory (report text)");
+    }
+    char path[4096];
+    path_in(o->out_dir, "report.md", path, sizeof path);
+    int rc = kn_write_file_atomic(path, *text, len, err);
+    if (rc) {
+        free(*text);
+        *text = NULL;
+    }
+    return rc;
 }
 
 static int write_plots(const kn_bench_options *o, const method_stats *st, size_t n_methods,
@@ -408,11 +507,16 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
     /* The input in the title, so pixel and feature figures side by side are told apart. */
     const char *feat = o->features ? o->features : "pixels";
     const char *slash = strrchr(feat, '/');
-    const char *input = strcmp(feat, "lenet") == 0 ? "LeNet5 features" : slash ? slash + 1 : feat;
+    const char *input = !o->dataset                ? "features as given"
+                        : strcmp(feat, "lenet") == 0 ? "LeNet5 features"
+                        : slash                      ? slash + 1
+                                                     : feat;
     char t_acc[200], t_ml[200];
-    snprintf(t_acc, sizeof t_acc, "MNIST-20, %.60s: accuracy over the classes trained so far",
+    const char *set = o->dataset ? set_title(o) + (strncmp(set_title(o), "Split ", 6) ? 0 : 6)
+                                 : "your data";
+    snprintf(t_acc, sizeof t_acc, "%s, %.60s: accuracy over the classes trained so far", set,
              input);
-    snprintf(t_ml, sizeof t_ml, "MNIST-20, %.60s: memory loss (mean ± sd over seeds)", input);
+    snprintf(t_ml, sizeof t_ml, "%s, %.60s: memory loss (mean ± sd over seeds)", set, input);
     for (int e = 0; e < 2 && !rc; e++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/accuracy_vs_classes.%s", o->out_dir, exts[e]);
@@ -473,11 +577,36 @@ int bench_write_reports(const kn_bench_options *o, const bench_run *runs, size_t
     if (!rc)
         rc = write_summary_json(o, st, n_methods, runs, n_runs, data_source, features_label,
                                 n_train, n_test, classes_per_task, err);
+    char *md = NULL;
     if (!rc)
-        rc = write_report_md(o, st, n_methods, data_source, features_label, n_train, n_test,
-                             classes_per_task, err);
+        rc = write_report_md(o, st, n_methods, runs, n_runs, data_source, features_label,
+                             n_train, n_test, classes_per_task, &md, err);
     if (!rc)
         rc = write_plots(o, st, n_methods, classes_per_task, err);
+    /* The page inlines the SVGs just written: the two summaries, then one matrix per method. */
+    char **svgs = rc ? NULL : calloc(n_methods + 2, sizeof *svgs);
+    if (!rc && !svgs)
+        rc = kn_fail(err, KN_ENOMEM, "out of memory");
+    size_t n_svg = 0;
+    if (!rc) {
+        svgs[n_svg++] = strdup("accuracy_vs_classes.svg");
+        svgs[n_svg++] = strdup("memory_loss.svg");
+        for (size_t m = 0; m < n_methods; m++) {
+            char safe[256], name[300];
+            bench_file_label(st[m].method, safe, sizeof safe);
+            snprintf(name, sizeof name, "accuracy_matrix_%s.svg", safe);
+            svgs[n_svg++] = strdup(name);
+        }
+        for (size_t i = 0; i < n_svg && !rc; i++)
+            if (!svgs[i])
+                rc = kn_fail(err, KN_ENOMEM, "out of memory");
+    }
+    if (!rc)
+        rc = bench_write_html(o->out_dir, md, (const char *const *)svgs, n_svg, err);
+    for (size_t i = 0; svgs && i < n_svg; i++)
+        free(svgs[i]);
+    free(svgs);
+    free(md);
     for (size_t m = 0; m < done; m++)
         stats_free(&st[m]);
     free(st);

@@ -1,6 +1,8 @@
 /* The benchmark's main loop: every method x seed through the experiment layer
- * (kenyon/experiment.h) on data loaded once, with the cache, a progress display and a line per
- * finished run; then the reports. Every item is checked through the methods' typed parameter
+ * (kenyon/experiment.h) on data loaded once (a named set or the user's files), each item run by
+ * bench_run_item (cache look-up, run, cache store), with a progress display whose remaining time
+ * weighs the items by their expected cost (bench_eta.c) and a line per finished run; then the
+ * reports. Every item is checked through the methods' typed parameter
  * tables before anything runs (no trial learner is built). */
 #include <inttypes.h>
 #include <math.h>
@@ -24,6 +26,9 @@
 void kn_bench_options_default(kn_bench_options *o)
 {
     memset(o, 0, sizeof *o);
+    o->dataset = "mnist20";
+    o->class_order = "label";
+    o->balance = 1;
     o->features = "pixels";
     o->methods = KN_BENCH_DEFAULT_METHODS;
     o->seeds = NULL;
@@ -88,12 +93,12 @@ static int parse_seeds(char **items, size_t n, uint64_t *seeds, kn_error *err)
 /* A --methods item: a method name, optionally followed by ":key=value" settings of that method
  * ("bir:iters=188"); the whole item is the row's label. */
 #define MAX_SETTINGS 8
-typedef struct method_item {
+struct method_item {
     char *name;                 /* owned copy of the base name */
     char *settings;             /* owned copy of the text after the first ':' (split in place) */
     kn_kv kv[MAX_SETTINGS];
     size_t n_kv;
-} method_item;
+};
 
 static int parse_method_item(const char *item, method_item *m, kn_error *err)
 {
@@ -141,7 +146,8 @@ static void free_method_items(method_item *m, size_t n)
 static int is_planned_method(const char *name)
 {
     static const char *const planned[] = {"fly", "fly-ridge", "v1",  "v2",  "v3",
-                                          "vanilla", "offline", "ewc", "gem", "bir", NULL};
+                                          "vanilla", "offline", "ewc", "gem", "bir",
+                                          "ncm", "slda", "ranpac", "er", NULL};
     for (const char *const *p = planned; *p; p++)
         if (strcmp(*p, name) == 0)
             return 1;
@@ -150,11 +156,21 @@ static int is_planned_method(const char *name)
 
 typedef struct progress_ctx {
     kn_progress *bar;
-    size_t done_before;
+    const bench_eta *eta;
+    size_t item;
     const char *method;
     uint64_t seed;
     int n_tasks;
 } progress_ctx;
+
+/* Moves the display to `frac` of item `p->item`, in the cost model's units (thousandths). */
+static void progress_show(progress_ctx *p, double frac, const char *detail)
+{
+    double done, total;
+    bench_eta_progress(p->eta, p->item, frac, &done, &total);
+    p->bar->total = (size_t)(total * 1000.0 + 0.5);
+    kn_progress_update(p->bar, (size_t)(done * 1000.0 + 0.5), detail);
+}
 
 static void reset_peak_memory(void *ctx)
 {
@@ -170,8 +186,71 @@ static int on_task(void *ctx, int task, int n_tasks, double accuracy)
     char detail[128];
     snprintf(detail, sizeof detail, "%s seed %" PRIu64 " task %d/%d", p->method, p->seed,
              task + 1, p->n_tasks);
-    kn_progress_update(p->bar, p->done_before + (size_t)task + 1, detail);
+    progress_show(p, (double)(task + 1) / (double)p->n_tasks, detail);
     return 0;
+}
+
+/* The spec and cache path of item (mi, si). */
+static int item_spec(const bench_plan *pl, size_t mi, size_t si, kn_experiment_spec *s,
+                     uint64_t *key, char *path, size_t path_size, kn_error *err)
+{
+    *s = *pl->base;
+    s->method = pl->chosen[mi]->name;
+    s->params = pl->chosen[mi]->kv;
+    s->n_params = pl->chosen[mi]->n_kv;
+    s->seed = pl->seeds[si];
+    if (pl->orders) {
+        s->class_order = pl->orders + si * pl->n_classes;
+        s->n_class_order = pl->n_classes;
+    }
+    kn_params resolved;
+    int rc = kn_experiment_params(s, &resolved, err);
+    if (rc)
+        return rc;
+    *key = bench_cache_key(s->method, &resolved, s->seed, pl->sp->train.d, pl->digest,
+                           pl->features_label, pl->o->batch, pl->o->classes_per_task);
+    *key = bench_cache_key_order(*key, s->class_order, s->n_class_order);
+    bench_cache_path(pl->o->out_dir, pl->methods[mi], pl->seeds[si], *key, path, path_size);
+    return KN_OK;
+}
+
+int bench_run_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, kn_error *err)
+{
+    memset(run, 0, sizeof *run);
+    run->method = pl->methods[mi];
+    run->seed = pl->seeds[si];
+    if (pl->orders) {
+        run->order = pl->orders + si * pl->n_classes;
+        run->n_order = pl->n_classes;
+    }
+    kn_experiment_spec s;
+    uint64_t key;
+    char path[4096];
+    int rc = item_spec(pl, mi, si, &s, &key, path, sizeof path, err);
+    if (rc)
+        return rc;
+    const size_t item = mi * pl->n_seeds + si;
+    progress_ctx pc = {pl->bar, pl->eta, item, pl->methods[mi], pl->seeds[si], pl->n_tasks};
+    if (bench_cache_load(path, key, &run->res) && run->res.n_tasks == pl->n_tasks) {
+        run->from_cache = 1;
+        bench_eta_mark_cached(pl->eta, item);
+        progress_show(&pc, 0, "cached");
+        return KN_OK;
+    }
+    kn_run_result_free(&run->res);
+    kn_experiment_callbacks cb = {.on_task = on_task, .before_train = reset_peak_memory,
+                                  .ctx = &pc};
+    kn_experiment_result er;
+    double t0 = kn_seconds();
+    rc = kn_experiment_run(&s, &cb, &er, err);
+    if (rc)
+        return rc;
+    run->res = er.run; /* ownership moves to the run record */
+    bench_eta_mark_ran(pl->eta, item, kn_seconds() - t0);
+    rc = bench_cache_store(path, key, pl->methods[mi], pl->seeds[si], &run->res, err);
+    if (rc)
+        kn_run_result_free(&run->res);
+    return rc;
 }
 
 int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char *data_source,
@@ -186,10 +265,18 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
     size_t n_methods = 0, n_parsed = 0;
     bench_run *runs = NULL;
     size_t n_runs = 0;
+    int32_t *orders = NULL;
+    bench_eta eta;
+    memset(&eta, 0, sizeof eta);
     kn_task_stream ts;
     memset(&ts, 0, sizeof ts);
     const char *seed_text = o->seeds ? o->seeds : o->quick ? KN_BENCH_QUICK_SEEDS
                                                            : KN_BENCH_DEFAULT_SEEDS;
+    const char *order_text = o->class_order ? o->class_order : "label";
+    const int random_order = strcmp(order_text, "random") == 0;
+    if (!random_order && strcmp(order_text, "label") != 0)
+        return kn_fail(err, KN_EINVAL, "--class-order: '%s' is not label or random",
+                       order_text);
     int rc = split_list("methods", o->methods, method_items, MAX_LIST, &n_methods_req, err);
     if (rc)
         goto out_methods;
@@ -248,6 +335,16 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
     }
     if (!sp)
         goto out_seeds; /* the options are fine; nothing to run */
+    const size_t n_classes = (size_t)kn_experiment_n_classes(sp);
+    if (random_order) {
+        orders = malloc(sizeof *orders * n_seeds * (n_classes ? n_classes : 1));
+        if (!orders) {
+            rc = kn_fail(err, KN_ENOMEM, "out of memory");
+            goto out_seeds;
+        }
+        for (size_t si = 0; si < n_seeds; si++)
+            bench_seeded_order(seeds[si], orders + si * n_classes, n_classes);
+    }
     rc = kn_mkdirs(o->out_dir, err);
     if (!rc) {
         char cache_dir[4096];
@@ -255,67 +352,47 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
         rc = kn_mkdirs(cache_dir, err);
     }
     if (!rc)
-        rc = kn_task_stream_build(sp, o->classes_per_task, NULL, &ts, err);
+        rc = kn_task_stream_build(sp, o->classes_per_task, orders, &ts, err);
     if (rc)
         goto out_seeds;
     runs = calloc(n_methods * n_seeds, sizeof *runs);
-    if (!runs) {
+    const char **item_methods = malloc(sizeof *item_methods * n_methods * n_seeds);
+    if (!runs || !item_methods) {
+        free(item_methods);
         rc = kn_fail(err, KN_ENOMEM, "out of memory");
         goto out_seeds;
     }
+    for (size_t i = 0; i < n_methods * n_seeds; i++)
+        item_methods[i] = chosen[i / n_seeds]->name;
+    rc = bench_eta_init(&eta, item_methods, n_methods * n_seeds, err);
+    free(item_methods);
+    if (rc)
+        goto out_seeds;
 
-    const uint64_t digest = bench_split_digest(sp);
     const int tty = isatty(STDERR_FILENO);
     if (o->log)
         fflush(o->log); /* keep stdout lines ahead of the progress display on stderr */
     kn_progress bar;
     char label[64];
     snprintf(label, sizeof label, "bench %zu methods x %zu seeds", n_methods, n_seeds);
+    /* Started with the task count (what its first line reports), then measured in the cost
+     * model's units from the first update on. */
     kn_progress_start(&bar, stderr, !o->progress, label,
                       n_methods * n_seeds * (size_t)ts.n_tasks);
     if (o->log)
-        fprintf(o->log, "benchmark: %zu methods x %zu seeds, %d tasks of %d classes, %zu train "
-                        "/ %zu test samples, %zu features (%s); results in %s\n",
-                n_methods, n_seeds, ts.n_tasks, o->classes_per_task, sp->train.n, sp->test.n,
-                sp->train.d, features_label, o->out_dir);
+        fprintf(o->log, "benchmark: %zu methods x %zu seeds, %d tasks of %d classes (%s), %zu "
+                        "train / %zu test samples, %zu features (%s); results in %s\n",
+                n_methods, n_seeds, ts.n_tasks, o->classes_per_task,
+                random_order ? "a seeded class order per seed" : "label order", sp->train.n,
+                sp->test.n, sp->train.d, features_label, o->out_dir);
+    bench_plan plan = {o, sp, &base, methods, chosen, seeds, n_seeds, features_label,
+                       bench_split_digest(sp), ts.n_tasks, orders, n_classes, &bar, &eta};
     for (size_t mi = 0; mi < n_methods && !rc; mi++)
         for (size_t si = 0; si < n_seeds && !rc; si++) {
             bench_run *run = &runs[n_runs];
-            run->method = methods[mi];
-            run->seed = seeds[si];
-            kn_experiment_spec s = base;
-            s.method = chosen[mi]->name;
-            s.params = chosen[mi]->kv;
-            s.n_params = chosen[mi]->n_kv;
-            s.seed = seeds[si];
-            kn_params resolved;
-            rc = kn_experiment_params(&s, &resolved, err);
+            rc = bench_run_item(&plan, mi, si, run, err);
             if (rc)
                 break;
-            uint64_t key = bench_cache_key(s.method, &resolved, s.seed, sp->train.d, digest,
-                                           features_label, o->batch, o->classes_per_task);
-            char path[4096];
-            bench_cache_path(o->out_dir, methods[mi], seeds[si], key, path, sizeof path);
-            size_t done_before = (mi * n_seeds + si) * (size_t)ts.n_tasks;
-            if (bench_cache_load(path, key, &run->res) && run->res.n_tasks == ts.n_tasks) {
-                run->from_cache = 1;
-                kn_progress_update(&bar, done_before + (size_t)ts.n_tasks, "cached");
-            } else {
-                kn_run_result_free(&run->res);
-                progress_ctx pc = {&bar, done_before, methods[mi], seeds[si], ts.n_tasks};
-                kn_experiment_callbacks cb = {.on_task = on_task,
-                                              .before_train = reset_peak_memory, .ctx = &pc};
-                kn_experiment_result er;
-                rc = kn_experiment_run(&s, &cb, &er, err);
-                if (!rc) {
-                    run->res = er.run; /* ownership moves to the run record */
-                    rc = bench_cache_store(path, key, methods[mi], seeds[si], &run->res, err);
-                }
-            }
-            if (rc) {
-                kn_run_result_free(&run->res);
-                break;
-            }
             n_runs++;
             if (o->log) {
                 if (tty && o->progress)
@@ -342,19 +419,55 @@ out_seeds:
 out_methods:
     free_list(method_items, n_methods_req);
     kn_task_stream_free(&ts);
+    bench_eta_free(&eta);
+    free(orders);
     return rc;
 }
 
 static void log_to_file(void *ctx, const char *text) { fputs(text, (FILE *)ctx); }
 
-int kn_bench_mnist20(const kn_bench_options *o, kn_error *err)
+static int is_named_set(const char *name)
+{
+    static const char *const sets[] = {"mnist20", "mnist", "fashion", "cifar100", NULL};
+    for (const char *const *p = sets; *p; p++)
+        if (strcmp(*p, name) == 0)
+            return 1;
+    return 0;
+}
+
+int kn_bench_run(const kn_bench_options *o, kn_error *err)
 {
     kn_experiment_spec s;
     kn_experiment_spec_default(&s);
-    s.dataset = "mnist20";
-    s.data_dir = o->data_dir;
-    s.features = o->features;
-    s.lenet = kn_features_lenet_apply;
+    if (o->dataset) {
+        if (!is_named_set(o->dataset))
+            return kn_fail(err, KN_EINVAL, "'%s' is not a named data set (mnist20, mnist, "
+                                           "fashion, cifar100)", o->dataset);
+        if (o->train_x || o->train_y || o->test_x || o->test_y)
+            return kn_fail(err, KN_EINVAL, "--train-x/--train-y/--test-x/--test-y are for your "
+                                           "own data; not with the named set %s", o->dataset);
+        s.dataset = o->dataset;
+        s.data_dir = o->data_dir;
+        s.features = o->features;
+        s.lenet = kn_features_lenet_apply;
+    } else {
+        const char *need[4][2] = {{"train-x", o->train_x}, {"train-y", o->train_y},
+                                  {"test-x", o->test_x}, {"test-y", o->test_y}};
+        for (int i = 0; i < 4; i++)
+            if (!need[i][1])
+                return kn_fail(err, KN_EINVAL, "--%s: missing (your own data need all of "
+                                               "--train-x, --train-y, --test-x, --test-y)",
+                               need[i][0]);
+        if (o->features && strcmp(o->features, "pixels") != 0)
+            return kn_fail(err, KN_EINVAL, "--features %s: only for a named data set (your "
+                                           "files are used as given)", o->features);
+        s.source = KN_SOURCE_FILES;
+        s.train_x = o->train_x;
+        s.train_y = o->train_y;
+        s.test_x = o->test_x;
+        s.test_y = o->test_y;
+    }
+    s.balance = o->balance;
     if (o->quick) {
         s.train_per_class = o->quick_train_per_class;
         s.test_per_class = o->quick_test_per_class;
@@ -367,6 +480,8 @@ int kn_bench_mnist20(const kn_bench_options *o, kn_error *err)
     int rc = kn_bench_run_split(o, NULL, NULL, NULL, err);
     if (rc)
         return rc;
+    if (kn_experiment_check(&s, err))
+        return err ? err->code : KN_EINVAL;
     rc = kn_experiment_load_data(&s, &cb, &sp, features_label, sizeof features_label, err);
     if (rc)
         return rc;
@@ -376,4 +491,11 @@ int kn_bench_mnist20(const kn_bench_options *o, kn_error *err)
     rc = kn_bench_run_split(o, &sp, sp.train.source, features_label, err);
     kn_split_free(&sp);
     return rc;
+}
+
+int kn_bench_mnist20(const kn_bench_options *o, kn_error *err)
+{
+    kn_bench_options m = *o;
+    m.dataset = "mnist20";
+    return kn_bench_run(&m, err);
 }

@@ -265,6 +265,66 @@ static void test_method_settings(void **state)
     kn_split_free(&sp);
 }
 
+/* The paper's columns appear only in the paper's setting (MNIST-20, 2 classes per task in label
+ * order, pixels or LeNet5 features); report.html carries the same table and every figure. */
+static void test_paper_columns_only_in_the_paper_setting(void **state)
+{
+    (void)state;
+    kn_split sp = {0};
+    make_split(&sp, 0);
+    struct {
+        const char *dataset, *order, *features;
+        int cpt, paper;
+    } cases[] = {
+        {"mnist20", "label", "pixels", 2, 1}, {"mnist20", "label", "lenet", 2, 1},
+        {"mnist20", "label", "pixels", 1, 0}, {"mnist20", "random", "pixels", 2, 0},
+        {"fashion", "label", "pixels", 2, 0}, {NULL, "label", "pixels", 2, 0},
+        {"mnist20", "label", "feat.npy", 2, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "bench-paper%zu", i);
+        const char *dir = kt_scratch_dir(tag);
+        kn_bench_options o;
+        options(&o, dir, "1");
+        o.dataset = cases[i].dataset;
+        o.class_order = cases[i].order;
+        o.features = cases[i].features;
+        o.classes_per_task = cases[i].cpt;
+        kn_error err;
+        assert_int_equal(kn_bench_run_split(&o, &sp, "synthetic blobs", "raw", &err), KN_OK);
+        char *md = slurp(kt_path(dir, "report.md"));
+        char *js = slurp(kt_path(dir, "summary.json"));
+        char *html = slurp(kt_path(dir, "report.html"));
+        assert_non_null(md);
+        assert_non_null(js);
+        assert_non_null(html);
+        if (cases[i].paper) {
+            assert_non_null(strstr(md, "*paper*"));
+            assert_non_null(strstr(js, "\"paper\""));
+            assert_non_null(strstr(html, "<em>paper</em>"));
+        } else {
+            assert_null(strstr(md, "*paper*"));
+            assert_null(strstr(js, "\"paper\""));
+            assert_null(strstr(html, "<em>paper</em>"));
+        }
+        /* The page: a table row per method, every figure inline with its ids made unique. */
+        assert_non_null(strstr(html, "<td>fly</td>"));
+        assert_non_null(strstr(html, "<td>v1</td>"));
+        int svgs = 0;
+        for (const char *p = html; (p = strstr(p, "<svg")); p++)
+            svgs++;
+        assert_int_equal(svgs, 4); /* accuracy, memory loss, two matrices */
+        assert_null(strstr(html, " id=\"glyph"));
+        assert_non_null(strstr(html, " id=\"f3-glyph"));
+        assert_null(strstr(html, "<script"));
+        free(md);
+        free(js);
+        free(html);
+    }
+    kn_split_free(&sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_cache_resumes_and_invalidates_exactly),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_method_settings),
+        cmocka_unit_test(test_paper_columns_only_in_the_paper_setting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
