@@ -19,6 +19,7 @@ static const kn_method *const methods[] = {
     /* One-pass learners from later work: nearest class mean, streaming LDA, RanPAC, replay. */
     &kn_method_ncm,
     &kn_method_slda,
+    &kn_method_ranpac,
     NULL,
 };
 
