@@ -58,7 +58,7 @@ static void test_help_lists_method_options(void **state)
     (void)state;
     char *out;
     assert_int_equal(kt_run_cli(&out, "run --method fly-ridge --help"), 0);
-    assert_non_null(strstr(out, "--lambda X"));
+    assert_non_null(strstr(out, "--lambda S"));
     assert_non_null(strstr(out, "--k-fraction X"));
     assert_non_null(strstr(out, "--classes-per-task"));
     assert_non_null(strstr(out, "v3"));
