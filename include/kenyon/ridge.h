@@ -42,9 +42,10 @@ typedef struct kn_ridge_choice {
 /* Bytes the ridge state of m cells and n_classes classes holds at its peak (G and the Cholesky
  * factor, B and the weights). */
 double kn_ridge_bytes(size_t m, size_t n_classes);
-/* Fails (KN_ENOMEM) with a message naming `who`, m and the memory it would need when that
- * exceeds this machine's physical memory; 0 otherwise. */
-int kn_ridge_check_memory(const char *who, size_t m, size_t n_classes, kn_error *err);
+/* Fails (KN_ENOMEM) with a message naming `who`, the size parameter (`param`=m) and the memory
+ * it would need when that exceeds this machine's physical memory; 0 otherwise. */
+int kn_ridge_check_memory(const char *who, const char *param, size_t m, size_t n_classes,
+                          kn_error *err);
 
 /* Solves (G + lambda I) W = B into w (m x n_classes, row-major, float) using factor (m x m
  * doubles) and rhs (m x n_classes doubles) as workspace. KN_EINVAL if not positive definite. */

@@ -415,7 +415,7 @@ static int fly_create(kn_learner *l, kn_error *err)
     kn_kc_cache_init(&s->cache, CODE_CACHE_BYTES);
     s->ridge = l->method == &kn_method_fly_ridge;
     if (s->ridge && ((rc = read_lambda(l, &lambda, &s->lambda_mode, err)) ||
-                     (rc = kn_ridge_check_memory("method fly-ridge", (size_t)p.m,
+                     (rc = kn_ridge_check_memory("method fly-ridge", "m", (size_t)p.m,
                                                  (size_t)l->info.n_classes, err))))
         return rc;
     rc = kn_fly_model_init(&s->fly, &p, l->info.n_classes, err);

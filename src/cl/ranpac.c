@@ -337,7 +337,7 @@ static int ranpac_create(kn_learner *l, kn_error *err)
     if (M < 1)
         return kn_fail(err, KN_EINVAL, "method ranpac: --M must be at least 1 (got %d)", M);
     const size_t C = (size_t)l->info.n_classes, d = l->info.d, Ms = (size_t)M;
-    if ((rc = kn_ridge_check_memory("method ranpac", Ms, C, err)))
+    if ((rc = kn_ridge_check_memory("method ranpac", "M", Ms, C, err)))
         return rc;
     ranpac_state *s = calloc(1, sizeof *s);
     if (!s)

@@ -27,7 +27,8 @@ double kn_ridge_bytes(size_t m, size_t n_classes)
     return 2 * md * md * 8 + md * (double)n_classes * (8 + 8 + 4);
 }
 
-int kn_ridge_check_memory(const char *who, size_t m, size_t n_classes, kn_error *err)
+int kn_ridge_check_memory(const char *who, const char *param, size_t m, size_t n_classes,
+                          kn_error *err)
 {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0)
@@ -36,9 +37,9 @@ int kn_ridge_check_memory(const char *who, size_t m, size_t n_classes, kn_error 
     if (need <= have)
         return 0;
     return kn_fail(err, KN_ENOMEM,
-                   "%s: m=%zu needs %.1f GB (two %zu x %zu double matrices: the Gram matrix and "
+                   "%s: %s=%zu needs %.1f GB (two %zu x %zu double matrices: the Gram matrix and "
                    "its Cholesky factor), more than this machine's %.1f GB of memory",
-                   who, m, need / 1e9, m, m, have / 1e9);
+                   who, param, m, need / 1e9, m, m, have / 1e9);
 }
 
 /* Factor G + lambda I into factor (column-major lower = row-major upper of G). */
