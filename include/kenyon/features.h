@@ -105,14 +105,11 @@ typedef struct kn_feature_cache_options {
 void kn_feature_cache_options_default(kn_feature_cache_options *o);
 int kn_features_lenet_cached(const kn_feature_cache_options *o, kn_split *split, kn_error *err);
 
-/* A named data set (kn_load_dataset) seen through `features`: "pixels" (NULL too), "lenet"
- * (kn_features_lenet_cached with default options, progress lines to log) or a .npy file whose
- * rows are the data set's unbalanced training rows then its test rows (`kenyon features extract
- * --split all`). Features are applied before the class balancing that o asks for, so every
- * choice trains on the same samples. label receives a description for reports. */
-int kn_load_dataset_features(const char *name, const kn_data_options *o, const char *features,
-                             FILE *log, kn_split *out, char *label, size_t label_size,
-                             kn_error *err);
+/* The features of `kenyon run --features lenet` for the experiment layer (a
+ * kn_experiment_features_fn, kenyon/experiment.h): kn_features_lenet_cached with default options
+ * on data_dir, progress lines to log (may be NULL); label receives a description for reports. */
+int kn_features_lenet_apply(const char *data_dir, FILE *log, kn_split *split, char *label,
+                            size_t label_size, kn_error *err);
 
 #ifdef __cplusplus
 }

@@ -23,9 +23,11 @@
 #include "kenyon/lstm.h"
 /* continual learning: FlyModel, the learner interface, the protocol, features, the benchmark */
 #include "kenyon/fly.h"
+#include "kenyon/params.h"
 #include "kenyon/learner.h"
 #include "kenyon/protocol.h"
 #include "kenyon/features.h"
+#include "kenyon/experiment.h"
 #include "kenyon/bench.h"
 /* the limiting dynamics of SGD */
 #include "kenyon/dynamics.h"

@@ -5,9 +5,10 @@
  * observe(batch)..., end_task -> predict at any time -> save/load -> free.
  *
  * Methods are rows of a registry (src/cl/registry.c); adding one = a file + a row. A method
- * declares its hyperparameters as kn_param_spec rows with defaults; kn_learner_create checks the
- * caller's key=value overrides against them (unknown key -> error naming it) and keeps the
- * resolved list for reports. */
+ * declares its hyperparameters as typed kn_param_spec rows (kenyon/params.h: type, range,
+ * default) and may add a check across them; kn_method_check applies both to the caller's
+ * key=value overrides without allocating anything, kn_learner_create starts with it and keeps
+ * the resolved list for reports and model files. */
 #ifndef KENYON_LEARNER_H
 #define KENYON_LEARNER_H
 
@@ -16,24 +17,11 @@
 #include <stdio.h>
 
 #include "kenyon/error.h"
+#include "kenyon/params.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct kn_kv {
-    const char *key;
-    const char *value;
-} kn_kv;
-
-typedef enum { KN_PARAM_INT, KN_PARAM_DOUBLE, KN_PARAM_STRING } kn_param_type;
-
-typedef struct kn_param_spec {
-    const char *name;          /* NULL ends a table */
-    kn_param_type type;
-    const char *default_value; /* as text, e.g. "3200" */
-    const char *help;
-} kn_param_spec;
 
 /* What every learner is told at creation. */
 typedef struct kn_learner_info {
@@ -76,25 +64,39 @@ struct kn_learner {
     void *impl;       /* method state */
 };
 
+struct kn_st_file;
+
 typedef struct kn_method {
     const char *name;    /* "fly", "v1", "fly-ridge", "vanilla", ... */
     const char *summary; /* one line for --help */
-    const kn_param_spec *params; /* NULL-terminated */
-    /* Builds the learner's impl and ops from the resolved parameters (l->params, l->info set).
-     * On failure kn_learner_free still calls ops->destroy if ops was set, so destroy must cope
-     * with a partly built impl. */
+    const kn_param_spec *params; /* typed rows, ended by KN_PARAM_ROW_END */
+    /* Builds the learner's impl and ops from the resolved parameters (l->params, l->info set;
+     * every value has passed its row's check and the method's check). On failure
+     * kn_learner_free still calls ops->destroy if ops was set, so destroy must cope with a
+     * partly built impl. */
     int (*create)(kn_learner *l, kn_error *err);
-    /* Restores impl from a file written by ops->save (l->params/info/seen/task already restored
-     * by kn_learner_load from the common part; see kn_learner_write_common). Check tensor
-     * shapes against the parameters before allocating, so a file cannot ask for more memory
-     * than it could describe. */
-    int (*load)(kn_learner *l, const char *path, kn_error *err);
+    /* Restores impl from the file written by ops->save, already read and parsed by
+     * kn_learner_load (f->source names it in messages); l->params/info/seen/task are restored
+     * from the common part (see kn_learner_write_common). The method builds its state from the
+     * stored parameters and copies the tensors in once: it must not draw random state only to
+     * replace it. Check tensor shapes against the parameters before allocating, so a file
+     * cannot ask for more memory than it could describe. */
+    int (*load)(kn_learner *l, const struct kn_st_file *f, kn_error *err);
+    /* Optional: a check across the method's parameters that needs no data (e.g. k <= m). Every
+     * value has already passed its row's check. Returns 0 or fails with a message naming the
+     * parameters. */
+    int (*check)(const kn_params *p, kn_error *err);
 } kn_method;
 
 /* The registry. */
 const kn_method *kn_method_find(const char *name);
 /* NULL-terminated list of all methods. */
 const kn_method *const *kn_method_list(void);
+
+/* Checks overrides against the method's table and its cross-parameter check, allocating
+ * nothing; resolved (may be NULL) receives the resolved set. Messages start "method <name>: ". */
+int kn_method_check(const kn_method *m, const kn_kv *overrides, size_t n_overrides,
+                    kn_params *resolved, kn_error *err);
 
 int kn_learner_create(const char *method, const kn_learner_info *info, const kn_kv *overrides,
                       size_t n_overrides, kn_learner **out, kn_error *err);
@@ -108,6 +110,9 @@ void kn_method_print_params(const kn_method *m, FILE *out);
 const char *kn_learner_param(const kn_learner *l, const char *name);
 int kn_learner_param_int(const kn_learner *l, const char *name, int *out, kn_error *err);
 int kn_learner_param_double(const kn_learner *l, const char *name, double *out, kn_error *err);
+int kn_learner_param_bool(const kn_learner *l, const char *name, int *out, kn_error *err);
+/* CHOICE rows: the index of the value among the row's words. */
+int kn_learner_param_choice(const kn_learner *l, const char *name, int *out, kn_error *err);
 
 /* Convenience wrappers over ops (with state checks). */
 int kn_learner_begin_task(kn_learner *l, int task, const int32_t *classes, int n, kn_error *err);
@@ -125,7 +130,8 @@ void kn_learner_task_note(const kn_learner *l, char *buf, size_t cap);
 /* For a method's save: adds the common part every kenyon learner file carries, so that
  * kn_learner_load can rebuild the base before calling the method's load: __metadata__ keys
  * "kenyon.method", "kenyon.d", "kenyon.n_classes", "kenyon.seed", "kenyon.task",
- * "kenyon.param.<name>" for every resolved parameter, and the U8 tensor "kenyon.seen_classes". */
+ * "kenyon.param.<name>" for every resolved parameter except KN_PARAM_RUN_ONLY ones, and the U8
+ * tensor "kenyon.seen_classes". */
 struct kn_st_writer;
 int kn_learner_write_common(const kn_learner *l, struct kn_st_writer *w, kn_error *err);
 

@@ -81,19 +81,20 @@ static uint64_t hash_str(uint64_t h, const char *s)
     return bench_fnv1a(h, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
-uint64_t bench_cache_key(const kn_learner *l, uint64_t data_digest, const char *features,
-                         size_t batch, int classes_per_task)
+uint64_t bench_cache_key(const char *method, const kn_params *p, uint64_t seed, size_t d,
+                         uint64_t data_digest, const char *features, size_t batch,
+                         int classes_per_task)
 {
     uint64_t h = BENCH_FNV_OFFSET;
     h = hash_str(h, "kenyon-bench-v2: protocol defaults, shuffled within tasks");
     h = hash_str(h, KENYON_VERSION);
-    h = hash_str(h, l->method->name);
-    for (size_t i = 0; i < l->n_params; i++) {
-        h = hash_str(h, l->params[i].key);
-        h = hash_str(h, l->params[i].value);
+    h = hash_str(h, method);
+    for (size_t i = 0; i < p->n; i++) {
+        h = hash_str(h, p->table[i].name);
+        h = hash_str(h, p->value[i]);
     }
-    uint64_t nums[5] = {l->info.seed, data_digest, (uint64_t)batch, (uint64_t)classes_per_task,
-                        (uint64_t)l->info.d};
+    uint64_t nums[5] = {seed, data_digest, (uint64_t)batch, (uint64_t)classes_per_task,
+                        (uint64_t)d};
     h = bench_fnv1a(h, nums, sizeof nums);
     return hash_str(h, features);
 }

@@ -30,9 +30,11 @@ void bench_file_label(const char *label, char *buf, size_t size);
 /* Cache file path for a key: <out_dir>/cache/<method>-seed<seed>-<key hex>.json. */
 void bench_cache_path(const char *out_dir, const char *method, uint64_t seed, uint64_t key,
                       char *buf, size_t size);
-/* The key: everything that affects a run's numbers. */
-uint64_t bench_cache_key(const kn_learner *l, uint64_t data_digest, const char *features,
-                         size_t batch, int classes_per_task);
+/* The key: everything that affects a run's numbers (the method's resolved parameters p, the
+ * seed, the data's digest and dimension, the features, the batch and the task size). */
+uint64_t bench_cache_key(const char *method, const kn_params *p, uint64_t seed, size_t d,
+                         uint64_t data_digest, const char *features, size_t batch,
+                         int classes_per_task);
 /* Reads a cached result; returns 1 if found and valid, 0 if absent or stale/corrupt. */
 int bench_cache_load(const char *path, uint64_t key, kn_run_result *res);
 int bench_cache_store(const char *path, uint64_t key, const char *method, uint64_t seed,

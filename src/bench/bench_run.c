@@ -1,5 +1,7 @@
-/* The benchmark's main loop: every method x seed through the protocol, with the cache, a progress
- * display and a line per finished run; then the reports. */
+/* The benchmark's main loop: every method x seed through the experiment layer
+ * (kenyon/experiment.h) on data loaded once, with the cache, a progress display and a line per
+ * finished run; then the reports. Every item is checked through the methods' typed parameter
+ * tables before anything runs (no trial learner is built). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,8 +11,10 @@
 
 #include "bench/bench_internal.h"
 #include "kenyon/datasets.h"
+#include "kenyon/experiment.h"
 #include "kenyon/features.h"
 #include "kenyon/fileio.h"
+#include "kenyon/params.h"
 #include "kenyon/progress.h"
 #include "kenyon/tasks.h"
 
@@ -66,18 +70,16 @@ static void free_list(char **items, size_t n)
 static int parse_seeds(char **items, size_t n, uint64_t *seeds, kn_error *err)
 {
     for (size_t i = 0; i < n; i++) {
-        char *end;
-        if (items[i][0] == '-')
-            return kn_fail(err, KN_EINVAL, "--seeds: '%s' is not a non-negative integer",
-                           items[i]);
-        unsigned long long v = strtoull(items[i], &end, 10);
-        if (*end || end == items[i])
-            return kn_fail(err, KN_EINVAL, "--seeds: '%s' is not a non-negative integer",
-                           items[i]);
+        uint64_t v;
+        kn_num_status st = kn_parse_u64(items[i], &v);
+        if (st != KN_NUM_OK)
+            return kn_fail(err, KN_EINVAL, "--seeds: '%s' is %s", items[i],
+                           st == KN_NUM_RANGE ? "out of range (a non-negative integer below 2^64)"
+                                              : "not a non-negative integer");
         seeds[i] = v;
         for (size_t j = 0; j < i; j++)
             if (seeds[j] == v)
-                return kn_fail(err, KN_EINVAL, "--seeds: %llu is listed twice", v);
+                return kn_fail(err, KN_EINVAL, "--seeds: %" PRIu64 " is listed twice", v);
     }
     return KN_OK;
 }
@@ -153,10 +155,10 @@ typedef struct progress_ctx {
     int n_tasks;
 } progress_ctx;
 
-static int on_task(void *ctx, kn_learner *l, int task, kn_error *err)
+static int on_task(void *ctx, int task, int n_tasks, double accuracy)
 {
-    (void)l;
-    (void)err;
+    (void)n_tasks;
+    (void)accuracy;
     progress_ctx *p = ctx;
     char detail[128];
     snprintf(detail, sizeof detail, "%s seed %" PRIu64 " task %d/%d", p->method, p->seed,
@@ -219,21 +221,23 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
     }
     /* Every method's settings are checked before anything runs, so a typo in the last item
      * does not cost the runs before it. */
-    const int n_classes = sp->train.n_classes > sp->test.n_classes ? sp->train.n_classes
-                                                                    : sp->test.n_classes;
+    kn_experiment_spec base;
+    kn_experiment_spec_default(&base);
+    base.source = KN_SOURCE_ARRAYS;
+    base.arrays = sp;
+    base.arrays_label = data_source;
+    base.features = "pixels"; /* already applied to sp */
+    base.classes_per_task = o->classes_per_task;
+    base.batch = o->batch;
     for (size_t mi = 0; mi < n_methods; mi++) {
-        kn_learner_info probe = {.d = sp->train.d ? sp->train.d : 1,
-                                 .n_classes = n_classes > 1 ? n_classes : 2, .seed = 0};
-        kn_learner *l = NULL;
-        rc = kn_learner_create(chosen[mi]->name, &probe, chosen[mi]->kv, chosen[mi]->n_kv, &l,
-                               err);
-        kn_learner_free(l);
-        if (rc)
+        kn_experiment_spec s = base;
+        s.method = chosen[mi]->name;
+        s.params = chosen[mi]->kv;
+        s.n_params = chosen[mi]->n_kv;
+        if (kn_experiment_check(&s, err)) {
+            rc = err ? err->code : KN_EINVAL;
             goto out_seeds;
-    }
-    if (o->classes_per_task < 1 || o->batch < 1) {
-        rc = kn_fail(err, KN_EINVAL, "classes per task and batch must be at least 1");
-        goto out_seeds;
+        }
     }
     rc = kn_mkdirs(o->out_dir, err);
     if (!rc) {
@@ -270,14 +274,17 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
             bench_run *run = &runs[n_runs];
             run->method = methods[mi];
             run->seed = seeds[si];
-            kn_learner_info info = {.d = sp->train.d, .n_classes = n_classes, .seed = seeds[si]};
-            kn_learner *l = NULL;
-            rc = kn_learner_create(chosen[mi]->name, &info, chosen[mi]->kv, chosen[mi]->n_kv,
-                                   &l, err);
+            kn_experiment_spec s = base;
+            s.method = chosen[mi]->name;
+            s.params = chosen[mi]->kv;
+            s.n_params = chosen[mi]->n_kv;
+            s.seed = seeds[si];
+            kn_params resolved;
+            rc = kn_experiment_params(&s, &resolved, err);
             if (rc)
                 break;
-            uint64_t key = bench_cache_key(l, digest, features_label, o->batch,
-                                           o->classes_per_task);
+            uint64_t key = bench_cache_key(s.method, &resolved, s.seed, sp->train.d, digest,
+                                           features_label, o->batch, o->classes_per_task);
             char path[4096];
             bench_cache_path(o->out_dir, methods[mi], seeds[si], key, path, sizeof path);
             size_t done_before = (mi * n_seeds + si) * (size_t)ts.n_tasks;
@@ -287,17 +294,14 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
             } else {
                 kn_run_result_free(&run->res);
                 progress_ctx pc = {&bar, done_before, methods[mi], seeds[si], ts.n_tasks};
-                kn_protocol_options po;
-                kn_protocol_options_default(&po);
-                po.batch = o->batch;
-                po.seed = seeds[si];
-                po.after_task = on_task;
-                po.after_task_ctx = &pc;
-                rc = kn_protocol_run(l, sp, &ts, &po, &run->res, err);
-                if (!rc)
+                kn_experiment_callbacks cb = {.on_task = on_task, .ctx = &pc};
+                kn_experiment_result er;
+                rc = kn_experiment_run(&s, &cb, &er, err);
+                if (!rc) {
+                    run->res = er.run; /* ownership moves to the run record */
                     rc = bench_cache_store(path, key, methods[mi], seeds[si], &run->res, err);
+                }
             }
-            kn_learner_free(l);
             if (rc) {
                 kn_run_result_free(&run->res);
                 break;
@@ -331,53 +335,31 @@ out_methods:
     return rc;
 }
 
-/* Keeps the first `per_class` rows of every class (file order). */
-static int subset_per_class(kn_dataset *ds, size_t per_class, kn_error *err)
-{
-    size_t *idx = malloc((ds->n ? ds->n : 1) * sizeof *idx);
-    size_t *count = calloc((size_t)ds->n_classes + 1, sizeof *count);
-    if (!idx || !count) {
-        free(idx);
-        free(count);
-        return kn_fail(err, KN_ENOMEM, "out of memory");
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < ds->n; i++)
-        if (count[ds->y[i]]++ < per_class)
-            idx[n++] = i;
-    kn_dataset sub;
-    int rc = kn_dataset_subset(ds, idx, n, &sub, err);
-    free(idx);
-    free(count);
-    if (rc)
-        return rc;
-    kn_dataset_free(ds);
-    *ds = sub;
-    return KN_OK;
-}
+static void log_to_file(void *ctx, const char *text) { fputs(text, (FILE *)ctx); }
 
 int kn_bench_mnist20(const kn_bench_options *o, kn_error *err)
 {
-    kn_data_options dopt;
-    kn_data_options_default(&dopt);
-    dopt.data_dir = o->data_dir;
+    kn_experiment_spec s;
+    kn_experiment_spec_default(&s);
+    s.dataset = "mnist20";
+    s.data_dir = o->data_dir;
+    s.features = o->features;
+    s.lenet = kn_features_lenet_apply;
+    if (o->quick) {
+        s.train_per_class = o->quick_train_per_class;
+        s.test_per_class = o->quick_test_per_class;
+    }
+    kn_experiment_callbacks cb = {.log = o->log ? log_to_file : NULL, .ctx = o->log};
     kn_split sp;
     char features_label[600];
     double t0 = kn_seconds();
-    int rc = kn_load_dataset_features("mnist20", &dopt, o->features, o->log, &sp, features_label,
-                                      sizeof features_label, err);
+    int rc = kn_experiment_load_data(&s, &cb, &sp, features_label, sizeof features_label, err);
     if (rc)
         return rc;
-    if (o->quick) {
-        rc = subset_per_class(&sp.train, o->quick_train_per_class, err);
-        if (!rc)
-            rc = subset_per_class(&sp.test, o->quick_test_per_class, err);
-    }
-    if (!rc && o->log)
+    if (o->log)
         fprintf(o->log, "data: %s, loaded in %.1f s%s\n", sp.train.source, kn_seconds() - t0,
                 o->quick ? " (quick: a subset of every class)" : "");
-    if (!rc)
-        rc = kn_bench_run_split(o, &sp, sp.train.source, features_label, err);
+    rc = kn_bench_run_split(o, &sp, sp.train.source, features_label, err);
     kn_split_free(&sp);
     return rc;
 }

@@ -14,12 +14,14 @@
 
 /* Rows of the parameter table every baseline has. */
 #define KN_BP_COMMON_PARAMS(hidden, lr)                                                          \
-    {"hidden", KN_PARAM_INT, hidden, "hidden units per layer"},                                  \
-        {"lr", KN_PARAM_DOUBLE, lr, "SGD learning rate"},                                        \
-        {"momentum", KN_PARAM_DOUBLE, "0.9", "SGD momentum (PyTorch form)"},                     \
-        {"weight-decay", KN_PARAM_DOUBLE, "0", "L2 weight decay added to the gradient"},         \
-        {"minibatch", KN_PARAM_INT, "64",                                                        \
-         "SGD mini-batch (observed data are split into these; kenyon run --batch sets the call)"}
+    KN_PARAM_ROW_INT("hidden", hidden, 1, 1 << 20, "hidden units per layer"),                    \
+        KN_PARAM_ROW_REAL("lr", lr, 0, 1e6, KN_PARAM_MIN_OPEN, "SGD learning rate"),             \
+        KN_PARAM_ROW_REAL("momentum", "0.9", 0, 1, KN_PARAM_MAX_OPEN,                           \
+                          "SGD momentum (PyTorch form)"),                                        \
+        KN_PARAM_ROW_REAL("weight-decay", "0", 0, 1e6, 0, "L2 weight decay added to the gradient"), \
+        KN_PARAM_ROW_INT("minibatch", "64", 1, 65536,                                            \
+                         "SGD mini-batch (observed data are split into these; kenyon run "      \
+                         "--batch sets the call)")
 
 /* Every baseline's state starts with its network (kn_bp_learner_net relies on it). */
 typedef struct kn_bp_head {

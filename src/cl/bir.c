@@ -58,31 +58,33 @@ typedef struct bir_state {
 } bir_state;
 
 static const kn_param_spec bir_params[] = {
-    {"hidden", KN_PARAM_INT, "400", "units of each of the 2 fully connected layers (and decoder)"},
-    {"latent", KN_PARAM_INT, "100", "latent units of the VAE"},
-    {"lr", KN_PARAM_DOUBLE, "0.001", "Adam learning rate (original: 1e-3 MNIST, 1e-4 CIFAR-100)"},
-    {"beta1", KN_PARAM_DOUBLE, "0.9", "Adam beta1"},
-    {"beta2", KN_PARAM_DOUBLE, "0.999", "Adam beta2"},
-    {"minibatch", KN_PARAM_INT, "64", "mini-batch of current samples (as many are replayed)"},
-    {"iters", KN_PARAM_INT, "0",
-     "steps per task; 0 = one pass over the task as data arrive (one pass over the paper's "
-     "~12,000 samples per task = 188 steps; original BI-R: 2000)"},
-    {"internal", KN_PARAM_INT, "1", "1: replay hidden activity of the first layer; 0: inputs"},
-    {"conditional", KN_PARAM_INT, "1", "1: one learnable prior mode per class; 0: N(0, I)"},
-    {"gating", KN_PARAM_INT, "1", "1: per-class gates on the decoder's hidden units"},
-    {"gate-prop", KN_PARAM_DOUBLE, "0.7", "proportion of decoder units each class's gate silences"},
-    {"distill", KN_PARAM_INT, "1", "1: replay labelled by the previous model's soft outputs"},
-    {"temperature", KN_PARAM_DOUBLE, "2", "distillation temperature"},
-    {"verbose", KN_PARAM_INT, "0", "1: print the mean loss terms of every task on stderr"},
-    {NULL, 0, NULL, NULL},
+    KN_PARAM_ROW_INT("hidden", "400", 1, 65536,
+                     "units of each of the 2 fully connected layers (and decoder)"),
+    KN_PARAM_ROW_INT("latent", "100", 1, 65536, "latent units of the VAE"),
+    KN_PARAM_ROW_REAL("lr", "0.001", 0, 1e6, KN_PARAM_MIN_OPEN,
+                      "Adam learning rate (original: 1e-3 MNIST, 1e-4 CIFAR-100)"),
+    KN_PARAM_ROW_REAL("beta1", "0.9", 0, 1, KN_PARAM_MAX_OPEN, "Adam beta1"),
+    KN_PARAM_ROW_REAL("beta2", "0.999", 0, 1, KN_PARAM_MAX_OPEN, "Adam beta2"),
+    KN_PARAM_ROW_INT("minibatch", "64", 1, 65536,
+                     "mini-batch of current samples (as many are replayed)"),
+    KN_PARAM_ROW_INT("iters", "0", 0, 100000000,
+                     "steps per task; 0 = one pass over the task as data arrive (one pass over "
+                     "the paper's ~12,000 samples per task = 188 steps; original BI-R: 2000)"),
+    KN_PARAM_ROW_BOOL("internal", "1", "1: replay hidden activity of the first layer; 0: inputs"),
+    KN_PARAM_ROW_BOOL("conditional", "1", "1: one learnable prior mode per class; 0: N(0, I)"),
+    KN_PARAM_ROW_BOOL("gating", "1", "1: per-class gates on the decoder's hidden units"),
+    KN_PARAM_ROW_REAL("gate-prop", "0.7", 0, 1, KN_PARAM_MAX_OPEN,
+                      "proportion of decoder units each class's gate silences"),
+    KN_PARAM_ROW_BOOL("distill", "1", "1: replay labelled by the previous model's soft outputs"),
+    KN_PARAM_ROW_REAL("temperature", "2", 0, 1e6, KN_PARAM_MIN_OPEN, "distillation temperature"),
+    {"verbose", KN_PARAM_BOOL, "0", "1: print the mean loss terms of every task on stderr", 0, 1,
+     KN_PARAM_RUN_ONLY, NULL},
+    KN_PARAM_ROW_END,
 };
 
 static int read_switch(const kn_learner *l, const char *name, int *out, kn_error *err)
 {
-    int rc = kn_learner_param_int(l, name, out, err);
-    if (!rc && *out != 0 && *out != 1)
-        rc = kn_fail(err, KN_EINVAL, "method bir: --%s %d must be 0 or 1", name, *out);
-    return rc;
+    return kn_learner_param_bool(l, name, out, err);
 }
 
 static int read_params(const kn_learner *l, bir_state *s, kn_error *err)
@@ -510,41 +512,36 @@ static int bir_create(kn_learner *l, kn_error *err)
     return 0;
 }
 
-static int bir_load(kn_learner *l, const char *path, kn_error *err)
+static int bir_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
     int rc = bir_create(l, err);
     if (rc)
         return rc;
     bir_state *s = l->impl;
     kn_bir_model *m = s->model;
-    kn_st_file f;
-    rc = kn_st_read(path, &f, err);
-    if (rc)
-        return rc;
     char prefix[32];
     for (int i = 0; !rc && i < n_nets(m); i++) {
         net_prefix(m, i, prefix, sizeof prefix);
-        rc = kn_net_read_tensors(net_at(m, i), prefix, &f, err);
+        rc = kn_net_read_tensors(net_at(m, i), prefix, f, err);
     }
     size_t shape[2] = {(size_t)m->cfg.n_classes, (size_t)m->cfg.latent};
     const kn_st_tensor *mean = NULL, *lv = NULL;
     if (!rc)
-        rc = kn_st_expect(&f, "prior.mean", KN_ST_F32, 2, shape, &mean, err);
+        rc = kn_st_expect(f, "prior.mean", KN_ST_F32, 2, shape, &mean, err);
     if (!rc)
-        rc = kn_st_expect(&f, "prior.logvar", KN_ST_F32, 2, shape, &lv, err);
+        rc = kn_st_expect(f, "prior.logvar", KN_ST_F32, 2, shape, &lv, err);
     if (!rc) {
         size_t cnt = shape[0] * shape[1];
         const float *a = mean->data, *b = lv->data;
         for (size_t i = 0; !rc && i < cnt; i++)
             if (!isfinite(a[i]) || !isfinite(b[i]))
-                rc = kn_fail(err, KN_EFORMAT, "%s: prior.%s[%zu] is not finite", path,
+                rc = kn_fail(err, KN_EFORMAT, "%s: prior.%s[%zu] is not finite", f->source,
                              isfinite(a[i]) ? "logvar" : "mean", i);
         if (!rc) {
             memcpy(m->prior, a, cnt * sizeof *a);
             memcpy(m->prior + cnt, b, cnt * sizeof *b);
         }
     }
-    kn_st_free(&f);
     /* Saved between tasks, so the previous model is the saved one. */
     if (!rc && l->task >= 0)
         rc = kn_bir_model_clone(m, &s->prev, err);
@@ -584,4 +581,4 @@ const kn_method kn_method_bir = {
     "bir",
     "brain-inspired replay: classifier + VAE with conditional, gated, internal replay and "
     "distillation (van de Ven et al. 2020)",
-    bir_params, bir_create, bir_load};
+    bir_params, bir_create, bir_load, NULL};

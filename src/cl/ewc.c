@@ -54,14 +54,18 @@ typedef struct ewc_state {
 
 static const kn_param_spec ewc_params[] = {
     KN_BP_COMMON_PARAMS("3200", "0.1"),
-    {"lambda", KN_PARAM_DOUBLE, "1000", "strength of the penalty"},
-    {"n-memories", KN_PARAM_INT, "1000", "examples of each task kept to estimate its Fisher"},
-    {"mode", KN_PARAM_STRING, "offline", "offline (one term per task) or online (running Fisher)"},
-    {"gamma", KN_PARAM_DOUBLE, "1", "online mode: decay of the old Fisher, F <- F_new + gamma F"},
-    {"fisher", KN_PARAM_STRING, "batch",
-     "batch (squared gradient of the mean memory loss, as the GEM authors' code the paper's "
-     "settings come from) or expected (over the model's predicted labels, per sample)"},
-    {NULL, 0, NULL, NULL},
+    KN_PARAM_ROW_REAL("lambda", "1000", 0, 1e12, 0, "strength of the penalty"),
+    KN_PARAM_ROW_INT("n-memories", "1000", 0, 10000000,
+                     "examples of each task kept to estimate its Fisher"),
+    KN_PARAM_ROW_CHOICE("mode", "offline", "offline|online",
+                        "offline (one term per task) or online (running Fisher)"),
+    KN_PARAM_ROW_REAL("gamma", "1", 0, 1, 0,
+                      "online mode: decay of the old Fisher, F <- F_new + gamma F"),
+    KN_PARAM_ROW_CHOICE("fisher", "batch", "batch|expected",
+                        "batch (squared gradient of the mean memory loss, as the GEM authors' "
+                        "code the paper's settings come from) or expected (over the model's "
+                        "predicted labels, per sample)"),
+    KN_PARAM_ROW_END,
 };
 
 static void penalty_grad_add(const ewc_state *s, float *g)
@@ -347,40 +351,35 @@ static int ewc_create(kn_learner *l, kn_error *err)
     return 0;
 }
 
-static int ewc_load(kn_learner *l, const char *path, kn_error *err)
+static int ewc_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
     int rc = ewc_create(l, err);
     if (rc)
         return rc;
     ewc_state *s = l->impl;
-    kn_st_file f;
-    rc = kn_st_read(path, &f, err);
-    if (rc)
-        return rc;
     size_t sh[1] = {kn_net_n_params(s->net)};
     const kn_st_tensor *ta, *tb;
     int64_t cons;
-    if (!(rc = kn_bp_read_net(s->net, &f, err)) &&
-        !(rc = kn_st_expect(&f, "ewc_a", KN_ST_F32, 1, sh, &ta, err)) &&
-        !(rc = kn_st_expect(&f, "ewc_mu", KN_ST_F32, 1, sh, &tb, err)) &&
-        !(rc = kn_st_meta_double(&f, "ewc.r", &s->R, err)) &&
-        !(rc = kn_st_meta_int64(&f, "ewc.consolidated", &cons, err))) {
+    if (!(rc = kn_bp_read_net(s->net, f, err)) &&
+        !(rc = kn_st_expect(f, "ewc_a", KN_ST_F32, 1, sh, &ta, err)) &&
+        !(rc = kn_st_expect(f, "ewc_mu", KN_ST_F32, 1, sh, &tb, err)) &&
+        !(rc = kn_st_meta_double(f, "ewc.r", &s->R, err)) &&
+        !(rc = kn_st_meta_int64(f, "ewc.consolidated", &cons, err))) {
         /* file tensors are not aligned to their dtype: copy, then validate */
         memcpy(s->A, ta->data, sh[0] * sizeof(float));
         memcpy(s->mu, tb->data, sh[0] * sizeof(float));
         for (size_t i = 0; i < sh[0] && !rc; i++)
             if (!isfinite(s->A[i]) || s->A[i] < 0 || !isfinite(s->mu[i]))
                 rc = kn_fail(err, KN_EFORMAT, "%s: ewc_a/ewc_mu[%zu] invalid (Fisher must be "
-                             "finite and >= 0)", path, i);
+                             "finite and >= 0)", f->source, i);
         if (!rc && (cons < 0 || cons > 1000000 || !isfinite(s->R) || s->R < 0))
-            rc = kn_fail(err, KN_EFORMAT, "%s: ewc.consolidated / ewc.r implausible", path);
+            rc = kn_fail(err, KN_EFORMAT, "%s: ewc.consolidated / ewc.r implausible", f->source);
         if (!rc)
             s->consolidated = (int)cons;
     }
-    kn_st_free(&f);
     return rc;
 }
 
 const kn_method kn_method_ewc = {
     "ewc", "elastic weight consolidation on an MLP, loss on the current task's outputs",
-    ewc_params, ewc_create, ewc_load};
+    ewc_params, ewc_create, ewc_load, NULL};

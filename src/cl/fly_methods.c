@@ -50,42 +50,63 @@ typedef struct fly_state {
 #define LAMBDA_GCV 2
 #define HOLD_EVERY 5 /* every fifth sample of a task is held out (20%) */
 
-#define COMMON_PARAMS                                                                            \
-    {"m", KN_PARAM_INT, "3200", "number of Kenyon cells"},                                       \
-        {"c", KN_PARAM_INT, "10", "inputs per Kenyon cell (random, binary, fixed)"},             \
-        {"k", KN_PARAM_INT, "0", "winners of the k-WTA (0: use --k-fraction)"},                  \
-        {"k-fraction", KN_PARAM_DOUBLE, "0.05", "winners as a fraction of m (when --k is 0)"}
+/* Limits: m * c is capped at 2^34 by the encoder and k <= m is the method's cross check; c <= d
+ * needs the data and is checked when the learner is built. */
+#define KC_MAX_CELLS (1 << 24)
+#define COMMON_PARAMS(kfrac)                                                                     \
+    KN_PARAM_ROW_INT("m", "3200", 1, KC_MAX_CELLS, "number of Kenyon cells"),                   \
+        KN_PARAM_ROW_INT("c", "10", 1, 1 << 16, "inputs per Kenyon cell (random, binary, fixed)"), \
+        KN_PARAM_ROW_INT("k", "0", 0, KC_MAX_CELLS, "winners of the k-WTA (0: use --k-fraction)"), \
+        KN_PARAM_ROW_REAL("k-fraction", kfrac, 0, 1, KN_PARAM_MIN_OPEN,                         \
+                          "winners as a fraction of m (when --k is 0)")
+#define LR_ROW(lr, help) KN_PARAM_ROW_REAL("lr", lr, 0, 1e6, KN_PARAM_MIN_OPEN, help)
+#define CEILING_ROW(help) KN_PARAM_ROW_REAL("ceiling", "1", 0, 1e30, KN_PARAM_MIN_OPEN, help)
 
 static const kn_param_spec fly_params[] = {
-    COMMON_PARAMS,
-    {"lr", KN_PARAM_DOUBLE, "0.01", "learning rate"},
-    {"beta", KN_PARAM_DOUBLE, "0", "decay of the target row per sample, in [0, 1)"},
-    {"ceiling", KN_PARAM_DOUBLE, "1", "upper clip of the weights"},
-    {NULL, 0, NULL, NULL},
+    COMMON_PARAMS("0.05"),
+    LR_ROW("0.01", "learning rate"),
+    KN_PARAM_ROW_REAL("beta", "0", 0, 1, KN_PARAM_MAX_OPEN,
+                      "decay of the target row per sample, in [0, 1)"),
+    CEILING_ROW("upper clip of the weights"),
+    KN_PARAM_ROW_END,
 };
 #define PERCEPTRON_PARAMS(lr)                                                                    \
-    {                                                                                            \
-        COMMON_PARAMS, {"lr", KN_PARAM_DOUBLE, lr, "learning rate"},                             \
-            {"ceiling", KN_PARAM_DOUBLE, "1", "weights are clipped to [0, ceiling]"},            \
-        {                                                                                        \
-            NULL, 0, NULL, NULL                                                                  \
-        }                                                                                        \
-    }
+    {COMMON_PARAMS("0.05"), LR_ROW(lr, "learning rate"),                                         \
+     CEILING_ROW("weights are clipped to [0, ceiling]"), KN_PARAM_ROW_END}
 static const kn_param_spec v1_params[] = PERCEPTRON_PARAMS("0.1");
 static const kn_param_spec v2_params[] = PERCEPTRON_PARAMS("2");
 static const kn_param_spec v3_params[] = PERCEPTRON_PARAMS("0.001");
 /* fly-ridge defaults to 10% winners: on class-balanced MNIST-20 pixels (5 seeds, lambda 10)
  * k 320 gave 0.871 final accuracy against 0.862 for the fly's 5% (k 160); lambda 1-100 moved it
- * by under 0.01. */
+ * by under 0.01. m stops at the ridge solver's limit (46000: its two m x m double matrices would
+ * take 34 GB). */
 static const kn_param_spec ridge_params[] = {
-    {"m", KN_PARAM_INT, "3200", "number of Kenyon cells"},
-    {"c", KN_PARAM_INT, "10", "inputs per Kenyon cell (random, binary, fixed)"},
-    {"k", KN_PARAM_INT, "0", "winners of the k-WTA (0: use --k-fraction)"},
-    {"k-fraction", KN_PARAM_DOUBLE, "0.1", "winners as a fraction of m (when --k is 0)"},
-    {"lambda", KN_PARAM_STRING, "10",
-     "ridge penalty in W = (G + lambda I)^-1 B; auto: per task on a 20% hold-out; gcv: by GCV"},
-    {NULL, 0, NULL, NULL},
+    KN_PARAM_ROW_INT("m", "3200", 1, 46000, "number of Kenyon cells"),
+    KN_PARAM_ROW_INT("c", "10", 1, 1 << 16, "inputs per Kenyon cell (random, binary, fixed)"),
+    KN_PARAM_ROW_INT("k", "0", 0, 46000, "winners of the k-WTA (0: use --k-fraction)"),
+    KN_PARAM_ROW_REAL("k-fraction", "0.1", 0, 1, KN_PARAM_MIN_OPEN,
+                      "winners as a fraction of m (when --k is 0)"),
+    KN_PARAM_ROW_REAL_OR("lambda", "10", 0, 1e12, KN_PARAM_MIN_OPEN, "auto|gcv",
+                         "ridge penalty in W = (G + lambda I)^-1 B; auto: chosen per task on a "
+                         "20% hold-out; gcv: by generalised cross-validation"),
+    KN_PARAM_ROW_END,
 };
+
+/* The cross check (no data): the winners fit among the cells, and the projection's size. */
+static int fly_check(const kn_params *p, kn_error *err)
+{
+    int m, c, k;
+    int rc;
+    if ((rc = kn_params_int(p, "m", &m, err)) || (rc = kn_params_int(p, "c", &c, err)) ||
+        (rc = kn_params_int(p, "k", &k, err)))
+        return rc;
+    if (k > m)
+        return kn_fail(err, KN_EINVAL, "k (winners) cannot exceed m (number of Kenyon cells): "
+                       "--k %d, --m %d", k, m);
+    if ((size_t)m * (size_t)c > ((size_t)1 << 34))
+        return kn_fail(err, KN_EINVAL, "--m %d x --c %d is too large (at most 2^34)", m, c);
+    return 0;
+}
 
 static int rule_of(const kn_method *m)
 {
@@ -432,15 +453,11 @@ static int all_finite_f32(const float *v, size_t n)
     return 1;
 }
 
-static int fly_load(kn_learner *l, const char *path, kn_error *err)
+static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
     kn_fly_params p;
     double lambda = 0;
     int rc = read_params(l, &p, &lambda, err);
-    if (rc)
-        return rc;
-    kn_st_file f;
-    rc = kn_st_read(path, &f, err);
     if (rc)
         return rc;
     /* Check every tensor's shape against the parameters before allocating anything, so a file
@@ -451,41 +468,41 @@ static int fly_load(kn_learner *l, const char *path, kn_error *err)
     const kn_st_tensor *tin, *tw, *tg = NULL, *tb = NULL;
     int64_t kfile, dirty = 0;
     uint64_t n_seen = 0;
-    if ((rc = kn_st_meta_int64(&f, "fly.k", &kfile, err)) ||
-        (rc = kn_st_expect(&f, "kc_inputs", KN_ST_I32, 2, sh_in, &tin, err)) ||
-        (rc = kn_st_expect(&f, "readout", KN_ST_F32, 2, sh_w, &tw, err)))
+    if ((rc = kn_st_meta_int64(f, "fly.k", &kfile, err)) ||
+        (rc = kn_st_expect(f, "kc_inputs", KN_ST_I32, 2, sh_in, &tin, err)) ||
+        (rc = kn_st_expect(f, "readout", KN_ST_F32, 2, sh_w, &tw, err)))
         goto done;
-    if (ridge && ((rc = kn_st_expect(&f, "gram_upper", KN_ST_F64, 1, sh_g, &tg, err)) ||
-                  (rc = kn_st_expect(&f, "target_sums", KN_ST_F64, 2, sh_w, &tb, err)) ||
-                  (rc = kn_st_meta_uint64(&f, "fly.n_seen", &n_seen, err)) ||
-                  (rc = kn_st_meta_int64(&f, "fly.dirty", &dirty, err))))
+    if (ridge && ((rc = kn_st_expect(f, "gram_upper", KN_ST_F64, 1, sh_g, &tg, err)) ||
+                  (rc = kn_st_expect(f, "target_sums", KN_ST_F64, 2, sh_w, &tb, err)) ||
+                  (rc = kn_st_meta_uint64(f, "fly.n_seen", &n_seen, err)) ||
+                  (rc = kn_st_meta_int64(f, "fly.dirty", &dirty, err))))
         goto done;
     if (kfile != p.k) {
         rc = kn_fail(err, KN_EFORMAT, "%s: fly.k = %lld disagrees with the parameters (k = %d)",
-                     path, (long long)kfile, p.k);
+                     f->source, (long long)kfile, p.k);
         goto done;
     }
     const int32_t *ins = tin->data;
     for (size_t i = 0; i < m * c; i++)
         if (ins[i] < 0) {
-            rc = kn_fail(err, KN_EFORMAT, "%s: kc_inputs[%zu] = %d is negative", path, i,
+            rc = kn_fail(err, KN_EFORMAT, "%s: kc_inputs[%zu] = %d is negative", f->source, i,
                          (int)ins[i]);
             goto done;
         }
     if (!all_finite_f32(tw->data, m * C)) {
-        rc = kn_fail(err, KN_EFORMAT, "%s: readout holds a non-finite value", path);
+        rc = kn_fail(err, KN_EFORMAT, "%s: readout holds a non-finite value", f->source);
         goto done;
     }
     if (ridge) {
         const double *gp = tg->data, *bp = tb->data;
         for (size_t q = 0; q < sh_g[0]; q++)
             if (!isfinite(gp[q])) {
-                rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper[%zu] is not finite", path, q);
+                rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper[%zu] is not finite", f->source, q);
                 goto done;
             }
         for (size_t i = 0; i < m * C; i++)
             if (!isfinite(bp[i])) {
-                rc = kn_fail(err, KN_EFORMAT, "%s: target_sums[%zu] is not finite", path, i);
+                rc = kn_fail(err, KN_EFORMAT, "%s: target_sums[%zu] is not finite", f->source, i);
                 goto done;
             }
     }
@@ -495,7 +512,7 @@ static int fly_load(kn_learner *l, const char *path, kn_error *err)
     if (rc) {
         char inner[KN_ERROR_MSG_MAX];
         snprintf(inner, sizeof inner, "%s", err ? err->msg : "");
-        rc = kn_fail(err, KN_EFORMAT, "%s: kc_inputs: %s", path, inner);
+        rc = kn_fail(err, KN_EFORMAT, "%s: kc_inputs: %s", f->source, inner);
         goto done;
     }
     rc = fly_create(l, err);
@@ -517,31 +534,30 @@ static int fly_load(kn_learner *l, const char *path, kn_error *err)
         s->rr.n_seen = (size_t)n_seen;
         s->rr.dirty = dirty != 0;
         /* Files from before lambda could be chosen have no fly.lambda: the parameter's. */
-        if (kn_st_meta(&f, "fly.lambda")) {
+        if (kn_st_meta(f, "fly.lambda")) {
             double lam;
-            if ((rc = kn_st_meta_double(&f, "fly.lambda", &lam, err)))
+            if ((rc = kn_st_meta_double(f, "fly.lambda", &lam, err)))
                 goto done;
             if (!(lam > 0) || !isfinite(lam)) {
                 rc = kn_fail(err, KN_EFORMAT, "%s: fly.lambda = %g is not a positive number",
-                             path, lam);
+                             f->source, lam);
                 goto done;
             }
             s->rr.lambda = lam;
         }
     }
 done:
-    kn_st_free(&f);
     return rc;
 }
 
 const kn_method kn_method_fly = {"fly", "FlyModel: KC code + partial-freezing associative rule (V4)",
-                                 fly_params, fly_create, fly_load};
+                                 fly_params, fly_create, fly_load, fly_check};
 const kn_method kn_method_v1 = {"v1", "classic perceptron on the KC code (paper's V1)", v1_params,
-                                fly_create, fly_load};
+                                fly_create, fly_load, fly_check};
 const kn_method kn_method_v2 = {"v2", "perceptron, raise target row on mistakes (paper's V2)",
-                                v2_params, fly_create, fly_load};
+                                v2_params, fly_create, fly_load, fly_check};
 const kn_method kn_method_v3 = {"v3", "always raise target, lower wrong row on mistakes (V3)",
-                                v3_params, fly_create, fly_load};
+                                v3_params, fly_create, fly_load, fly_check};
 const kn_method kn_method_fly_ridge = {"fly-ridge",
                                        "streaming ridge regression readout on the KC code",
-                                       ridge_params, fly_create, fly_load};
+                                       ridge_params, fly_create, fly_load, fly_check};

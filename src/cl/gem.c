@@ -39,9 +39,10 @@ typedef struct gem_state {
 
 static const kn_param_spec gem_params[] = {
     KN_BP_COMMON_PARAMS("3200", "0.001"),
-    {"n-memories", KN_PARAM_INT, "256", "examples kept per task (most recent)"},
-    {"margin", KN_PARAM_DOUBLE, "0.5", "lower bound of the dual variables (the QP's margin)"},
-    {NULL, 0, NULL, NULL},
+    KN_PARAM_ROW_INT("n-memories", "256", 1, 1000000, "examples kept per task (most recent)"),
+    KN_PARAM_ROW_REAL("margin", "0.5", 0, 1e6, 0,
+                      "lower bound of the dual variables (the QP's margin)"),
+    KN_PARAM_ROW_END,
 };
 
 static int add_task_memory(kn_learner *l, gem_state *s, kn_error *err)
@@ -271,28 +272,24 @@ static int gem_create(kn_learner *l, kn_error *err)
     return rc;
 }
 
-static int gem_load(kn_learner *l, const char *path, kn_error *err)
+static int gem_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
     int rc = gem_create(l, err);
     if (rc)
         return rc;
     gem_state *s = l->impl;
-    kn_st_file f;
-    rc = kn_st_read(path, &f, err);
-    if (rc)
-        return rc;
-    rc = kn_bp_read_net(s->net, &f, err);
-    const kn_st_tensor *tc = rc ? NULL : kn_st_find(&f, "memory_count");
+    rc = kn_bp_read_net(s->net, f, err);
+    const kn_st_tensor *tc = rc ? NULL : kn_st_find(f, "memory_count");
     if (!rc && tc) {
         const size_t T = tc->ndim == 1 ? tc->shape[0] : 0, nm = (size_t)s->n_memories;
         size_t shx[3] = {T, nm, l->info.d}, shy[2] = {T, nm}, sht[1] = {T};
         const kn_st_tensor *tx, *ty, *tp;
         if (T > 1000000)
-            rc = kn_fail(err, KN_EFORMAT, "%s: memory_count has %zu tasks", path, T);
-        if (!rc && !(rc = kn_st_expect(&f, "memory_x", KN_ST_F32, 3, shx, &tx, err)) &&
-            !(rc = kn_st_expect(&f, "memory_y", KN_ST_I32, 2, shy, &ty, err)) &&
-            !(rc = kn_st_expect(&f, "memory_count", KN_ST_I64, 1, sht, &tc, err)) &&
-            !(rc = kn_st_expect(&f, "memory_pos", KN_ST_I64, 1, sht, &tp, err))) {
+            rc = kn_fail(err, KN_EFORMAT, "%s: memory_count has %zu tasks", f->source, T);
+        if (!rc && !(rc = kn_st_expect(f, "memory_x", KN_ST_F32, 3, shx, &tx, err)) &&
+            !(rc = kn_st_expect(f, "memory_y", KN_ST_I32, 2, shy, &ty, err)) &&
+            !(rc = kn_st_expect(f, "memory_count", KN_ST_I64, 1, sht, &tc, err)) &&
+            !(rc = kn_st_expect(f, "memory_pos", KN_ST_I64, 1, sht, &tp, err))) {
             /* file tensors are not aligned to their dtype: read them through memcpy */
             for (size_t t = 0; t < T && !rc; t++) {
                 int64_t cnt, pos;
@@ -300,7 +297,7 @@ static int gem_load(kn_learner *l, const char *path, kn_error *err)
                 memcpy(&pos, (const unsigned char *)tp->data + t * sizeof pos, sizeof pos);
                 if (cnt < 0 || (size_t)cnt > nm || pos < 0 || (size_t)pos >= nm)
                     rc = kn_fail(err, KN_EFORMAT, "%s: memory_count/memory_pos of task %zu out "
-                                 "of range", path, t);
+                                 "of range", f->source, t);
                 if (!rc)
                     rc = add_task_memory(l, s, err);
                 if (rc)
@@ -314,14 +311,13 @@ static int gem_load(kn_learner *l, const char *path, kn_error *err)
                 for (size_t r = 0; r < (size_t)cnt && !rc; r++)
                     if (s->mem_y[t][r] < 0 || s->mem_y[t][r] >= l->info.n_classes)
                         rc = kn_fail(err, KN_EFORMAT, "%s: memory_y[%zu][%zu] is not a class",
-                                     path, t, r);
+                                     f->source, t, r);
             }
         }
     }
-    kn_st_free(&f);
     return rc;
 }
 
 const kn_method kn_method_gem = {
     "gem", "gradient episodic memory: MLP with BatchNorm, projected gradients (dual QP)",
-    gem_params, gem_create, gem_load};
+    gem_params, gem_create, gem_load, NULL};

@@ -38,18 +38,15 @@ static void list_methods(char *buf, size_t cap)
     }
 }
 
-static void list_params(const kn_method *m, char *buf, size_t cap)
+static const char *metavar(const kn_param_spec *p)
 {
-    size_t used = 0;
-    buf[0] = '\0';
-    for (const kn_param_spec *p = m->params; p && p->name; p++) {
-        int w = snprintf(buf + used, cap - used, "%s--%s", used ? ", " : "", p->name);
-        if (w < 0 || (size_t)w >= cap - used)
-            break;
-        used += (size_t)w;
+    switch (p->type) {
+    case KN_PARAM_INT: return "N";
+    case KN_PARAM_DOUBLE: return "X";
+    case KN_PARAM_BOOL: return "0|1";
+    case KN_PARAM_CHOICE: return p->choices ? p->choices : "S";
     }
-    if (!used)
-        snprintf(buf, cap, "none");
+    return "S";
 }
 
 void kn_method_print_params(const kn_method *m, FILE *out)
@@ -57,45 +54,34 @@ void kn_method_print_params(const kn_method *m, FILE *out)
     fprintf(out, "options of method %s (%s):\n", m->name, m->summary ? m->summary : "");
     int any = 0;
     for (const kn_param_spec *p = m->params; p && p->name; p++) {
-        char left[64];
-        snprintf(left, sizeof left, "--%s %s", p->name,
-                 p->type == KN_PARAM_INT ? "N" : p->type == KN_PARAM_DOUBLE ? "X" : "S");
-        fprintf(out, "  %-24s %s (default %s)\n", left, p->help ? p->help : "",
-                p->default_value ? p->default_value : "none");
+        char left[64], accepted[160];
+        snprintf(left, sizeof left, "--%s %s", p->name, metavar(p));
+        kn_param_describe(p, accepted, sizeof accepted);
+        fprintf(out, "  %-24s %s (default %s; %s)\n", left, p->help ? p->help : "",
+                p->default_value ? p->default_value : "none", accepted);
         any = 1;
     }
     if (!any)
         fprintf(out, "  (none)\n");
 }
 
-/* Checks that text is a valid value of the parameter's type. */
-static int check_value(const kn_method *m, const kn_param_spec *p, const char *v, kn_error *err)
+int kn_method_check(const kn_method *m, const kn_kv *overrides, size_t n_overrides,
+                    kn_params *resolved, kn_error *err)
 {
-    char *end = NULL;
-    errno = 0;
-    if (p->type == KN_PARAM_INT) {
-        long x = strtol(v, &end, 10);
-        if (errno || end == v || *end || x < INT_MIN || x > INT_MAX)
-            return kn_fail(err, KN_EINVAL, "method %s: --%s: '%s' is not an integer", m->name,
-                           p->name, v);
-    } else if (p->type == KN_PARAM_DOUBLE) {
-        double x = strtod(v, &end);
-        if (errno || end == v || *end || !isfinite(x))
-            return kn_fail(err, KN_EINVAL, "method %s: --%s: '%s' is not a number", m->name,
-                           p->name, v);
+    kn_params local;
+    kn_params *p = resolved ? resolved : &local;
+    char owner[96];
+    snprintf(owner, sizeof owner, "method %s", m->name);
+    int rc = kn_params_resolve(p, m->params, owner, overrides, n_overrides, err);
+    if (rc || !m->check)
+        return rc;
+    rc = m->check(p, err);
+    if (rc && err) {
+        char inner[KN_ERROR_MSG_MAX];
+        snprintf(inner, sizeof inner, "%s", err->msg);
+        rc = kn_fail(err, rc, "%s: %s", owner, inner);
     }
-    return 0;
-}
-
-static int parse_param(const kn_method *m, const char *name, const char *value, kn_error *err)
-{
-    for (const kn_param_spec *p = m->params; p && p->name; p++)
-        if (strcmp(p->name, name) == 0)
-            return check_value(m, p, value, err);
-    char opts[1024];
-    list_params(m, opts, sizeof opts);
-    return kn_fail(err, KN_EINVAL, "method %s has no option '--%s' (its options: %s)", m->name,
-                   name, opts);
+    return rc;
 }
 
 /* Allocates l with the resolved parameter list (defaults, then overrides). */
@@ -108,21 +94,11 @@ static int learner_alloc(const kn_method *m, const kn_learner_info *info, const 
     if (info->n_classes < 1)
         return kn_fail(err, KN_EINVAL, "method %s: number of classes must be positive (got %d)",
                        m->name, info->n_classes);
-    for (size_t i = 0; i < n_overrides; i++) {
-        if (!overrides[i].key || !overrides[i].value)
-            return kn_fail(err, KN_EINVAL, "method %s: override %zu has no key or value",
-                           m->name, i);
-        int rc = parse_param(m, overrides[i].key, overrides[i].value, err);
-        if (rc)
-            return rc;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(overrides[i].key, overrides[j].key) == 0)
-                return kn_fail(err, KN_EINVAL, "method %s: option --%s given twice", m->name,
-                               overrides[i].key);
-    }
-    size_t np = 0;
-    for (const kn_param_spec *p = m->params; p && p->name; p++)
-        np++;
+    kn_params resolved;
+    int rc = kn_method_check(m, overrides, n_overrides, &resolved, err);
+    if (rc)
+        return rc;
+    size_t np = resolved.n;
     kn_learner *l = calloc(1, sizeof *l);
     if (!l)
         return kn_fail(err, KN_ENOMEM, "out of memory creating learner %s", m->name);
@@ -136,14 +112,9 @@ static int learner_alloc(const kn_method *m, const kn_learner_info *info, const 
         return kn_fail(err, KN_ENOMEM, "out of memory creating learner %s", m->name);
     }
     l->n_params = np;
-    size_t i = 0;
-    for (const kn_param_spec *p = m->params; p && p->name; p++, i++) {
-        const char *v = p->default_value ? p->default_value : "";
-        for (size_t j = 0; j < n_overrides; j++)
-            if (strcmp(overrides[j].key, p->name) == 0)
-                v = overrides[j].value;
-        l->params[i].key = dup_str(p->name);
-        l->params[i].value = dup_str(v);
+    for (size_t i = 0; i < np; i++) {
+        l->params[i].key = dup_str(m->params[i].name);
+        l->params[i].value = dup_str(resolved.value[i]);
         if (!l->params[i].key || !l->params[i].value) {
             kn_learner_free(l);
             return kn_fail(err, KN_ENOMEM, "out of memory creating learner %s", m->name);
@@ -204,34 +175,61 @@ const char *kn_learner_param(const kn_learner *l, const char *name)
     return NULL;
 }
 
+/* The learner's resolved texts seen as a kn_params over its method's table (no allocation). */
+static void params_view(const kn_learner *l, kn_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->table = l->method->params;
+    p->n = l->n_params < KN_PARAMS_MAX ? l->n_params : KN_PARAMS_MAX;
+    for (size_t i = 0; i < p->n; i++)
+        p->value[i] = l->params[i].value;
+}
+
+/* Typed reads re-check the text against its row so that a message names the method. */
+static int typed_read(const kn_learner *l, const char *name, kn_param_type type, kn_params *p,
+                      kn_error *err)
+{
+    const kn_param_spec *row = kn_param_find(l->method->params, name);
+    const char *v = kn_learner_param(l, name);
+    if (!row || !v)
+        return kn_fail(err, KN_EINVAL, "method %s: no parameter '%s'", l->method->name, name);
+    if (row->type != type)
+        return kn_fail(err, KN_EINVAL, "method %s: --%s read with the wrong type",
+                       l->method->name, name);
+    char owner[96];
+    snprintf(owner, sizeof owner, "method %s", l->method->name);
+    int rc = kn_param_check(row, owner, v, err);
+    if (!rc)
+        params_view(l, p);
+    return rc;
+}
+
 int kn_learner_param_int(const kn_learner *l, const char *name, int *out, kn_error *err)
 {
-    const char *v = kn_learner_param(l, name);
-    if (!v)
-        return kn_fail(err, KN_EINVAL, "method %s: no parameter '%s'", l->method->name, name);
-    char *end = NULL;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < INT_MIN || x > INT_MAX)
-        return kn_fail(err, KN_EINVAL, "method %s: --%s: '%s' is not an integer",
-                       l->method->name, name, v);
-    *out = (int)x;
-    return 0;
+    kn_params p;
+    int rc = typed_read(l, name, KN_PARAM_INT, &p, err);
+    return rc ? rc : kn_params_int(&p, name, out, err);
 }
 
 int kn_learner_param_double(const kn_learner *l, const char *name, double *out, kn_error *err)
 {
-    const char *v = kn_learner_param(l, name);
-    if (!v)
-        return kn_fail(err, KN_EINVAL, "method %s: no parameter '%s'", l->method->name, name);
-    char *end = NULL;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || end == v || *end || !isfinite(x))
-        return kn_fail(err, KN_EINVAL, "method %s: --%s: '%s' is not a number", l->method->name,
-                       name, v);
-    *out = x;
-    return 0;
+    kn_params p;
+    int rc = typed_read(l, name, KN_PARAM_DOUBLE, &p, err);
+    return rc ? rc : kn_params_double(&p, name, out, err);
+}
+
+int kn_learner_param_bool(const kn_learner *l, const char *name, int *out, kn_error *err)
+{
+    kn_params p;
+    int rc = typed_read(l, name, KN_PARAM_BOOL, &p, err);
+    return rc ? rc : kn_params_bool(&p, name, out, err);
+}
+
+int kn_learner_param_choice(const kn_learner *l, const char *name, int *out, kn_error *err)
+{
+    kn_params p;
+    int rc = typed_read(l, name, KN_PARAM_CHOICE, &p, err);
+    return rc ? rc : kn_params_choice(&p, name, out, err);
 }
 
 int kn_learner_begin_task(kn_learner *l, int task, const int32_t *classes, int n, kn_error *err)
@@ -360,6 +358,8 @@ int kn_learner_write_common(const kn_learner *l, struct kn_st_writer *w, kn_erro
     if (!rc)
         rc = kn_st_writer_meta_fmt(w, "kenyon.task", err, "%d", l->task);
     for (size_t i = 0; !rc && i < l->n_params; i++) {
+        if (l->method->params[i].flags & KN_PARAM_RUN_ONLY)
+            continue; /* how a run is shown is not part of the model */
         char key[160];
         snprintf(key, sizeof key, "kenyon.param.%s", l->params[i].key);
         rc = kn_st_writer_meta(w, key, l->params[i].value, err);
@@ -413,15 +413,14 @@ int kn_learner_load(const char *path, kn_learner **out, kn_error *err)
     /* Every parameter of the method must be in the file: a model never silently picks up
      * today's default for a value it was trained with. */
     size_t np = 0;
-    for (const kn_param_spec *p = m->params; p && p->name; p++)
-        np++;
-    ov = np ? calloc(np, sizeof *ov) : NULL;
-    if (np && !ov) {
+    ov = calloc(kn_param_count(m->params) + 1, sizeof *ov);
+    if (!ov) {
         rc = kn_fail(err, KN_ENOMEM, "%s: out of memory", path);
         goto done;
     }
-    size_t i = 0;
-    for (const kn_param_spec *p = m->params; p && p->name; p++, i++) {
+    for (const kn_param_spec *p = m->params; p && p->name; p++) {
+        if (p->flags & KN_PARAM_RUN_ONLY)
+            continue; /* not stored: the loaded learner takes the default */
         char key[160];
         snprintf(key, sizeof key, "kenyon.param.%s", p->name);
         const char *v = kn_st_meta(&f, key);
@@ -429,8 +428,9 @@ int kn_learner_load(const char *path, kn_learner **out, kn_error *err)
             rc = kn_fail(err, KN_EFORMAT, "%s: metadata %s is missing", path, key);
             goto done;
         }
-        ov[i].key = p->name;
-        ov[i].value = v;
+        ov[np].key = p->name;
+        ov[np].value = v;
+        np++;
     }
     rc = learner_alloc(m, &info, ov, np, &l, err);
     if (rc) {
@@ -453,7 +453,7 @@ int kn_learner_load(const char *path, kn_learner **out, kn_error *err)
         l->seen[c] = sv[c];
     }
     l->task = (int)task;
-    rc = m->load(l, path, err);
+    rc = m->load(l, &f, err);
     if (!rc && !l->ops)
         rc = kn_fail(err, KN_ESTATE, "method %s did not set its operations", m->name);
     if (!rc) {

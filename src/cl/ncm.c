@@ -25,7 +25,7 @@ typedef struct ncm_state {
 } ncm_state;
 
 static const kn_param_spec ncm_params[] = {
-    {NULL, 0, NULL, NULL},
+    KN_PARAM_ROW_END,
 };
 
 static int ncm_observe(kn_learner *l, const float *x, const int32_t *y, size_t n, kn_error *err)
@@ -149,17 +149,15 @@ static int ncm_create(kn_learner *l, kn_error *err)
     return 0;
 }
 
-static int ncm_load(kn_learner *l, const char *path, kn_error *err)
+static int ncm_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
-    kn_st_file f;
-    int rc = kn_st_read(path, &f, err);
-    if (rc)
-        return rc;
+    const char *path = f->source;
+    int rc;
     const size_t C = (size_t)l->info.n_classes, d = l->info.d;
     size_t sh_s[2] = {C, d}, sh_c[1] = {C};
     const kn_st_tensor *ts, *tc;
-    if ((rc = kn_st_expect(&f, "class_sums", KN_ST_F64, 2, sh_s, &ts, err)) ||
-        (rc = kn_st_expect(&f, "class_counts", KN_ST_F64, 1, sh_c, &tc, err)))
+    if ((rc = kn_st_expect(f, "class_sums", KN_ST_F64, 2, sh_s, &ts, err)) ||
+        (rc = kn_st_expect(f, "class_counts", KN_ST_F64, 1, sh_c, &tc, err)))
         goto done;
     const double *sums = ts->data, *counts = tc->data;
     for (size_t q = 0; q < C * d; q++)
@@ -179,9 +177,8 @@ static int ncm_load(kn_learner *l, const char *path, kn_error *err)
     memcpy(s->sums, sums, C * d * sizeof *sums);
     memcpy(s->counts, counts, C * sizeof *counts);
 done:
-    kn_st_free(&f);
     return rc;
 }
 
 const kn_method kn_method_ncm = {"ncm", "nearest class mean on the inputs (Euclidean)",
-                                 ncm_params, ncm_create, ncm_load};
+                                 ncm_params, ncm_create, ncm_load, NULL};

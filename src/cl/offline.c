@@ -24,8 +24,9 @@ typedef struct offline_state {
 
 static const kn_param_spec offline_params[] = {
     KN_BP_COMMON_PARAMS("3200", "0.001"),
-    {"epochs", KN_PARAM_INT, "10", "epochs of retraining on all data seen so far, after each task"},
-    {NULL, 0, NULL, NULL},
+    KN_PARAM_ROW_INT("epochs", "10", 1, 100000,
+                     "epochs of retraining on all data seen so far, after each task"),
+    KN_PARAM_ROW_END,
 };
 
 static int store(offline_state *s, size_t d, const float *x, const int32_t *y, size_t n,
@@ -159,38 +160,33 @@ static int offline_create(kn_learner *l, kn_error *err)
     return rc;
 }
 
-static int offline_load(kn_learner *l, const char *path, kn_error *err)
+static int offline_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
     int rc = offline_create(l, err);
     if (rc)
         return rc;
     offline_state *s = l->impl;
-    kn_st_file f;
-    rc = kn_st_read(path, &f, err);
-    if (rc)
-        return rc;
-    const kn_st_tensor *tx = kn_st_find(&f, "memory_x"), *ty;
-    rc = kn_bp_read_net(s->net, &f, err);
+    const kn_st_tensor *tx = kn_st_find(f, "memory_x"), *ty;
+    rc = kn_bp_read_net(s->net, f, err);
     if (!rc && !tx)
-        rc = kn_fail(err, KN_EFORMAT, "%s: tensor memory_x is missing", path);
+        rc = kn_fail(err, KN_EFORMAT, "%s: tensor memory_x is missing", f->source);
     if (!rc) {
         size_t n = tx->ndim == 2 ? tx->shape[0] : 0;
         size_t shx[2] = {n, l->info.d}, shy[1] = {n};
-        if (!(rc = kn_st_expect(&f, "memory_x", KN_ST_F32, 2, shx, &tx, err)) &&
-            !(rc = kn_st_expect(&f, "memory_y", KN_ST_I32, 1, shy, &ty, err))) {
+        if (!(rc = kn_st_expect(f, "memory_x", KN_ST_F32, 2, shx, &tx, err)) &&
+            !(rc = kn_st_expect(f, "memory_y", KN_ST_I32, 1, shy, &ty, err))) {
             /* store() copies (file tensors are not aligned to their dtype), then validate */
             if (n)
                 rc = store(s, l->info.d, tx->data, ty->data, n, err);
             for (size_t i = 0; i < n && !rc; i++)
                 if (s->y[i] < 0 || s->y[i] >= l->info.n_classes)
-                    rc = kn_fail(err, KN_EFORMAT, "%s: memory_y[%zu] = %d is not a class", path,
+                    rc = kn_fail(err, KN_EFORMAT, "%s: memory_y[%zu] = %d is not a class", f->source,
                                  i, (int)s->y[i]);
         }
     }
-    kn_st_free(&f);
     return rc;
 }
 
 const kn_method kn_method_offline = {
     "offline", "MLP retrained from scratch on all data seen so far after each task (upper bound)",
-    offline_params, offline_create, offline_load};
+    offline_params, offline_create, offline_load, NULL};

@@ -65,10 +65,12 @@ typedef struct ranpac_state {
 } ranpac_state;
 
 static const kn_param_spec ranpac_params[] = {
-    {"M", KN_PARAM_INT, "10000", "random features (columns of the Gaussian projection)"},
-    {"lambda", KN_PARAM_STRING, "auto",
-     "ridge penalty, or auto: chosen per task on a held-out 20% (log grid 1e-8 .. 1e8)"},
-    {NULL, 0, NULL, NULL},
+    KN_PARAM_ROW_INT("M", "10000", 1, 46000,
+                     "random features (columns of the Gaussian projection)"),
+    KN_PARAM_ROW_REAL_OR("lambda", "auto", 0, 1e12, KN_PARAM_MIN_OPEN, "auto",
+                         "ridge penalty, or auto: chosen per task on a held-out 20% "
+                         "(log grid 1e-8 .. 1e8)"),
+    KN_PARAM_ROW_END,
 };
 
 static double now_seconds(void)
@@ -325,7 +327,8 @@ static int read_lambda(const kn_learner *l, int *is_auto, double *lambda, kn_err
     return 0;
 }
 
-static int ranpac_create(kn_learner *l, kn_error *err)
+/* Allocates the state; draw: also draws the projection (not when a file provides it). */
+static int ranpac_build(kn_learner *l, int draw, kn_error *err)
 {
     int M, rc;
     if ((rc = kn_learner_param_int(l, "M", &M, err)))
@@ -361,36 +364,38 @@ static int ranpac_create(kn_learner *l, kn_error *err)
         return kn_fail(err, KN_ENOMEM,
                        "method ranpac: out of memory for M=%d (needs about %.1f GB)", M,
                        kn_ridge_bytes(Ms, C) / 1e9);
-    kn_rng rng;
-    kn_rng_stream(&rng, l->info.seed, PROJ_STREAM);
-    for (size_t q = 0; q < d * Ms; q++)
-        s->proj[q] = (float)kn_rng_normal(&rng);
+    if (draw) {
+        kn_rng rng;
+        kn_rng_stream(&rng, l->info.seed, PROJ_STREAM);
+        for (size_t q = 0; q < d * Ms; q++)
+            s->proj[q] = (float)kn_rng_normal(&rng);
+    }
     return 0;
 }
 
-static int ranpac_load(kn_learner *l, const char *path, kn_error *err)
+static int ranpac_create(kn_learner *l, kn_error *err) { return ranpac_build(l, 1, err); }
+
+static int ranpac_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
+    const char *path = f->source;
     int M, rc;
     if ((rc = kn_learner_param_int(l, "M", &M, err)))
         return rc;
     if (M < 1)
         return kn_fail(err, KN_EINVAL, "%s: --M must be at least 1 (got %d)", path, M);
     const size_t C = (size_t)l->info.n_classes, d = l->info.d, Ms = (size_t)M;
-    kn_st_file f;
-    if ((rc = kn_st_read(path, &f, err)))
-        return rc;
     size_t sh_p[2] = {d, Ms}, sh_g[1] = {Ms * (Ms + 1) / 2}, sh_b[2] = {Ms, C};
     const kn_st_tensor *tp, *tg, *tb, *tw;
     double lambda;
     uint64_t n_seen;
     int64_t dirty;
-    if ((rc = kn_st_expect(&f, "projection", KN_ST_F32, 2, sh_p, &tp, err)) ||
-        (rc = kn_st_expect(&f, "gram_upper", KN_ST_F64, 1, sh_g, &tg, err)) ||
-        (rc = kn_st_expect(&f, "target_sums", KN_ST_F64, 2, sh_b, &tb, err)) ||
-        (rc = kn_st_expect(&f, "readout", KN_ST_F32, 2, sh_b, &tw, err)) ||
-        (rc = kn_st_meta_double(&f, "ranpac.lambda", &lambda, err)) ||
-        (rc = kn_st_meta_uint64(&f, "ranpac.n_seen", &n_seen, err)) ||
-        (rc = kn_st_meta_int64(&f, "ranpac.dirty", &dirty, err)))
+    if ((rc = kn_st_expect(f, "projection", KN_ST_F32, 2, sh_p, &tp, err)) ||
+        (rc = kn_st_expect(f, "gram_upper", KN_ST_F64, 1, sh_g, &tg, err)) ||
+        (rc = kn_st_expect(f, "target_sums", KN_ST_F64, 2, sh_b, &tb, err)) ||
+        (rc = kn_st_expect(f, "readout", KN_ST_F32, 2, sh_b, &tw, err)) ||
+        (rc = kn_st_meta_double(f, "ranpac.lambda", &lambda, err)) ||
+        (rc = kn_st_meta_uint64(f, "ranpac.n_seen", &n_seen, err)) ||
+        (rc = kn_st_meta_int64(f, "ranpac.dirty", &dirty, err)))
         goto done;
     if (!(lambda > 0) || !isfinite(lambda)) {
         rc = kn_fail(err, KN_EFORMAT, "%s: ranpac.lambda = %g is not a positive number", path,
@@ -415,7 +420,7 @@ static int ranpac_load(kn_learner *l, const char *path, kn_error *err)
                          q);
             goto done;
         }
-    if ((rc = ranpac_create(l, err)))
+    if ((rc = ranpac_build(l, 0, err)))
         goto done;
     ranpac_state *s = l->impl;
     memcpy(s->proj, pp, d * Ms * sizeof *pp);
@@ -429,10 +434,9 @@ static int ranpac_load(kn_learner *l, const char *path, kn_error *err)
     s->n_seen = (size_t)n_seen;
     s->dirty = dirty != 0;
 done:
-    kn_st_free(&f);
     return rc;
 }
 
 const kn_method kn_method_ranpac = {
     "ranpac", "RanPAC: Gaussian projection + ReLU + streaming ridge, lambda per task",
-    ranpac_params, ranpac_create, ranpac_load};
+    ranpac_params, ranpac_create, ranpac_load, NULL};

@@ -45,9 +45,9 @@ typedef struct slda_state {
 } slda_state;
 
 static const kn_param_spec slda_params[] = {
-    {"shrinkage", KN_PARAM_DOUBLE, "1e-4",
-     "eps in Lambda = ((1 - eps) Sigma + eps I)^-1, in (0, 1]"},
-    {NULL, 0, NULL, NULL},
+    KN_PARAM_ROW_REAL("shrinkage", "1e-4", 0, 1, KN_PARAM_MIN_OPEN,
+                      "eps in Lambda = ((1 - eps) Sigma + eps I)^-1"),
+    KN_PARAM_ROW_END,
 };
 
 static int slda_observe(kn_learner *l, const float *x, const int32_t *y, size_t n, kn_error *err)
@@ -244,18 +244,16 @@ static int slda_create(kn_learner *l, kn_error *err)
     return 0;
 }
 
-static int slda_load(kn_learner *l, const char *path, kn_error *err)
+static int slda_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
-    kn_st_file f;
-    int rc = kn_st_read(path, &f, err);
-    if (rc)
-        return rc;
+    const char *path = f->source;
+    int rc;
     const size_t C = (size_t)l->info.n_classes, d = l->info.d;
     size_t sh_s[2] = {C, d}, sh_c[1] = {C}, sh_g[2] = {d, d};
     const kn_st_tensor *ts, *tc, *tg;
-    if ((rc = kn_st_expect(&f, "class_sums", KN_ST_F64, 2, sh_s, &ts, err)) ||
-        (rc = kn_st_expect(&f, "class_counts", KN_ST_F64, 1, sh_c, &tc, err)) ||
-        (rc = kn_st_expect(&f, "scatter", KN_ST_F64, 2, sh_g, &tg, err)))
+    if ((rc = kn_st_expect(f, "class_sums", KN_ST_F64, 2, sh_s, &ts, err)) ||
+        (rc = kn_st_expect(f, "class_counts", KN_ST_F64, 1, sh_c, &tc, err)) ||
+        (rc = kn_st_expect(f, "scatter", KN_ST_F64, 2, sh_g, &tg, err)))
         goto done;
     const double *sums = ts->data, *counts = tc->data, *g = tg->data;
     for (size_t q = 0; q < C * d; q++)
@@ -281,10 +279,9 @@ static int slda_load(kn_learner *l, const char *path, kn_error *err)
     memcpy(s->counts, counts, C * sizeof *counts);
     memcpy(s->scatter, g, d * d * sizeof *g);
 done:
-    kn_st_free(&f);
     return rc;
 }
 
 const kn_method kn_method_slda = {
     "slda", "streaming LDA: class means + shared covariance, shrinkage (Hayes & Kanan 2020)",
-    slda_params, slda_create, slda_load};
+    slda_params, slda_create, slda_load, NULL};

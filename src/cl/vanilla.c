@@ -17,7 +17,7 @@ typedef struct vanilla_state {
 
 static const kn_param_spec vanilla_params[] = {
     KN_BP_COMMON_PARAMS("3200", "0.001"),
-    {NULL, 0, NULL, NULL},
+    KN_PARAM_ROW_END,
 };
 
 static int vanilla_observe(kn_learner *l, const float *x, const int32_t *y, size_t n,
@@ -85,20 +85,15 @@ static int vanilla_create(kn_learner *l, kn_error *err)
     return rc;
 }
 
-static int vanilla_load(kn_learner *l, const char *path, kn_error *err)
+static int vanilla_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
     int rc = vanilla_create(l, err);
     if (rc)
         return rc;
-    kn_st_file f;
-    rc = kn_st_read(path, &f, err);
-    if (rc)
-        return rc;
-    rc = kn_bp_read_net(((vanilla_state *)l->impl)->net, &f, err);
-    kn_st_free(&f);
+    rc = kn_bp_read_net(((vanilla_state *)l->impl)->net, f, err);
     return rc;
 }
 
 const kn_method kn_method_vanilla = {
     "vanilla", "fine-tuned MLP d -> hidden (ReLU) -> C, SGD, no protection (lower bound)",
-    vanilla_params, vanilla_create, vanilla_load};
+    vanilla_params, vanilla_create, vanilla_load, NULL};

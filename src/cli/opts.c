@@ -1,10 +1,9 @@
 /* Table-driven option parsing shared by every command; see opts.h. Written here because getopt_long
- * gives neither typed values with range errors nor generated help with defaults. */
+ * gives neither typed values with range errors nor generated help with defaults. Numbers are read
+ * by the library's one number parser (kenyon/params.h). */
 #include "opts.h"
 
-#include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +42,8 @@ void kn_opts_print_help(const kn_command_spec *spec)
         printf("%s\n\n", spec->description);
     printf("options:\n");
     for (const kn_opt *o = spec->opts; o && o->name; o++) {
+        if (o->help == KN_OPT_ALIAS)
+            continue;
         char left[64];
         snprintf(left, sizeof left, "--%s%s", o->name, metavar(o->type));
         printf("  %-24s %s", left, o->help ? o->help : "");
@@ -54,40 +55,131 @@ void kn_opts_print_help(const kn_command_spec *spec)
 
 static int set_value(const kn_command_spec *spec, const kn_opt *o, const char *v)
 {
-    char *end = NULL;
-    errno = 0;
+    kn_num_status st = KN_NUM_OK;
+    const char *what = "";
     switch (o->type) {
     case KN_OPT_FLAG: *(int *)o->target = 1; return 0;
     case KN_OPT_INT: {
-        long x = strtol(v, &end, 10);
-        if (errno || end == v || *end || x < INT_MIN || x > INT_MAX)
-            goto bad;
-        *(int *)o->target = (int)x;
-        return 0;
+        int64_t x;
+        what = "an integer";
+        st = kn_parse_i64(v, &x);
+        if (st == KN_NUM_OK && (x < INT_MIN || x > INT_MAX))
+            st = KN_NUM_RANGE;
+        if (st == KN_NUM_OK)
+            *(int *)o->target = (int)x;
+        break;
     }
     case KN_OPT_U64: {
-        if (*v == '-')
-            goto bad;
-        unsigned long long x = strtoull(v, &end, 10);
-        if (errno || end == v || *end)
-            goto bad;
-        *(uint64_t *)o->target = (uint64_t)x;
-        return 0;
+        uint64_t x;
+        what = "a non-negative integer";
+        st = kn_parse_u64(v, &x);
+        if (st == KN_NUM_OK)
+            *(uint64_t *)o->target = x;
+        break;
     }
     case KN_OPT_DOUBLE: {
-        double x = strtod(v, &end);
-        if (errno || end == v || *end || !isfinite(x))
-            goto bad;
-        *(double *)o->target = x;
-        return 0;
+        double x;
+        what = "a number";
+        st = kn_parse_f64(v, &x);
+        if (st == KN_NUM_OK)
+            *(double *)o->target = x;
+        break;
     }
     case KN_OPT_STRING: *(const char **)o->target = v; return 0;
     }
-bad:
-    fprintf(stderr, "kenyon %s: --%s: '%s' is not a valid %s\n", spec->name, o->name, v,
-            o->type == KN_OPT_DOUBLE ? "number" : o->type == KN_OPT_U64 ? "non-negative integer"
-                                                                        : "integer");
+    if (st == KN_NUM_OK)
+        return 0;
+    if (st == KN_NUM_RANGE)
+        fprintf(stderr, "kenyon %s: --%s: %s is out of range (%s%s)\n", spec->name, o->name, v,
+                what, o->type == KN_OPT_U64 ? " below 2^64" : o->type == KN_OPT_INT ? " of 32 bits" : "");
+    else
+        fprintf(stderr, "kenyon %s: --%s: '%s' is not a valid %s\n", spec->name, o->name, v,
+                o->type == KN_OPT_DOUBLE ? "number" : o->type == KN_OPT_U64 ? "non-negative integer"
+                                                                            : "integer");
     return -1;
+}
+
+static const kn_opt *find_opt(const kn_command_spec *spec, const char *name, size_t len)
+{
+    for (const kn_opt *p = spec->opts; p && p->name; p++)
+        if (strlen(p->name) == len && strncmp(p->name, name, len) == 0)
+            return p;
+    return NULL;
+}
+
+/* Reads the value of option o at argv[*i] (advancing *i past a separate value). */
+static int take_value(const kn_command_spec *spec, const kn_opt *o, const char *eq, int argc,
+                      char **argv, int *i)
+{
+    const char *value = NULL;
+    if (o->type == KN_OPT_FLAG) {
+        if (eq) {
+            fprintf(stderr, "kenyon %s: --%s takes no value\n", spec->name, o->name);
+            return KN_OPTS_ERROR;
+        }
+    } else if (eq) {
+        value = eq + 1;
+    } else if (*i + 1 < argc) {
+        value = argv[++*i];
+    } else {
+        fprintf(stderr, "kenyon %s: --%s needs a value\n", spec->name, o->name);
+        return KN_OPTS_ERROR;
+    }
+    return set_value(spec, o, value) != 0 ? KN_OPTS_ERROR : KN_OPTS_OK;
+}
+
+int kn_opts_parse_extra(const kn_command_spec *spec, int argc, char **argv, kn_kv *extra,
+                        size_t max_extra, size_t *n_extra)
+{
+    int help = 0;
+    *n_extra = 0;
+    for (int i = 0; i < argc; i++) {
+        char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            help = 1;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            if (help)
+                continue;
+            fprintf(stderr, "kenyon %s: unexpected argument '%s' (see kenyon %s --help)\n",
+                    spec->name, a, spec->name);
+            return KN_OPTS_ERROR;
+        }
+        char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const kn_opt *o = find_opt(spec, name, len);
+        if (o) {
+            int rc = take_value(spec, o, eq, argc, argv, &i);
+            if (rc != KN_OPTS_OK && !help)
+                return rc;
+            continue;
+        }
+        if (*n_extra == max_extra) {
+            fprintf(stderr, "kenyon %s: more than %zu extra options\n", spec->name, max_extra);
+            return KN_OPTS_ERROR;
+        }
+        if (!eq && i + 1 >= argc) {
+            if (help)
+                continue;
+            fprintf(stderr, "kenyon %s: --%s needs a value\n", spec->name, name);
+            return KN_OPTS_ERROR;
+        }
+        kn_kv *kv = &extra[(*n_extra)++];
+        if (eq) {
+            *eq = '\0';
+            kv->key = name;
+            kv->value = eq + 1;
+        } else {
+            kv->key = name;
+            kv->value = argv[++i];
+        }
+    }
+    if (help) {
+        kn_opts_print_help(spec);
+        return KN_OPTS_HELP;
+    }
+    return KN_OPTS_OK;
 }
 
 int kn_opts_parse(const kn_command_spec *spec, int argc, char **argv, const char **positional,
@@ -112,31 +204,15 @@ int kn_opts_parse(const kn_command_spec *spec, int argc, char **argv, const char
         const char *name = a + 2;
         const char *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        const kn_opt *o = NULL;
-        for (const kn_opt *p = spec->opts; p && p->name; p++)
-            if (strlen(p->name) == len && strncmp(p->name, name, len) == 0)
-                o = p;
+        const kn_opt *o = find_opt(spec, name, len);
         if (!o) {
             fprintf(stderr, "kenyon %s: unknown option '--%.*s' (see kenyon %s --help)\n",
                     spec->name, (int)len, name, spec->name);
             return KN_OPTS_ERROR;
         }
-        const char *value = NULL;
-        if (o->type == KN_OPT_FLAG) {
-            if (eq) {
-                fprintf(stderr, "kenyon %s: --%s takes no value\n", spec->name, o->name);
-                return KN_OPTS_ERROR;
-            }
-        } else if (eq) {
-            value = eq + 1;
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            fprintf(stderr, "kenyon %s: --%s needs a value\n", spec->name, o->name);
-            return KN_OPTS_ERROR;
-        }
-        if (set_value(spec, o, value) != 0)
-            return KN_OPTS_ERROR;
+        int rc = take_value(spec, o, eq, argc, argv, &i);
+        if (rc != KN_OPTS_OK)
+            return rc;
     }
     if (n_positional)
         *n_positional = npos;

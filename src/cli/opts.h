@@ -4,7 +4,10 @@
 #ifndef KENYON_CLI_OPTS_H
 #define KENYON_CLI_OPTS_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "kenyon/params.h"
 
 typedef enum {
     KN_OPT_FLAG,   /* int*: set to 1 when present (no value) */
@@ -18,8 +21,11 @@ typedef struct kn_opt {
     const char *name; /* long name without the leading "--"; NULL ends the table */
     kn_opt_type type;
     void *target;
-    const char *help;
+    const char *help; /* KN_OPT_ALIAS: an old spelling of the option before it, kept so old
+                         command lines work; not listed in --help */
 } kn_opt;
+
+#define KN_OPT_ALIAS NULL
 
 typedef struct kn_command_spec {
     const char *name;        /* full command path, e.g. "data fetch" */
@@ -36,6 +42,15 @@ enum { KN_OPTS_OK = 0, KN_OPTS_HELP = 1, KN_OPTS_ERROR = 2 };
  * returns KN_OPTS_HELP; on a bad option prints an error to stderr and returns KN_OPTS_ERROR. */
 int kn_opts_parse(const kn_command_spec *spec, int argc, char **argv, const char **positional,
                   int max_positional, int *n_positional);
+
+/* Like kn_opts_parse without positional arguments, but an option the table does not know is
+ * collected into extra as key/value ("--key value" or "--key=value"; the key is NUL-terminated
+ * in place in argv for the second form) instead of being an error: `kenyon run` passes these to
+ * the method, whose parameter table checks them. --help anywhere prints the help after every
+ * other option has been read (so the caller can add to it, e.g. the method's options) and
+ * returns KN_OPTS_HELP. */
+int kn_opts_parse_extra(const kn_command_spec *spec, int argc, char **argv, kn_kv *extra,
+                        size_t max_extra, size_t *n_extra);
 
 void kn_opts_print_help(const kn_command_spec *spec);
 

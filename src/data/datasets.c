@@ -35,7 +35,7 @@ static int is_file(const char *p)
 static int fetch_hint(kn_error *err, const char *what, const char *dir, const char *missing)
 {
     return kn_fail(err, KN_EIO, "%s not found in %s (%s is missing): run `kenyon data fetch%s%s` "
-                   "first", what, dir, missing, strcmp(dir, kn_data_dir_default()) ? " --dir " : "",
+                   "first", what, dir, missing, strcmp(dir, kn_data_dir_default()) ? " --data-dir " : "",
                    strcmp(dir, kn_data_dir_default()) ? dir : "");
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kenyon/fileio.h"
+#include "kenyon/params.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "kenyon's safetensors code assumes a little-endian host"
@@ -409,13 +410,11 @@ int kn_st_meta_int64(const kn_st_file *f, const char *key, int64_t *out, kn_erro
     int rc = meta_get(f, key, &v, err);
     if (rc)
         return rc;
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end)
-        return kn_fail(err, KN_EFORMAT, "%s: metadata '%s' = '%.64s' is not an integer",
-                       f->source, key, v);
-    *out = (int64_t)x;
+    kn_num_status st = kn_parse_i64(v, out);
+    if (st != KN_NUM_OK)
+        return kn_fail(err, KN_EFORMAT, "%s: metadata '%s' = '%.64s' is %s", f->source, key, v,
+                       st == KN_NUM_RANGE ? "out of range for a 64-bit integer"
+                                          : "not an integer");
     return 0;
 }
 
@@ -425,14 +424,11 @@ int kn_st_meta_uint64(const kn_st_file *f, const char *key, uint64_t *out, kn_er
     int rc = meta_get(f, key, &v, err);
     if (rc)
         return rc;
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno || end == v || *end || *v == '-')
-        return kn_fail(err, KN_EFORMAT,
-                       "%s: metadata '%s' = '%.64s' is not a non-negative integer", f->source,
-                       key, v);
-    *out = (uint64_t)x;
+    kn_num_status st = kn_parse_u64(v, out);
+    if (st != KN_NUM_OK)
+        return kn_fail(err, KN_EFORMAT, "%s: metadata '%s' = '%.64s' is %s", f->source, key, v,
+                       st == KN_NUM_RANGE ? "out of range for a non-negative 64-bit integer"
+                                          : "not a non-negative integer");
     return 0;
 }
 
@@ -442,13 +438,10 @@ int kn_st_meta_double(const kn_st_file *f, const char *key, double *out, kn_erro
     int rc = meta_get(f, key, &v, err);
     if (rc)
         return rc;
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || end == v || *end || !isfinite(x))
-        return kn_fail(err, KN_EFORMAT, "%s: metadata '%s' = '%.64s' is not a number", f->source,
-                       key, v);
-    *out = x;
+    kn_num_status st = kn_parse_f64(v, out);
+    if (st != KN_NUM_OK)
+        return kn_fail(err, KN_EFORMAT, "%s: metadata '%s' = '%.64s' is %s", f->source, key, v,
+                       st == KN_NUM_RANGE ? "out of range for a double" : "not a number");
     return 0;
 }
 

@@ -58,7 +58,7 @@ static void test_help_lists_method_options(void **state)
     (void)state;
     char *out;
     assert_int_equal(kt_run_cli(&out, "run --method fly-ridge --help"), 0);
-    assert_non_null(strstr(out, "--lambda S"));
+    assert_non_null(strstr(out, "--lambda X"));
     assert_non_null(strstr(out, "--k-fraction X"));
     assert_non_null(strstr(out, "--classes-per-task"));
     assert_non_null(strstr(out, "v3"));
@@ -76,13 +76,15 @@ static void test_unknown_and_bad_options(void **state)
     assert_int_equal(kt_run_cli(&out, "run --method nope %s", data_args), 2);
     assert_non_null(strstr(out, "unknown method 'nope'"));
     free(out);
-    assert_int_equal(kt_run_cli(&out, "run --method fly --m 100 --c 2 --k 500 %s", data_args), 1);
+    /* Parameter values are checked before any data are loaded: a usage error (exit 2). Only
+     * what needs the data (c <= d) fails later, with exit 1. */
+    assert_int_equal(kt_run_cli(&out, "run --method fly --m 100 --c 2 --k 500 %s", data_args), 2);
     assert_non_null(strstr(out, "k (winners) cannot exceed m"));
     free(out);
     assert_int_equal(kt_run_cli(&out, "run --method fly --c 7 %s", data_args), 1);
     assert_non_null(strstr(out, "c (inputs per Kenyon cell) cannot exceed"));
     free(out);
-    assert_int_equal(kt_run_cli(&out, "run --method fly --lr=abc %s", data_args), 1);
+    assert_int_equal(kt_run_cli(&out, "run --method fly --lr=abc %s", data_args), 2);
     assert_non_null(strstr(out, "--lr: 'abc' is not a number"));
     free(out);
     assert_int_equal(kt_run_cli(&out, "run --method fly --train-x '%s/train_x.npy'", dir), 2);
@@ -90,6 +92,12 @@ static void test_unknown_and_bad_options(void **state)
     free(out);
     assert_true(kt_run_cli(&out, "run --method fly --dataset mnist20 --data '%s/none'", dir) != 0);
     assert_non_null(strstr(out, "kenyon data fetch"));
+    free(out);
+    /* --data-dir is the data-directory option of every command (--data stays as an alias). */
+    assert_true(kt_run_cli(&out, "run --method fly --dataset mnist20 --data-dir '%s/none'", dir) !=
+                0);
+    assert_non_null(strstr(out, "kenyon data fetch"));
+    assert_non_null(strstr(out, "none"));
     free(out);
 }
 

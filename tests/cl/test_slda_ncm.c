@@ -322,7 +322,7 @@ static void test_slda_options(void **state)
     kn_error err;
     kn_kv bad[] = {{"shrinkage", "0"}};
     assert_int_equal(kn_learner_create("slda", &info, bad, 1, &l, &err), KN_EINVAL);
-    assert_non_null(strstr(err.msg, "--shrinkage must be in (0, 1]"));
+    assert_non_null(strstr(err.msg, "--shrinkage: 0 is out of range; accepted: a number in (0, 1]"));
     assert_null(l);
 }
 

