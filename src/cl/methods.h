@@ -24,5 +24,6 @@ extern const kn_method kn_method_bir;
 extern const kn_method kn_method_ncm;
 extern const kn_method kn_method_slda;
 extern const kn_method kn_method_ranpac;
+extern const kn_method kn_method_er;
 
 #endif

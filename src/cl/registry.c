@@ -20,6 +20,7 @@ static const kn_method *const methods[] = {
     &kn_method_ncm,
     &kn_method_slda,
     &kn_method_ranpac,
+    &kn_method_er,
     NULL,
 };
 
