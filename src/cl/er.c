@@ -227,19 +227,24 @@ static int er_create(kn_learner *l, kn_error *err)
 
 static int er_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
-    int rc = er_create(l, err);
+    /* The memory's tensors are checked before anything is allocated: a file cannot ask for a
+     * memory larger than the one it holds. */
+    int mem, rc = kn_learner_param_int(l, "memory", &mem, err);
     if (rc)
         return rc;
-    er_state *s = l->impl;
     const size_t d = l->info.d, C = (size_t)l->info.n_classes;
-    size_t sh_x[2] = {s->cap, d}, sh_y[1] = {s->cap}, sh_s[1] = {C};
+    size_t sh_x[2] = {(size_t)mem, d}, sh_y[1] = {(size_t)mem}, sh_s[1] = {C};
     const kn_st_tensor *tx, *ty, *ts;
     uint64_t n_mem;
-    if ((rc = kn_bp_read_net(s->net, f, err)) ||
-        (rc = kn_st_expect(f, "memory.x", KN_ST_F32, 2, sh_x, &tx, err)) ||
+    if ((rc = kn_st_expect(f, "memory.x", KN_ST_F32, 2, sh_x, &tx, err)) ||
         (rc = kn_st_expect(f, "memory.y", KN_ST_I32, 1, sh_y, &ty, err)) ||
         (rc = kn_st_expect(f, "memory.seen", KN_ST_F64, 1, sh_s, &ts, err)) ||
         (rc = kn_st_meta_uint64(f, "er.n_memory", &n_mem, err)))
+        return rc;
+    if ((rc = er_create(l, err)))
+        return rc;
+    er_state *s = l->impl;
+    if ((rc = kn_bp_read_net(s->net, f, err)))
         return rc;
     if (n_mem > s->cap)
         return kn_fail(err, KN_EFORMAT, "%s: er.n_memory = %" PRIu64 " exceeds the memory size %zu",
