@@ -1,5 +1,7 @@
-/* libFuzzer target for the safetensors reader (src/io/safetensors.c) and, through a temporary
- * file, the learner loader on top of it (kn_learner_load: metadata, parameters, tensor checks). */
+/* libFuzzer target for the safetensors reader (src/io/safetensors.c): from memory, and through a
+ * temporary file both the header-only reader with per-tensor reads (kn_st_open,
+ * kn_st_tensor_read) and the learner loader on top of it (kn_learner_load: metadata,
+ * parameters, tensor checks). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += (size_t)w;
     }
     close(fd);
+    if (kn_st_open(path, &f, &err) == 0) {
+        for (size_t i = 0; i < f.n_tensors; i++) {
+            void *buf = malloc(f.tensors[i].nbytes + 1);
+            if (buf)
+                (void)kn_st_tensor_read(&f, &f.tensors[i], buf, &err);
+            free(buf);
+        }
+    }
+    kn_st_free(&f);
     kn_learner *l = NULL;
     if (kn_learner_load(path, &l, &err) == 0)
         kn_learner_free(l);

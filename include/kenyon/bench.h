@@ -41,7 +41,8 @@ typedef struct kn_bench_options {
 void kn_bench_options_default(kn_bench_options *o);
 
 /* Runs the benchmark on an already loaded split (features applied). `data_source` and
- * `features_label` are written into the reports. Used by kn_bench_mnist20 and by tests. */
+ * `features_label` are written into the reports. Used by kn_bench_mnist20 and by tests. With sp
+ * NULL only checks the options (methods, their settings, seeds) and runs nothing. */
 int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char *data_source,
                        const char *features_label, kn_error *err);
 

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kenyon/error.h"
 
@@ -41,7 +42,8 @@ typedef struct kn_st_tensor {
     size_t shape[KN_ST_MAX_DIMS];
     size_t count;                 /* product of shape */
     size_t nbytes;                /* count * dtype size */
-    const void *data;             /* the tensor's bytes (an 8-byte-aligned copy owned by the file) */
+    const void *data;             /* the tensor's bytes (an 8-byte-aligned copy owned by the file);
+                                     NULL for a file opened with kn_st_open */
     size_t file_offset;           /* where those bytes are in the file (reading only) */
 } kn_st_tensor;
 
@@ -50,12 +52,22 @@ typedef struct kn_st_file {
     size_t n_tensors;
     char **meta_keys, **meta_values; /* __metadata__ (owned strings) */
     size_t n_meta;
-    void *buffer;                 /* owned: the tensor bytes */
+    void *buffer;                 /* owned: the tensor bytes (kn_st_read, kn_st_parse) */
+    FILE *stream;                 /* owned: the open file (kn_st_open); NULL otherwise */
     char source[256];             /* path, for error messages */
 } kn_st_file;
 
 /* Reads and validates `path`. On failure *out is left empty (safe to free). */
 int kn_st_read(const char *path, kn_st_file *out, kn_error *err);
+/* Validates `path`'s header and layout like kn_st_read but reads no tensor bytes: data is NULL
+ * and kn_st_tensor_read copies a tensor from the file (kept open until kn_st_free) straight to
+ * its destination, so a model is held in memory once, in the object it is loaded into. */
+int kn_st_open(const char *path, kn_st_file *out, kn_error *err);
+/* Copies tensor t's bytes (t->nbytes, little-endian as stored) to dst, from memory or from the
+ * file; the _range form copies n bytes from byte offset `offset` of the tensor. */
+int kn_st_tensor_read(const kn_st_file *f, const kn_st_tensor *t, void *dst, kn_error *err);
+int kn_st_tensor_read_range(const kn_st_file *f, const kn_st_tensor *t, size_t offset,
+                            size_t n, void *dst, kn_error *err);
 /* Same, from bytes in memory; `name` is used in error messages. */
 int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_file *out,
                 kn_error *err);

@@ -206,7 +206,7 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
             chosen[n_methods] = mi;
             methods[n_methods++] = method_items[i];
         } else if (is_planned_method(mi->name)) {
-            if (o->log)
+            if (o->log && sp)
                 fprintf(o->log, "note: method %s is not built into this kenyon yet; skipped\n",
                         mi->name);
         } else {
@@ -223,7 +223,7 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
      * does not cost the runs before it. */
     kn_experiment_spec base;
     kn_experiment_spec_default(&base);
-    base.source = KN_SOURCE_ARRAYS;
+    base.source = sp ? KN_SOURCE_ARRAYS : KN_SOURCE_NAMED; /* NULL: check only */
     base.arrays = sp;
     base.arrays_label = data_source;
     base.features = "pixels"; /* already applied to sp */
@@ -239,6 +239,8 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
             goto out_seeds;
         }
     }
+    if (!sp)
+        goto out_seeds; /* the options are fine; nothing to run */
     rc = kn_mkdirs(o->out_dir, err);
     if (!rc) {
         char cache_dir[4096];
@@ -353,7 +355,11 @@ int kn_bench_mnist20(const kn_bench_options *o, kn_error *err)
     kn_split sp;
     char features_label[600];
     double t0 = kn_seconds();
-    int rc = kn_experiment_load_data(&s, &cb, &sp, features_label, sizeof features_label, err);
+    /* The items first: a typo must not cost loading the data (or training the extractor). */
+    int rc = kn_bench_run_split(o, NULL, NULL, NULL, err);
+    if (rc)
+        return rc;
+    rc = kn_experiment_load_data(&s, &cb, &sp, features_label, sizeof features_label, err);
     if (rc)
         return rc;
     if (o->log)

@@ -531,16 +531,15 @@ static int bir_load(kn_learner *l, const kn_st_file *f, kn_error *err)
     if (!rc)
         rc = kn_st_expect(f, "prior.logvar", KN_ST_F32, 2, shape, &lv, err);
     if (!rc) {
+        /* read straight into the prior (means, then log-variances), then validate */
         size_t cnt = shape[0] * shape[1];
-        const float *a = mean->data, *b = lv->data;
+        if (!(rc = kn_st_tensor_read(f, mean, m->prior, err)))
+            rc = kn_st_tensor_read(f, lv, m->prior + cnt, err);
+        const float *a = m->prior, *b = m->prior + cnt;
         for (size_t i = 0; !rc && i < cnt; i++)
             if (!isfinite(a[i]) || !isfinite(b[i]))
                 rc = kn_fail(err, KN_EFORMAT, "%s: prior.%s[%zu] is not finite", f->source,
                              isfinite(a[i]) ? "logvar" : "mean", i);
-        if (!rc) {
-            memcpy(m->prior, a, cnt * sizeof *a);
-            memcpy(m->prior + cnt, b, cnt * sizeof *b);
-        }
     }
     /* Saved between tasks, so the previous model is the saved one. */
     if (!rc && l->task >= 0)

@@ -365,9 +365,9 @@ static int ewc_load(kn_learner *l, const kn_st_file *f, kn_error *err)
         !(rc = kn_st_expect(f, "ewc_mu", KN_ST_F32, 1, sh, &tb, err)) &&
         !(rc = kn_st_meta_double(f, "ewc.r", &s->R, err)) &&
         !(rc = kn_st_meta_int64(f, "ewc.consolidated", &cons, err))) {
-        /* file tensors are not aligned to their dtype: copy, then validate */
-        memcpy(s->A, ta->data, sh[0] * sizeof(float));
-        memcpy(s->mu, tb->data, sh[0] * sizeof(float));
+        /* read straight into the state, then validate */
+        if (!(rc = kn_st_tensor_read(f, ta, s->A, err)))
+            rc = kn_st_tensor_read(f, tb, s->mu, err);
         for (size_t i = 0; i < sh[0] && !rc; i++)
             if (!isfinite(s->A[i]) || s->A[i] < 0 || !isfinite(s->mu[i]))
                 rc = kn_fail(err, KN_EFORMAT, "%s: ewc_a/ewc_mu[%zu] invalid (Fisher must be "

@@ -445,14 +445,23 @@ static int fly_create(kn_learner *l, kn_error *err)
     return rc;
 }
 
-static int all_finite_f32(const float *v, size_t n)
+/* Reads a F32/F64 tensor range straight into dst and checks every value is finite. */
+static int read_finite(const kn_st_file *f, const kn_st_tensor *t, size_t first, size_t n,
+                       void *dst, kn_error *err)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return 0;
-    return 1;
+    const size_t es = kn_st_dtype_size(t->dtype);
+    int rc = kn_st_tensor_read_range(f, t, first * es, n * es, dst, err);
+    for (size_t i = 0; !rc && i < n; i++) {
+        double v = t->dtype == KN_ST_F64 ? ((const double *)dst)[i] : ((const float *)dst)[i];
+        if (!isfinite(v))
+            rc = kn_fail(err, KN_EFORMAT, "%s: %s[%zu] is not finite", f->source, t->name,
+                         first + i);
+    }
+    return rc;
 }
 
+/* The learner's state around a projection read from a file: no random projection is drawn only
+ * to be replaced. Every tensor is read once, straight into the array it lives in. */
 static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
     kn_fly_params p;
@@ -471,66 +480,64 @@ static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
     if ((rc = kn_st_meta_int64(f, "fly.k", &kfile, err)) ||
         (rc = kn_st_expect(f, "kc_inputs", KN_ST_I32, 2, sh_in, &tin, err)) ||
         (rc = kn_st_expect(f, "readout", KN_ST_F32, 2, sh_w, &tw, err)))
-        goto done;
+        return rc;
     if (ridge && ((rc = kn_st_expect(f, "gram_upper", KN_ST_F64, 1, sh_g, &tg, err)) ||
                   (rc = kn_st_expect(f, "target_sums", KN_ST_F64, 2, sh_w, &tb, err)) ||
                   (rc = kn_st_meta_uint64(f, "fly.n_seen", &n_seen, err)) ||
                   (rc = kn_st_meta_int64(f, "fly.dirty", &dirty, err))))
-        goto done;
-    if (kfile != p.k) {
-        rc = kn_fail(err, KN_EFORMAT, "%s: fly.k = %lld disagrees with the parameters (k = %d)",
-                     f->source, (long long)kfile, p.k);
-        goto done;
-    }
-    const int32_t *ins = tin->data;
-    for (size_t i = 0; i < m * c; i++)
-        if (ins[i] < 0) {
+        return rc;
+    if (kfile != p.k)
+        return kn_fail(err, KN_EFORMAT, "%s: fly.k = %lld disagrees with the parameters (k = %d)",
+                       f->source, (long long)kfile, p.k);
+    int32_t *ins = malloc(m * c * sizeof *ins);
+    if (!ins)
+        return kn_fail(err, KN_ENOMEM, "%s: out of memory for the projection", f->source);
+    rc = kn_st_tensor_read(f, tin, ins, err);
+    for (size_t i = 0; !rc && i < m * c; i++)
+        if (ins[i] < 0)
             rc = kn_fail(err, KN_EFORMAT, "%s: kc_inputs[%zu] = %d is negative", f->source, i,
                          (int)ins[i]);
-            goto done;
+    fly_state *s = NULL;
+    if (!rc) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            rc = kn_fail(err, KN_ENOMEM, "method %s: out of memory", l->method->name);
+    }
+    if (!rc) {
+        l->impl = s;
+        l->ops = &fly_ops; /* destroy handles a partly built state */
+        kn_kc_cache_init(&s->cache, CODE_CACHE_BYTES);
+        s->ridge = ridge;
+        s->fly.p = p;
+        s->fly.n_classes = l->info.n_classes;
+        rc = kn_kc_encoder_init_inputs(&s->fly.enc, l->info.d, p.m, p.c, p.k,
+                                       (const uint32_t *)ins, err);
+        if (rc) {
+            char inner[KN_ERROR_MSG_MAX];
+            snprintf(inner, sizeof inner, "%s", err ? err->msg : "");
+            rc = kn_fail(err, KN_EFORMAT, "%s: kc_inputs: %s", f->source, inner);
         }
-    if (!all_finite_f32(tw->data, m * C)) {
-        rc = kn_fail(err, KN_EFORMAT, "%s: readout holds a non-finite value", f->source);
-        goto done;
     }
-    if (ridge) {
-        const double *gp = tg->data, *bp = tb->data;
-        for (size_t q = 0; q < sh_g[0]; q++)
-            if (!isfinite(gp[q])) {
-                rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper[%zu] is not finite", f->source, q);
-                goto done;
-            }
-        for (size_t i = 0; i < m * C; i++)
-            if (!isfinite(bp[i])) {
-                rc = kn_fail(err, KN_EFORMAT, "%s: target_sums[%zu] is not finite", f->source, i);
-                goto done;
-            }
+    free(ins);
+    if (!rc && !ridge) {
+        s->fly.w = malloc(m * C * sizeof *s->fly.w);
+        if (!s->fly.w)
+            rc = kn_fail(err, KN_ENOMEM, "FlyModel: out of memory for %d x %d weights", p.m,
+                         l->info.n_classes);
     }
-    kn_kc_encoder enc;
-    rc = kn_kc_encoder_init_inputs(&enc, l->info.d, p.m, p.c, p.k, (const uint32_t *)tin->data,
-                                   err);
-    if (rc) {
-        char inner[KN_ERROR_MSG_MAX];
-        snprintf(inner, sizeof inner, "%s", err ? err->msg : "");
-        rc = kn_fail(err, KN_EFORMAT, "%s: kc_inputs: %s", f->source, inner);
-        goto done;
-    }
-    rc = fly_create(l, err);
-    if (rc) {
-        kn_kc_encoder_free(&enc);
-        goto done;
-    }
-    fly_state *s = l->impl;
-    kn_kc_encoder_free(&s->fly.enc);
-    s->fly.enc = enc;
-    memcpy(ridge ? s->rr.w : s->fly.w, tw->data, m * C * sizeof(float));
-    if (ridge) {
-        const double *gp = tg->data;
+    if (!rc && ridge)
+        rc = kn_fly_ridge_init(&s->rr, p.m, l->info.n_classes, lambda, err);
+    if (!rc)
+        rc = read_finite(f, tw, 0, m * C, ridge ? s->rr.w : s->fly.w, err);
+    if (!rc && ridge) {
+        /* The packed upper triangle, row by row, into the upper part of each row of G. */
         size_t q = 0;
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = i; j < m; j++)
-                s->rr.g[i * m + j] = gp[q++];
-        memcpy(s->rr.b, tb->data, m * C * sizeof(double));
+        for (size_t i = 0; !rc && i < m; i++) {
+            rc = read_finite(f, tg, q, m - i, s->rr.g + i * m + i, err);
+            q += m - i;
+        }
+        if (!rc)
+            rc = read_finite(f, tb, 0, m * C, s->rr.b, err);
         s->rr.n_seen = (size_t)n_seen;
         s->rr.dirty = dirty != 0;
         /* Files from before lambda could be chosen have no fly.lambda: the parameter's. */
@@ -546,7 +553,6 @@ static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
             s->rr.lambda = lam;
         }
     }
-done:
     return rc;
 }
 

@@ -290,11 +290,13 @@ static int gem_load(kn_learner *l, const kn_st_file *f, kn_error *err)
             !(rc = kn_st_expect(f, "memory_y", KN_ST_I32, 2, shy, &ty, err)) &&
             !(rc = kn_st_expect(f, "memory_count", KN_ST_I64, 1, sht, &tc, err)) &&
             !(rc = kn_st_expect(f, "memory_pos", KN_ST_I64, 1, sht, &tp, err))) {
-            /* file tensors are not aligned to their dtype: read them through memcpy */
+            /* every tensor is read straight into the task's memory (from memory or the file) */
             for (size_t t = 0; t < T && !rc; t++) {
                 int64_t cnt, pos;
-                memcpy(&cnt, (const unsigned char *)tc->data + t * sizeof cnt, sizeof cnt);
-                memcpy(&pos, (const unsigned char *)tp->data + t * sizeof pos, sizeof pos);
+                if ((rc = kn_st_tensor_read_range(f, tc, t * sizeof cnt, sizeof cnt, &cnt,
+                                                  err)) ||
+                    (rc = kn_st_tensor_read_range(f, tp, t * sizeof pos, sizeof pos, &pos, err)))
+                    break;
                 if (cnt < 0 || (size_t)cnt > nm || pos < 0 || (size_t)pos >= nm)
                     rc = kn_fail(err, KN_EFORMAT, "%s: memory_count/memory_pos of task %zu out "
                                  "of range", f->source, t);
@@ -302,10 +304,10 @@ static int gem_load(kn_learner *l, const kn_st_file *f, kn_error *err)
                     rc = add_task_memory(l, s, err);
                 if (rc)
                     break;
-                memcpy(s->mem_x[t], (const unsigned char *)tx->data + t * nm * l->info.d * 4,
-                       nm * l->info.d * sizeof(float));
-                memcpy(s->mem_y[t], (const unsigned char *)ty->data + t * nm * 4,
-                       nm * sizeof(int32_t));
+                const size_t bx = nm * l->info.d * sizeof(float), by = nm * sizeof(int32_t);
+                if ((rc = kn_st_tensor_read_range(f, tx, t * bx, bx, s->mem_x[t], err)) ||
+                    (rc = kn_st_tensor_read_range(f, ty, t * by, by, s->mem_y[t], err)))
+                    break;
                 s->mem_count[t] = cnt;
                 s->mem_pos[t] = pos;
                 for (size_t r = 0; r < (size_t)cnt && !rc; r++)

@@ -373,8 +373,10 @@ int kn_learner_write_common(const kn_learner *l, struct kn_st_writer *w, kn_erro
 int kn_learner_load(const char *path, kn_learner **out, kn_error *err)
 {
     *out = NULL;
+    /* The layout only: each method reads its tensors from the file straight into the learner,
+     * so the model is held in memory once. */
     kn_st_file f;
-    int rc = kn_st_read(path, &f, err);
+    int rc = kn_st_open(path, &f, err);
     if (rc)
         return rc;
     kn_learner *l = NULL;
@@ -443,14 +445,14 @@ int kn_learner_load(const char *path, kn_learner **out, kn_error *err)
     size_t shape[1] = {(size_t)nc};
     if ((rc = kn_st_expect(&f, "kenyon.seen_classes", KN_ST_U8, 1, shape, &seen, err)))
         goto done;
-    const uint8_t *sv = seen->data;
+    if ((rc = kn_st_tensor_read(&f, seen, l->seen, err)))
+        goto done;
     for (int c = 0; c < (int)nc; c++) {
-        if (sv[c] > 1) {
+        if (l->seen[c] > 1) {
             rc = kn_fail(err, KN_EFORMAT, "%s: kenyon.seen_classes[%d] = %u is not 0 or 1", path,
-                         c, sv[c]);
+                         c, l->seen[c]);
             goto done;
         }
-        l->seen[c] = sv[c];
     }
     l->task = (int)task;
     rc = m->load(l, &f, err);

@@ -175,9 +175,19 @@ static int offline_load(kn_learner *l, const kn_st_file *f, kn_error *err)
         size_t shx[2] = {n, l->info.d}, shy[1] = {n};
         if (!(rc = kn_st_expect(f, "memory_x", KN_ST_F32, 2, shx, &tx, err)) &&
             !(rc = kn_st_expect(f, "memory_y", KN_ST_I32, 1, shy, &ty, err))) {
-            /* store() copies (file tensors are not aligned to their dtype), then validate */
-            if (n)
-                rc = store(s, l->info.d, tx->data, ty->data, n, err);
+            /* room for the n samples, read straight into it, then validate */
+            s->x = malloc((n ? n : 1) * l->info.d * sizeof *s->x);
+            s->y = malloc((n ? n : 1) * sizeof *s->y);
+            if (!s->x || !s->y)
+                rc = kn_fail(err, KN_ENOMEM, "method offline: out of memory for %zu samples", n);
+            if (!rc) {
+                s->cap = n ? n : 1;
+                rc = kn_st_tensor_read(f, tx, s->x, err);
+            }
+            if (!rc)
+                rc = kn_st_tensor_read(f, ty, s->y, err);
+            if (!rc)
+                s->n = n;
             for (size_t i = 0; i < n && !rc; i++)
                 if (s->y[i] < 0 || s->y[i] >= l->info.n_classes)
                     rc = kn_fail(err, KN_EFORMAT, "%s: memory_y[%zu] = %d is not a class", f->source,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kenyon/fileio.h"
 #include "kenyon/params.h"
@@ -56,6 +57,8 @@ void kn_st_free(kn_st_file *f)
     free(f->meta_keys);
     free(f->meta_values);
     free(f->buffer);
+    if (f->stream)
+        fclose(f->stream);
     memset(f, 0, sizeof *f);
 }
 
@@ -77,8 +80,12 @@ static int cmp_by_offset(const void *a, const void *b)
     return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] < y[1] ? -1 : x[1] > y[1]);
 }
 
-int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_file *out,
-                kn_error *err)
+/* Parses and validates a file of len bytes whose first `have` bytes are in `bytes` (at least the
+ * length prefix and the header). with_data: the whole file is in bytes, and every tensor is
+ * copied to its own aligned place; else only the layout is kept (data NULL, file_offset set)
+ * and kn_st_tensor_read reads the bytes from the file later. */
+static int parse_layout(const unsigned char *bytes, size_t have, size_t len, int with_data,
+                        const char *name, kn_st_file *out, kn_error *err)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->source, sizeof out->source, "%s", name ? name : "(memory)");
@@ -96,6 +103,9 @@ int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_
         return kn_fail(err, KN_EFORMAT,
                        "%s: header length %" PRIu64 " runs past the end of the file (%zu bytes)",
                        src, hlen, len);
+    if (hlen > have - 8)
+        return kn_fail(err, KN_EFORMAT, "%s: header of %" PRIu64 " bytes could not be read",
+                       src, hlen);
     if (hlen < 2)
         return kn_fail(err, KN_EFORMAT, "%s: header of %" PRIu64 " bytes cannot be a JSON object",
                        src, hlen);
@@ -122,7 +132,7 @@ int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_
                            src, (size_t)(8 + (p - hdr)));
         }
     size_t buf_len = len - 8 - (size_t)hlen;
-    const unsigned char *buf = bytes + 8 + hlen;
+    const unsigned char *buf = with_data ? bytes + 8 + hlen : NULL;
     int rc = 0;
     size_t n_entries = 0;
     for (cJSON *e = root->child; e; e = e->next)
@@ -290,16 +300,16 @@ int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_
     /* Copy every tensor to its own 8-byte-aligned place (in the file a tensor may start at any
      * offset, e.g. after a 3-byte U8 tensor), so the data can be read as their dtype. */
     size_t total = 0;
-    for (size_t i = 0; i < out->n_tensors; i++) {
+    for (size_t i = 0; with_data && i < out->n_tensors; i++) {
         size_t nb = out->tensors[order[2 * i + 1]].nbytes;
         if (kn_size_add(total, (nb + 7) & ~(size_t)7, &total)) {
             rc = kn_fail(err, KN_EFORMAT, "%s: tensor sizes overflow", src);
             goto fail;
         }
     }
-    out->buffer = malloc(total ? total : 8);
+    out->buffer = with_data ? malloc(total ? total : 8) : NULL;
     kn_st_tensor *sorted = out->n_tensors ? calloc(out->n_tensors, sizeof *sorted) : NULL;
-    if (!out->buffer || (out->n_tensors && !sorted)) {
+    if ((with_data && !out->buffer) || (out->n_tensors && !sorted)) {
         free(sorted);
         rc = kn_fail(err, KN_ENOMEM, "%s: out of memory for %zu bytes of tensors", src, total);
         goto fail;
@@ -307,8 +317,8 @@ int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_
     size_t at = 0;
     for (size_t i = 0; i < out->n_tensors; i++) {
         sorted[i] = out->tensors[order[2 * i + 1]];
-        unsigned char *dst = (unsigned char *)out->buffer + at;
-        if (sorted[i].nbytes)
+        unsigned char *dst = with_data ? (unsigned char *)out->buffer + at : NULL;
+        if (with_data && sorted[i].nbytes)
             memcpy(dst, buf + order[2 * i], sorted[i].nbytes);
         sorted[i].data = dst;
         sorted[i].file_offset = 8 + (size_t)hlen + order[2 * i];
@@ -331,16 +341,121 @@ fail:
     return rc;
 }
 
-int kn_st_read(const char *path, kn_st_file *out, kn_error *err)
+int kn_st_parse(const unsigned char *bytes, size_t len, const char *name, kn_st_file *out,
+                kn_error *err)
+{
+    return parse_layout(bytes, len, len, 1, name, out, err);
+}
+
+/* Files larger than this are not read (a 20000 x 20000 double matrix is 3.2 GB). */
+#define KN_ST_MAX_FILE ((size_t)1 << 40)
+
+int kn_st_open(const char *path, kn_st_file *out, kn_error *err)
 {
     memset(out, 0, sizeof *out);
-    unsigned char *data;
-    size_t len;
-    int rc = kn_read_file(path, (size_t)1 << 40, &data, &len, err);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return kn_fail(err, KN_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    unsigned char prefix[8];
+    unsigned char *hdr = NULL;
+    int rc = 0;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = kn_fail(err, KN_EIO, "%s: not a regular file", path);
+        goto fail;
+    }
+    if ((uint64_t)st.st_size > KN_ST_MAX_FILE) {
+        rc = kn_fail(err, KN_EFORMAT, "%s: %lld bytes is too large for a model file", path,
+                     (long long)st.st_size);
+        goto fail;
+    }
+    size_t len = (size_t)st.st_size;
+    size_t got = fread(prefix, 1, sizeof prefix, fp);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0 && got == 8; i--)
+        hlen = (hlen << 8) | prefix[i];
+    /* Read the header only when its length is plausible; parse_layout gives the messages. */
+    size_t have = got;
+    if (got == 8 && hlen <= KN_ST_MAX_HEADER && hlen <= len - 8) {
+        hdr = malloc(8 + (size_t)hlen + 1);
+        if (!hdr) {
+            rc = kn_fail(err, KN_ENOMEM, "%s: out of memory for the header", path);
+            goto fail;
+        }
+        memcpy(hdr, prefix, 8);
+        have = 8 + fread(hdr + 8, 1, (size_t)hlen, fp);
+    }
+    rc = parse_layout(hdr ? hdr : prefix, have, got < 8 ? got : len, 0, path, out, err);
+    free(hdr);
+    hdr = NULL;
+    if (rc)
+        goto fail;
+    out->stream = fp;
+    return 0;
+fail:
+    free(hdr);
+    fclose(fp);
+    return rc;
+}
+
+int kn_st_tensor_read_range(const kn_st_file *f, const kn_st_tensor *t, size_t offset,
+                            size_t n, void *dst, kn_error *err)
+{
+    if (offset > t->nbytes || n > t->nbytes - offset)
+        return kn_fail(err, KN_EINVAL, "%s: tensor '%s': bytes [%zu, %zu) outside its %zu",
+                       f->source, t->name, offset, offset + n, t->nbytes);
+    if (n == 0)
+        return 0;
+    if (t->data) {
+        memcpy(dst, (const unsigned char *)t->data + offset, n);
+        return 0;
+    }
+    FILE *fp = f->stream;
+    if (!fp)
+        return kn_fail(err, KN_ESTATE, "%s: tensor '%s' has no data (file closed)", f->source,
+                       t->name);
+    if (fseeko(fp, (off_t)(t->file_offset + offset), SEEK_SET) != 0 || fread(dst, 1, n, fp) != n)
+        return kn_fail(err, KN_EIO, "%s: tensor '%s': cannot read %zu bytes at offset %zu%s",
+                       f->source, t->name, n, t->file_offset + offset,
+                       ferror(fp) ? "" : " (file shortened while reading?)");
+    return 0;
+}
+
+int kn_st_tensor_read(const kn_st_file *f, const kn_st_tensor *t, void *dst, kn_error *err)
+{
+    return kn_st_tensor_read_range(f, t, 0, t->nbytes, dst, err);
+}
+
+int kn_st_read(const char *path, kn_st_file *out, kn_error *err)
+{
+    /* The layout first, then every tensor straight into its aligned place: the file's bytes are
+     * held once, not once as read and again as copied. */
+    int rc = kn_st_open(path, out, err);
     if (rc)
         return rc;
-    rc = kn_st_parse(data, len, path, out, err);
-    free(data);
+    size_t total = 0;
+    for (size_t i = 0; i < out->n_tensors; i++)
+        if (kn_size_add(total, (out->tensors[i].nbytes + 7) & ~(size_t)7, &total)) {
+            kn_st_free(out);
+            return kn_fail(err, KN_EFORMAT, "%s: tensor sizes overflow", path);
+        }
+    out->buffer = malloc(total ? total : 8);
+    if (!out->buffer) {
+        kn_st_free(out);
+        return kn_fail(err, KN_ENOMEM, "%s: out of memory for %zu bytes of tensors", path, total);
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < out->n_tensors && !rc; i++) {
+        kn_st_tensor *t = &out->tensors[i];
+        unsigned char *dst = (unsigned char *)out->buffer + at;
+        rc = kn_st_tensor_read(out, t, dst, err);
+        t->data = dst;
+        at += (t->nbytes + 7) & ~(size_t)7;
+    }
+    fclose(out->stream);
+    out->stream = NULL;
+    if (rc)
+        kn_st_free(out);
     return rc;
 }
 

@@ -96,8 +96,10 @@ int kn_net_read_tensors(kn_net *net, const char *prefix, const kn_st_file *f, kn
             int rc = kn_st_expect(f, names[j], KN_ST_REAL, ndims[j], shapes[j], &t, err);
             if (rc)
                 return rc;
-            /* tensors in a file are not aligned to their dtype: copy first, then check */
-            memcpy(ptrs[j], t->data, t->count * sizeof(kn_real));
+            /* read straight into the layer (from memory or the file), then check */
+            rc = kn_st_tensor_read(f, t, ptrs[j], err);
+            if (rc)
+                return rc;
             for (size_t q = 0; q < t->count; q++)
                 if (!isfinite(ptrs[j][q]))
                     return kn_fail(err, KN_EFORMAT, "%s: tensor %s holds a non-finite value at "

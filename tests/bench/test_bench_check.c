@@ -12,6 +12,7 @@
 
 #include "kenyon/bench.h"
 
+#if !defined(__SANITIZE_ADDRESS__)
 static size_t vm_bytes(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -23,6 +24,7 @@ static size_t vm_bytes(void)
     }
     return (size_t)pages * 4096;
 }
+#endif
 
 static void test_items_checked_without_learners(void **state)
 {

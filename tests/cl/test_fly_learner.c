@@ -300,7 +300,7 @@ static void test_bad_model_files(void **state)
     memcpy(c, b, len);
     float inf = INFINITY;
     memcpy(c + off, &inf, 4);
-    expect_load_fails(bad, c, len, "readout holds a non-finite value");
+    expect_load_fails(bad, c, len, "readout[0] is not finite");
     t = kn_st_find(&f, "kenyon.seen_classes");
     off = t->file_offset;
     memcpy(c, b, len);

@@ -127,6 +127,7 @@ static void test_every_method_default_passes(void **state)
     }
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 /* Virtual memory in use now, from /proc/self/statm (pages). */
 static size_t vm_bytes(void)
 {
@@ -139,6 +140,7 @@ static size_t vm_bytes(void)
     }
     return (size_t)pages * 4096;
 }
+#endif
 
 static void test_checking_allocates_nothing_large(void **state)
 {
