@@ -257,9 +257,14 @@ static int er_load(kn_learner *l, const kn_st_file *f, kn_error *err)
         rs[used] != '\0' || !(r.s[0] | r.s[1] | r.s[2] | r.s[3]))
         return kn_fail(err, KN_EFORMAT, "%s: er.rng is missing or not four non-zero hex words",
                        f->source);
-    const float *xs = tx->data;
-    const int32_t *ys = ty->data;
-    const double *seen = ts->data;
+    /* Shapes checked: the tensors are read straight into the state, then checked there. */
+    if ((rc = kn_st_tensor_read(f, tx, s->mx, err)) ||
+        (rc = kn_st_tensor_read(f, ty, s->my, err)) ||
+        (rc = kn_st_tensor_read(f, ts, s->seen, err)))
+        return rc;
+    const float *xs = s->mx;
+    const int32_t *ys = s->my;
+    const double *seen = s->seen;
     memset(s->held, 0, C * sizeof *s->held);
     for (size_t i = 0; i < n_mem; i++) {
         if (ys[i] < 0 || (size_t)ys[i] >= C)
@@ -275,9 +280,6 @@ static int er_load(kn_learner *l, const kn_st_file *f, kn_error *err)
             return kn_fail(err, KN_EFORMAT,
                            "%s: memory.seen[%zu] = %g is not a count of at least the %zu held",
                            f->source, c, seen[c], s->held[c]);
-    memcpy(s->mx, xs, s->cap * d * sizeof *xs);
-    memcpy(s->my, ys, s->cap * sizeof *ys);
-    memcpy(s->seen, seen, C * sizeof *seen);
     s->n_mem = (size_t)n_mem;
     s->rng = r;
     return 0;

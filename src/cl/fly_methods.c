@@ -525,7 +525,8 @@ static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
             rc = kn_fail(err, KN_ENOMEM, "FlyModel: out of memory for %d x %d weights", p.m,
                          l->info.n_classes);
     }
-    if (!rc && ridge)
+    if (!rc && ridge && !(rc = read_lambda(l, &lambda, &s->lambda_mode, err)) &&
+        !(rc = kn_ridge_check_memory("method fly-ridge", "m", m, C, err)))
         rc = kn_fly_ridge_init(&s->rr, p.m, l->info.n_classes, lambda, err);
     if (!rc)
         rc = read_finite(f, tw, 0, m * C, ridge ? s->rr.w : s->fly.w, err);
@@ -541,17 +542,12 @@ static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
         s->rr.n_seen = (size_t)n_seen;
         s->rr.dirty = dirty != 0;
         /* Files from before lambda could be chosen have no fly.lambda: the parameter's. */
-        if (kn_st_meta(f, "fly.lambda")) {
-            double lam;
-            if ((rc = kn_st_meta_double(f, "fly.lambda", &lam, err)))
-                goto done;
-            if (!(lam > 0) || !isfinite(lam)) {
-                rc = kn_fail(err, KN_EFORMAT, "%s: fly.lambda = %g is not a positive number",
-                             f->source, lam);
-                goto done;
-            }
-            s->rr.lambda = lam;
-        }
+        double lam = s->rr.lambda;
+        if (!rc && kn_st_meta(f, "fly.lambda") &&
+            !(rc = kn_st_meta_double(f, "fly.lambda", &lam, err)) && !(lam > 0 && isfinite(lam)))
+            rc = kn_fail(err, KN_EFORMAT, "%s: fly.lambda = %g is not a positive number",
+                         f->source, lam);
+        s->rr.lambda = lam;
     }
     return rc;
 }

@@ -159,7 +159,14 @@ static int ncm_load(kn_learner *l, const kn_st_file *f, kn_error *err)
     if ((rc = kn_st_expect(f, "class_sums", KN_ST_F64, 2, sh_s, &ts, err)) ||
         (rc = kn_st_expect(f, "class_counts", KN_ST_F64, 1, sh_c, &tc, err)))
         goto done;
-    const double *sums = ts->data, *counts = tc->data;
+    /* Shapes checked: the tensors are read straight into the state, then checked there. */
+    if ((rc = ncm_create(l, err)))
+        goto done;
+    ncm_state *s = l->impl;
+    if ((rc = kn_st_tensor_read(f, ts, s->sums, err)) ||
+        (rc = kn_st_tensor_read(f, tc, s->counts, err)))
+        goto done;
+    const double *sums = s->sums, *counts = s->counts;
     for (size_t q = 0; q < C * d; q++)
         if (!isfinite(sums[q])) {
             rc = kn_fail(err, KN_EFORMAT, "%s: class_sums[%zu] is not finite", path, q);
@@ -171,11 +178,6 @@ static int ncm_load(kn_learner *l, const kn_st_file *f, kn_error *err)
                          counts[c]);
             goto done;
         }
-    if ((rc = ncm_create(l, err)))
-        goto done;
-    ncm_state *s = l->impl;
-    memcpy(s->sums, sums, C * d * sizeof *sums);
-    memcpy(s->counts, counts, C * sizeof *counts);
 done:
     return rc;
 }

@@ -402,34 +402,37 @@ static int ranpac_load(kn_learner *l, const kn_st_file *f, kn_error *err)
                      lambda);
         goto done;
     }
-    const float *pp = tp->data, *wp = tw->data;
-    const double *gp = tg->data, *bp = tb->data;
+    /* Shapes checked: every tensor is read once, straight into the state, and checked there. */
+    if ((rc = ranpac_build(l, 0, err)))
+        goto done;
+    ranpac_state *s = l->impl;
+    if ((rc = kn_st_tensor_read(f, tp, s->proj, err)) ||
+        (rc = kn_st_tensor_read(f, tb, s->b, err)) || (rc = kn_st_tensor_read(f, tw, s->w, err)))
+        goto done;
+    /* The packed upper triangle, row by row, into the upper part of each row of G. */
+    for (size_t i = 0, q = 0; !rc && i < Ms; q += Ms - i, i++)
+        rc = kn_st_tensor_read_range(f, tg, q * sizeof(double), (Ms - i) * sizeof(double),
+                                     s->g + i * Ms + i, err);
+    if (rc)
+        goto done;
     for (size_t q = 0; q < d * Ms; q++)
-        if (!isfinite(pp[q])) {
+        if (!isfinite(s->proj[q])) {
             rc = kn_fail(err, KN_EFORMAT, "%s: projection[%zu] is not finite", path, q);
             goto done;
         }
-    for (size_t q = 0; q < sh_g[0]; q++)
-        if (!isfinite(gp[q])) {
-            rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper[%zu] is not finite", path, q);
-            goto done;
-        }
+    for (size_t i = 0; i < Ms; i++)
+        for (size_t j = i; j < Ms; j++)
+            if (!isfinite(s->g[i * Ms + j])) {
+                rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper holds a non-finite value (row %zu)",
+                             path, i);
+                goto done;
+            }
     for (size_t q = 0; q < Ms * C; q++)
-        if (!isfinite(bp[q]) || !isfinite(wp[q])) {
+        if (!isfinite(s->b[q]) || !isfinite(s->w[q])) {
             rc = kn_fail(err, KN_EFORMAT, "%s: target_sums or readout [%zu] is not finite", path,
                          q);
             goto done;
         }
-    if ((rc = ranpac_build(l, 0, err)))
-        goto done;
-    ranpac_state *s = l->impl;
-    memcpy(s->proj, pp, d * Ms * sizeof *pp);
-    size_t q = 0;
-    for (size_t i = 0; i < Ms; i++)
-        for (size_t j = i; j < Ms; j++)
-            s->g[i * Ms + j] = gp[q++];
-    memcpy(s->b, bp, Ms * C * sizeof *bp);
-    memcpy(s->w, wp, Ms * C * sizeof *wp);
     s->lambda = lambda;
     s->n_seen = (size_t)n_seen;
     s->dirty = dirty != 0;

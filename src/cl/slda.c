@@ -255,7 +255,15 @@ static int slda_load(kn_learner *l, const kn_st_file *f, kn_error *err)
         (rc = kn_st_expect(f, "class_counts", KN_ST_F64, 1, sh_c, &tc, err)) ||
         (rc = kn_st_expect(f, "scatter", KN_ST_F64, 2, sh_g, &tg, err)))
         goto done;
-    const double *sums = ts->data, *counts = tc->data, *g = tg->data;
+    /* Shapes checked: the tensors are read straight into the state, then checked there. */
+    if ((rc = slda_create(l, err)))
+        goto done;
+    slda_state *s = l->impl;
+    if ((rc = kn_st_tensor_read(f, ts, s->sums, err)) ||
+        (rc = kn_st_tensor_read(f, tc, s->counts, err)) ||
+        (rc = kn_st_tensor_read(f, tg, s->scatter, err)))
+        goto done;
+    const double *sums = s->sums, *counts = s->counts, *g = s->scatter;
     for (size_t q = 0; q < C * d; q++)
         if (!isfinite(sums[q])) {
             rc = kn_fail(err, KN_EFORMAT, "%s: class_sums[%zu] is not finite", path, q);
@@ -272,12 +280,6 @@ static int slda_load(kn_learner *l, const kn_st_file *f, kn_error *err)
                          counts[c]);
             goto done;
         }
-    if ((rc = slda_create(l, err)))
-        goto done;
-    slda_state *s = l->impl;
-    memcpy(s->sums, sums, C * d * sizeof *sums);
-    memcpy(s->counts, counts, C * sizeof *counts);
-    memcpy(s->scatter, g, d * d * sizeof *g);
 done:
     return rc;
 }
