@@ -14,7 +14,9 @@
  * fly-ridge --lambda auto chooses lambda at the end of every task as RanPAC does (every fifth
  * sample of the task held out, the log grid 1e-8 .. 1e8 scored on it, then the held-out samples
  * join G and B); --lambda gcv chooses it by generalised cross-validation on all data seen, as
- * Fly-CL does (kenyon/ridge.h). The chosen lambda and the times are the task's note. */
+ * Fly-CL does (kenyon/ridge.h). The chosen lambda and the times are the task's note. With auto,
+ * a prediction made in the middle of a task uses everything seen except the task's held-out
+ * samples (they join at the task's end). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,8 @@
  * held-out samples join G and B, so the final readout is the ridge solution on all data seen at
  * the chosen lambda. (The authors fit the grid on the current task's data alone; fitting on all
  * data but the held-out part scores the readout that will actually be used.) A number instead of
- * "auto" fixes lambda.
+ * "auto" fixes lambda. A prediction in the middle of a task uses everything seen except the
+ * task's held-out samples.
  *
  * G and B are summed in double (the authors' code sums in float32). G is added a block of
  * samples at a time with dsyrk into the lower triangle of the column-major M x M array, i.e. the
