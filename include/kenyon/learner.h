@@ -46,6 +46,9 @@ typedef struct kn_learner_ops {
     /* Writes the learner to a safetensors file (atomically) that kn_learner_load restores. */
     int (*save)(const kn_learner *l, const char *path, kn_error *err);
     void (*destroy)(kn_learner *l);
+    /* Optional: a short note on the last ended task (e.g. "lambda 100 (choice 1.20 s, solve
+     * 0.31 s)") written into buf like snprintf; the protocol prints it on its per-task line. */
+    int (*task_note)(const kn_learner *l, char *buf, size_t cap);
 } kn_learner_ops;
 
 /* Base fields; methods embed this as their first member or point impl at their state. */
@@ -148,6 +151,8 @@ int kn_learner_predict_scores(kn_learner *l, const float *x, size_t n, float *sc
 int kn_learner_predict_labels(kn_learner *l, const float *x, size_t n, const uint8_t *allowed,
                               int32_t *labels, kn_error *err);
 int kn_learner_save(const kn_learner *l, const char *path, kn_error *err);
+/* The method's note on the last ended task into buf (empty string when it has none). */
+void kn_learner_task_note(const kn_learner *l, char *buf, size_t cap);
 
 /* For a method's save: adds the common part every kenyon learner file carries, so that
  * kn_learner_load can rebuild the base before calling the method's load: __metadata__ keys

@@ -73,13 +73,18 @@ typedef struct kn_param_spec {
     const char *help;          /* one line */
     double min, max;           /* INT and DOUBLE: the accepted range (see the flags) */
     unsigned flags;
-    const char *choices;       /* CHOICE: the words, separated by '|' */
+    const char *choices;       /* CHOICE: the words, separated by '|'; DOUBLE: words accepted
+                                  besides numbers (KN_PARAM_ROW_REAL_OR), or NULL */
 } kn_param_spec;
 
 /* Table rows, so the tables read as a list of declarations. */
 #define KN_PARAM_ROW_INT(name, def, lo, hi, help) {name, KN_PARAM_INT, def, help, lo, hi, 0, NULL}
 #define KN_PARAM_ROW_REAL(name, def, lo, hi, flags, help)                                        \
     {name, KN_PARAM_DOUBLE, def, help, lo, hi, flags, NULL}
+/* A real parameter that also accepts the '|'-separated words (e.g. "auto|gcv" for a penalty
+ * chosen from the data); read it with kn_params_text, or kn_params_double when not a word. */
+#define KN_PARAM_ROW_REAL_OR(name, def, lo, hi, flags, words, help)                              \
+    {name, KN_PARAM_DOUBLE, def, help, lo, hi, flags, words}
 #define KN_PARAM_ROW_BOOL(name, def, help) {name, KN_PARAM_BOOL, def, help, 0, 1, 0, NULL}
 #define KN_PARAM_ROW_CHOICE(name, def, choices, help)                                            \
     {name, KN_PARAM_CHOICE, def, help, 0, 0, 0, choices}

@@ -67,4 +67,9 @@ kn_net *kn_bp_learner_net(kn_learner *l);
 int kn_ewc_penalty(kn_learner *l, double *penalty, double *quadratic, float *grad,
                    size_t *n_fisher_nonzero, kn_error *err);
 
+/* The replay memory of an `er` learner (tests and tools): its samples (capacity x d; the first
+ * *n in use), labels and capacity. KN_EINVAL for another method. Any output may be NULL. */
+int kn_er_memory(const kn_learner *l, const float **x, const int32_t **y, size_t *n,
+                 size_t *capacity);
+
 #endif

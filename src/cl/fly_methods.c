@@ -9,14 +9,24 @@
  * and for fly-ridge
  *   gram_upper  F64 [m (m + 1) / 2] upper triangle of G = sum h h^T, row by row
  *   target_sums F64 [m, classes]   B = sum h y^T
- * with metadata fly.n_seen and fly.dirty. */
+ * with metadata fly.n_seen, fly.dirty and fly.lambda (the penalty in use).
+ *
+ * fly-ridge --lambda auto chooses lambda at the end of every task as RanPAC does (every fifth
+ * sample of the task held out, the log grid 1e-8 .. 1e8 scored on it, then the held-out samples
+ * join G and B); --lambda gcv chooses it by generalised cross-validation on all data seen, as
+ * Fly-CL does (kenyon/ridge.h). The chosen lambda and the times are the task's note. With auto,
+ * a prediction made in the middle of a task uses everything seen except the task's held-out
+ * samples (they join at the task's end). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cl/methods.h"
 #include "kenyon/fly.h"
+#include "kenyon/ridge.h"
 #include "kenyon/safetensors.h"
+
+#include <time.h>
 
 #define CODE_CHUNK 4096
 
@@ -29,7 +39,18 @@ typedef struct fly_state {
     kn_fly_ridge rr;
     kn_kc_cache cache;  /* codes of inputs predicted before */
     kn_kc_codes scratch;
+    /* fly-ridge's lambda choice: 0 fixed, LAMBDA_AUTO (hold-out), LAMBDA_GCV. */
+    int lambda_mode;
+    float *hold;       /* held-out codes of the current task, dense (n_hold x m) */
+    int32_t *y_hold;
+    size_t n_hold, cap_hold, task_count;
+    int32_t *y_keep;   /* labels of the kept samples of a chunk */
+    double choice_seconds, solve_seconds;
 } fly_state;
+
+#define LAMBDA_AUTO 1
+#define LAMBDA_GCV 2
+#define HOLD_EVERY 5 /* every fifth sample of a task is held out (20%) */
 
 /* Limits: m * c is capped at 2^34 by the encoder and k <= m is the method's cross check; c <= d
  * needs the data and is checked when the learner is built. */
@@ -67,8 +88,9 @@ static const kn_param_spec ridge_params[] = {
     KN_PARAM_ROW_INT("k", "0", 0, 46000, "winners of the k-WTA (0: use --k-fraction)"),
     KN_PARAM_ROW_REAL("k-fraction", "0.1", 0, 1, KN_PARAM_MIN_OPEN,
                       "winners as a fraction of m (when --k is 0)"),
-    KN_PARAM_ROW_REAL("lambda", "10", 0, 1e12, KN_PARAM_MIN_OPEN,
-                      "ridge penalty: W = (G + lambda I)^-1 B"),
+    KN_PARAM_ROW_REAL_OR("lambda", "10", 0, 1e12, KN_PARAM_MIN_OPEN, "auto|gcv",
+                         "ridge penalty in W = (G + lambda I)^-1 B; auto: chosen per task on a "
+                         "20% hold-out; gcv: by generalised cross-validation"),
     KN_PARAM_ROW_END,
 };
 
@@ -100,6 +122,24 @@ static int rule_of(const kn_method *m)
 }
 
 /* Reads the resolved parameters into p (and lambda for fly-ridge). */
+static int read_lambda(const kn_learner *l, double *lambda, int *mode, kn_error *err)
+{
+    const char *v = kn_learner_param(l, "lambda");
+    *mode = 0;
+    if (v && (strcmp(v, "auto") == 0 || strcmp(v, "gcv") == 0)) {
+        *mode = v[0] == 'a' ? LAMBDA_AUTO : LAMBDA_GCV;
+        *lambda = 10; /* until the first choice */
+        return 0;
+    }
+    char *end = NULL;
+    *lambda = v ? strtod(v, &end) : NAN;
+    if (!v || end == v || *end || !(*lambda > 0) || !isfinite(*lambda))
+        return kn_fail(err, KN_EINVAL,
+                       "method %s: --lambda must be positive, auto or gcv (got '%s')",
+                       l->method->name, v ? v : "");
+    return 0;
+}
+
 static int read_params(kn_learner *l, kn_fly_params *p, double *lambda, kn_error *err)
 {
     const char *mn = l->method->name;
@@ -124,11 +164,9 @@ static int read_params(kn_learner *l, kn_fly_params *p, double *lambda, kn_error
         p->k = kk < 1 ? 1 : (int)kk;
     }
     if (l->method == &kn_method_fly_ridge) {
-        if ((rc = kn_learner_param_double(l, "lambda", lambda, err)))
+        int mode;
+        if ((rc = read_lambda(l, lambda, &mode, err)))
             return rc;
-        if (!(*lambda > 0))
-            return kn_fail(err, KN_EINVAL, "method %s: --lambda must be positive (got %g)", mn,
-                           *lambda);
     } else {
         if ((rc = kn_learner_param_double(l, "lr", &lr, err)) ||
             (rc = kn_learner_param_double(l, "ceiling", &ceil, err)))
@@ -157,8 +195,57 @@ static void fly_destroy(kn_learner *l)
     kn_fly_ridge_free(&s->rr);
     kn_kc_cache_free(&s->cache);
     kn_kc_codes_free(&s->scratch);
+    free(s->hold);
+    free(s->y_hold);
+    free(s->y_keep);
     free(s);
     l->impl = NULL;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Moves every fifth sample of the task (lambda auto) from codes into the dense hold-out buffer
+ * and compacts the rest; their labels go to s->y_keep. */
+static int hold_out(fly_state *s, kn_kc_codes *codes, const int32_t *y, kn_error *err)
+{
+    const size_t m = (size_t)s->fly.p.m, k = (size_t)codes->k;
+    size_t kept = 0;
+    for (size_t i = 0; i < codes->n; i++) {
+        if (s->task_count++ % HOLD_EVERY != HOLD_EVERY - 1) {
+            if (kept != i) {
+                memmove(codes->cells + kept * k, codes->cells + i * k, k * sizeof *codes->cells);
+                memmove(codes->values + kept * k, codes->values + i * k,
+                        k * sizeof *codes->values);
+                codes->nnz[kept] = codes->nnz[i];
+            }
+            s->y_keep[kept++] = y[i];
+            continue;
+        }
+        if (s->n_hold == s->cap_hold) {
+            size_t cap = s->cap_hold ? 2 * s->cap_hold : 256;
+            float *nh = realloc(s->hold, cap * m * sizeof *nh);
+            if (nh)
+                s->hold = nh;
+            int32_t *ny = nh ? realloc(s->y_hold, cap * sizeof *ny) : NULL;
+            if (!nh || !ny)
+                return kn_fail(err, KN_ENOMEM, "fly-ridge: out of memory holding out %zu codes",
+                               cap);
+            s->y_hold = ny;
+            s->cap_hold = cap;
+        }
+        float *row = s->hold + s->n_hold * m;
+        memset(row, 0, m * sizeof *row);
+        for (int j = 0; j < codes->nnz[i]; j++)
+            row[codes->cells[i * k + (size_t)j]] = codes->values[i * k + (size_t)j];
+        s->y_hold[s->n_hold++] = y[i];
+    }
+    codes->n = kept;
+    return 0;
 }
 
 static int fly_observe(kn_learner *l, const float *x, const int32_t *y, size_t n, kn_error *err)
@@ -169,14 +256,100 @@ static int fly_observe(kn_learner *l, const float *x, const int32_t *y, size_t n
     kn_kc_codes codes;
     size_t cap = n < CODE_CHUNK ? n : CODE_CHUNK;
     int rc = kn_kc_codes_alloc(&codes, cap, s->fly.p.k, err);
+    if (!rc && s->lambda_mode == LAMBDA_AUTO && !s->y_keep) {
+        s->y_keep = malloc(CODE_CHUNK * sizeof *s->y_keep);
+        if (!s->y_keep)
+            rc = kn_fail(err, KN_ENOMEM, "fly-ridge: out of memory");
+    }
     for (size_t st = 0; !rc && st < n; st += cap) {
         size_t b = n - st < cap ? n - st : cap;
         rc = kn_kc_encode(&s->fly.enc, x + st * l->info.d, b, &codes, err);
-        if (!rc)
+        for (size_t i = 0; !rc && i < b; i++)
+            if (y[st + i] < 0 || y[st + i] >= l->info.n_classes)
+                rc = kn_fail(err, KN_EINVAL, "fly-ridge: label %d of sample %zu outside [0, %d)",
+                             (int)y[st + i], st + i, l->info.n_classes);
+        if (!rc && s->lambda_mode == LAMBDA_AUTO) {
+            rc = hold_out(s, &codes, y + st, err);
+            if (!rc)
+                rc = kn_fly_ridge_accumulate(&s->rr, &codes, s->y_keep, err);
+        } else if (!rc)
             rc = kn_fly_ridge_accumulate(&s->rr, &codes, y + st, err);
     }
     kn_kc_codes_free(&codes);
     return rc;
+}
+
+static int fly_begin(kn_learner *l, int task, const int32_t *classes, int n, kn_error *err)
+{
+    (void)task, (void)classes, (void)n, (void)err;
+    fly_state *s = l->impl;
+    s->n_hold = 0;
+    s->task_count = 0;
+    return 0;
+}
+
+/* fly-ridge: chooses lambda (auto, gcv) and solves, timing both for the task's note. */
+static int fly_end(kn_learner *l, kn_error *err)
+{
+    fly_state *s = l->impl;
+    if (!s->ridge)
+        return 0;
+    kn_fly_ridge *r = &s->rr;
+    const size_t m = (size_t)r->m, C = (size_t)r->n_classes;
+    s->choice_seconds = 0;
+    int rc = 0;
+    if (s->lambda_mode && !r->factor) {
+        r->factor = malloc(m * m * sizeof *r->factor);
+        if (!r->factor)
+            return kn_fail(err, KN_ENOMEM, "fly-ridge: out of memory for the Cholesky factor");
+    }
+    kn_ridge_choice ch = {0};
+    if (s->lambda_mode == LAMBDA_AUTO && s->n_hold > 0) {
+        rc = kn_ridge_choose_holdout(r->g, r->b, m, C, s->hold, s->y_hold, s->n_hold, l->seen,
+                                     r->factor, &ch, err);
+        /* The held-out codes join G and B. */
+        kn_kc_codes codes;
+        if (!rc)
+            rc = kn_kc_codes_alloc(&codes, s->n_hold, s->fly.p.k, err);
+        if (!rc) {
+            const size_t k = (size_t)codes.k;
+            for (size_t i = 0; i < s->n_hold; i++) {
+                int q = 0;
+                for (size_t j = 0; j < m && q < codes.k; j++)
+                    if (s->hold[i * m + j] > 0) {
+                        codes.cells[i * k + (size_t)q] = (int32_t)j;
+                        codes.values[i * k + (size_t)q++] = s->hold[i * m + j];
+                    }
+                codes.nnz[i] = q;
+            }
+            codes.n = s->n_hold;
+            rc = kn_fly_ridge_accumulate(r, &codes, s->y_hold, err);
+            kn_kc_codes_free(&codes);
+        }
+        s->n_hold = 0;
+    } else if (s->lambda_mode == LAMBDA_GCV && r->n_seen > 0) {
+        rc = kn_ridge_choose_gcv(r->g, r->b, m, C, (double)r->n_seen, r->factor, &ch, err);
+    }
+    if (rc)
+        return rc;
+    if (ch.n_tried) {
+        r->lambda = ch.lambda;
+        s->choice_seconds = ch.seconds;
+        r->dirty = r->n_seen > 0;
+    }
+    double t0 = now_seconds();
+    rc = kn_fly_ridge_solve(r, err);
+    s->solve_seconds = now_seconds() - t0;
+    return rc;
+}
+
+static int fly_note(const kn_learner *l, char *buf, size_t cap)
+{
+    const fly_state *s = l->impl;
+    if (!s->ridge)
+        return snprintf(buf, cap, "%s", "");
+    return snprintf(buf, cap, "lambda %g (choice %.2f s, solve %.2f s)", s->rr.lambda,
+                    s->choice_seconds, s->solve_seconds);
 }
 
 static int fly_predict(kn_learner *l, const float *x, size_t n, float *scores, kn_error *err)
@@ -230,6 +403,8 @@ static int fly_save(const kn_learner *l, const char *path, kn_error *err)
             rc = kn_st_writer_meta_fmt(&w, "fly.n_seen", err, "%zu", s->rr.n_seen);
         if (!rc)
             rc = kn_st_writer_meta_fmt(&w, "fly.dirty", err, "%d", s->rr.dirty);
+        if (!rc)
+            rc = kn_st_writer_meta_fmt(&w, "fly.lambda", err, "%.17g", s->rr.lambda);
     }
     if (!rc)
         rc = kn_st_writer_write(&w, path, err);
@@ -239,12 +414,13 @@ static int fly_save(const kn_learner *l, const char *path, kn_error *err)
 }
 
 static const kn_learner_ops fly_ops = {
-    .begin_task = NULL,
+    .begin_task = fly_begin,
     .observe = fly_observe,
-    .end_task = NULL,
+    .end_task = fly_end,
     .predict_scores = fly_predict,
     .save = fly_save,
     .destroy = fly_destroy,
+    .task_note = fly_note,
 };
 
 static int fly_create(kn_learner *l, kn_error *err)
@@ -261,6 +437,10 @@ static int fly_create(kn_learner *l, kn_error *err)
     l->ops = &fly_ops; /* destroy handles a partly built state */
     kn_kc_cache_init(&s->cache, CODE_CACHE_BYTES);
     s->ridge = l->method == &kn_method_fly_ridge;
+    if (s->ridge && ((rc = read_lambda(l, &lambda, &s->lambda_mode, err)) ||
+                     (rc = kn_ridge_check_memory("method fly-ridge", "m", (size_t)p.m,
+                                                 (size_t)l->info.n_classes, err))))
+        return rc;
     rc = kn_fly_model_init(&s->fly, &p, l->info.n_classes, err);
     if (!rc && s->ridge)
         rc = kn_fly_ridge_init(&s->rr, p.m, l->info.n_classes, lambda, err);
@@ -350,7 +530,8 @@ static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
             rc = kn_fail(err, KN_ENOMEM, "FlyModel: out of memory for %d x %d weights", p.m,
                          l->info.n_classes);
     }
-    if (!rc && ridge)
+    if (!rc && ridge && !(rc = read_lambda(l, &lambda, &s->lambda_mode, err)) &&
+        !(rc = kn_ridge_check_memory("method fly-ridge", "m", m, C, err)))
         rc = kn_fly_ridge_init(&s->rr, p.m, l->info.n_classes, lambda, err);
     if (!rc)
         rc = read_finite(f, tw, 0, m * C, ridge ? s->rr.w : s->fly.w, err);
@@ -369,6 +550,13 @@ static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
             rc = read_finite(f, tb, 0, m * C, s->rr.b, err);
         s->rr.n_seen = (size_t)n_seen;
         s->rr.dirty = dirty != 0;
+        /* Files from before lambda could be chosen have no fly.lambda: the parameter's. */
+        double lam = s->rr.lambda;
+        if (!rc && kn_st_meta(f, "fly.lambda") &&
+            !(rc = kn_st_meta_double(f, "fly.lambda", &lam, err)) && !(lam > 0 && isfinite(lam)))
+            rc = kn_fail(err, KN_EFORMAT, "%s: fly.lambda = %g is not a positive number",
+                         f->source, lam);
+        s->rr.lambda = lam;
     }
     return rc;
 }

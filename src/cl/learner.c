@@ -448,3 +448,12 @@ done:
     kn_st_free(&f);
     return rc;
 }
+
+void kn_learner_task_note(const kn_learner *l, char *buf, size_t cap)
+{
+    if (!cap)
+        return;
+    buf[0] = '\0';
+    if (l && l->ops && l->ops->task_note && l->impl)
+        l->ops->task_note(l, buf, cap);
+}

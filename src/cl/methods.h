@@ -20,4 +20,10 @@ extern const kn_method kn_method_ewc;
 extern const kn_method kn_method_gem;
 extern const kn_method kn_method_bir;
 
+/* One-pass learners that followed the fly paper (src/cl/ncm.c, slda.c, ranpac.c, er.c). */
+extern const kn_method kn_method_ncm;
+extern const kn_method kn_method_slda;
+extern const kn_method kn_method_ranpac;
+extern const kn_method kn_method_er;
+
 #endif

@@ -271,7 +271,9 @@ int kn_protocol_run(kn_learner *l, const kn_split *sp, const kn_task_stream *ts,
                     s / (i + 1), sti / (i + 1));
             for (int j = 0; j <= i; j++)
                 fprintf(o->log, " %.3f", res->acc[(size_t)i * T + j]);
-            fprintf(o->log, "\n");
+            char note[160];
+            kn_learner_task_note(l, note, sizeof note);
+            fprintf(o->log, note[0] ? "  [%s]\n" : "%s\n", note);
             fflush(o->log);
         }
         if (o->after_task)

@@ -16,6 +16,11 @@ static const kn_method *const methods[] = {
     &kn_method_ewc,
     &kn_method_gem,
     &kn_method_bir,
+    /* One-pass learners from later work: nearest class mean, streaming LDA, RanPAC, replay. */
+    &kn_method_ncm,
+    &kn_method_slda,
+    &kn_method_ranpac,
+    &kn_method_er,
     NULL,
 };
 

@@ -156,8 +156,11 @@ void kn_param_describe(const kn_param_spec *p, char *buf, size_t size)
             snprintf(hi, sizeof hi, "inf");
         else
             snprintf(hi, sizeof hi, "%g", p->max);
-        snprintf(buf, size, "a number in %c%g, %s%c", lo_open ? '(' : '[', p->min, hi,
-                 hi_open ? ')' : ']');
+        int w = snprintf(buf, size, "a number in %c%g, %s%c", lo_open ? '(' : '[', p->min, hi,
+                         hi_open ? ')' : ']');
+        /* The words a KN_PARAM_ROW_REAL_OR row also accepts. */
+        if (p->choices && w > 0 && (size_t)w < size)
+            snprintf(buf + w, size - (size_t)w, " or %s", p->choices);
         return;
     }
     case KN_PARAM_BOOL: snprintf(buf, size, "0 or 1"); return;
@@ -206,6 +209,8 @@ int kn_param_check(const kn_param_spec *p, const char *owner, const char *text, 
     }
     case KN_PARAM_DOUBLE: {
         double v;
+        if (p->choices && choice_index(p->choices, text) >= 0)
+            return KN_OK;
         kn_num_status st = kn_parse_f64(text, &v);
         if (st == KN_NUM_SYNTAX)
             return fail_value(p, owner, text, "is not a number", 1, err);

@@ -58,7 +58,7 @@ static int script_predict(kn_learner *l, const float *x, size_t n, float *scores
             scores[i * (size_t)l->info.n_classes + c] = (float)c;
     return 0;
 }
-static const kn_learner_ops script_ops = {NULL, script_observe, NULL, script_predict, NULL, NULL};
+static const kn_learner_ops script_ops = {.observe = script_observe, .predict_scores = script_predict};
 static const kn_method script_method = {"script", "test", NULL, NULL, NULL, NULL};
 
 /* 6 classes, 10 train and 5 test samples each, d = 6: class c is feature c on, plus a little
