@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kenyon/datasets.h"
+#include "kenyon/data_load.h"
 #include "kenyon/fly.h"
 #include "kenyon/ridge.h"
 #include "kenyon/rng.h"
