@@ -10,6 +10,8 @@ PACKAGES=(
   libplplot-dev plplot-driver-cairo libfreetype-dev
   # oneDNN: the second GEMM backend, used when OpenBLAS cannot run the CPU's widest kernels
   libdnnl-dev
+  # Open MPI: data-parallel training under mpirun (the KENYON_MPI build option)
+  libopenmpi-dev openmpi-bin
   dataset-fashion-mnist ca-certificates
   # Japanese fonts for `kenyon data kana` (the KMNIST stand-in): brush, handwriting, rounded,
   # gothic and mincho families.
