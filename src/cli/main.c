@@ -96,8 +96,13 @@ static int dispatch(int argc, char **argv)
     }
 #endif
     for (const command *c = commands; c->name; c++)
-        if (strcmp(c->name, argv[1]) == 0)
+        if (strcmp(c->name, argv[1]) == 0) {
+#ifdef KENYON_HAVE_MPI
+            return kn_mpi_settle(c->name, c->run(argc - 2, argv + 2));
+#else
             return c->run(argc - 2, argv + 2);
+#endif
+        }
     fprintf(stderr, "kenyon: unknown command '%s' (see kenyon --help)\n", argv[1]);
     return 2;
 }

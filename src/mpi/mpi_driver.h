@@ -31,6 +31,12 @@ int kn_mpi_size(void);
 /* "MPI: Open MPI v4.1.4, ..." for kenyon --version. */
 const char *kn_mpi_describe(char *buf, size_t cap);
 
+/* After a command returned code under mpirun: if its run did not settle the outcome with the
+ * other ranks (it stopped early, e.g. a usage error on this rank alone), joins the exchange they
+ * wait in, so no rank waits forever. Returns the exit code to use. */
+int kn_mpi_settle(const char *command, int code);
+void kn_mpi_mark_settled(void);
+
 /* The state of one data-parallel `kenyon run`. */
 typedef struct kn_mpi_run {
     int rank, size;

@@ -54,6 +54,7 @@ void kn_mpi_run_begin(kn_mpi_run *mr, kn_experiment_spec *s, kn_experiment_callb
 
 int kn_mpi_run_end(kn_mpi_run *mr, int rc, kn_error *err)
 {
+    kn_mpi_mark_settled();
     if (mr->idle) /* sat out: wait for rank 0's outcome */
         rc = kn_mpi_exchange(mr, 0, NULL, err);
     else if (rc && !mr->job_failed && !mr->final_done)

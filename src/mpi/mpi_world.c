@@ -8,7 +8,8 @@
 #include "mpi/mpi_driver.h"
 #include "mpi/mpi_internal.h"
 
-static int g_initialised, g_rank, g_size = 1;
+/* Set once the process's run has settled its outcome with the other ranks. */
+static int g_initialised, g_rank, g_size = 1, g_settled;
 
 int kn_mpi_init(int *argc, char ***argv)
 {
@@ -64,4 +65,25 @@ int kn_mpi_exchange(kn_mpi_run *mr, int failed, const char *msg, kn_error *err)
     mr->job_failed = 1;
     snprintf(mr->failure, sizeof mr->failure, "rank %d of %d: %.450s", out.rank, mr->size, why);
     return kn_fail(err, KN_ESTATE, "%s", mr->failure);
+}
+
+void kn_mpi_mark_settled(void) { g_settled = 1; }
+
+int kn_mpi_settle(const char *command, int code)
+{
+    if (!g_initialised || g_settled)
+        return code;
+    /* The command ended before its run joined the others (a usage error on this rank only, say,
+     * when ranks were given different arguments): join the exchange they are waiting in. */
+    kn_mpi_run mr = {.rank = g_rank, .size = g_size};
+    char why[160];
+    snprintf(why, sizeof why, "kenyon %s stopped before the run (exit %d; its message is above)",
+             command, code);
+    kn_error err;
+    g_settled = 1;
+    if (!kn_mpi_exchange(&mr, code != 0, why, &err))
+        return code;
+    if (g_rank == 0)
+        fprintf(stderr, "kenyon %s: %s\n", command, err.msg);
+    return code ? code : 1;
 }
