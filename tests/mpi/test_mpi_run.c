@@ -52,7 +52,7 @@ static void make_rows(kn_rng *rng, float *x, int32_t *y, size_t n)
     for (size_t i = 0; i < n; i++) {
         y[i] = (int32_t)(i % N_CLASSES);
         for (int j = 0; j < D; j++)
-            x[i * D + j] = (float)(kn_rng_uniform(rng) + (j / 4 == y[i] ? 1.5 : 0.0));
+            x[i * D + j] = (float)(kn_rng_uniform(rng) + (j / 4 == y[i] ? 0.35 : 0.0));
     }
 }
 
