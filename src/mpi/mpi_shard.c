@@ -9,14 +9,16 @@
  * number of ranks and any order), each activation is counted in fixed point: an int64 per
  * (cell, class) of round(h * 2^32), summed with an integer reduction, then applied once per task
  * in double. This is a different rounding from the single-process rule's per-sample float
- * additions (weights agree to ~1e-7 relative, not bit for bit); kenyon run without mpirun keeps
- * the single-process rule unchanged, and every MPI run, 1 rank or many, gives the same bits.
+ * additions (on MNIST-20 the weights differ by at most 5e-7, not bit for bit); kenyon run
+ * without mpirun keeps the single-process rule unchanged, and every MPI run, 1 rank or many,
+ * gives the same bits.
  *
  * fly-ridge: each rank accumulates its shard's G = sum h h^T (upper triangle) and B = sum h y^T
  * in double with the library's own accumulate; end_task reduces them to rank 0 (packed upper
  * triangle + B, one message) and broadcasts the total, so every rank adds the same numbers.
- * Double sums of different groupings differ in the last bits: weights agree to ~1e-12 across rank
- * counts, not bit for bit. */
+ * Double sums of different groupings differ in the last bits (G by ~1e-10 on MNIST-20 at m 1000,
+ * the float weights were identical); the tests bound the weights across rank
+ * counts by 1e-6. */
 #include <math.h>
 #include <mpi.h>
 #include <stdint.h>
