@@ -27,7 +27,10 @@
  * allocations until exit and are unloaded at MPI_Finalize, so LeakSanitizer can neither free nor
  * attribute them (their stacks end in an unknown module). Every other sanitizer check stays on,
  * and the runs without mpirun below keep leak detection. */
-#define MPIRUN_ENV "OMP_NUM_THREADS=1 ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" "
+#define MPIRUN_ENV                                                                            \
+    "OMP_NUM_THREADS=1 ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" "
+/* mpirun (its path is the first %s) with the options every test uses. */
+#define MPIRUN MPIRUN_ENV "%s --oversubscribe --allow-run-as-root --timeout 300 "
 
 static const char *g_dir;
 static char g_mpirun[512];
@@ -148,7 +151,7 @@ static void run(const char *method, const char *opts, int ranks, const char *tag
     snprintf(outdir, sizeof outdir, "%s", kt_path(g_dir, tag));
     char prefix[700] = "";
     if (ranks > 0)
-        snprintf(prefix, sizeof prefix, MPIRUN_ENV "%s --oversubscribe --allow-run-as-root --timeout 300 "
+        snprintf(prefix, sizeof prefix, MPIRUN
                  "-n %d ", g_mpirun, ranks);
     snprintf(cmd, sizeof cmd, "%s%s run --method %s %s %s --seed 3 --quiet --out %s --save %s.st",
              prefix, getenv("KENYON"), method, opts, data_args(), outdir, outdir);
@@ -247,7 +250,7 @@ static void test_unsplittable_runs_on_rank0(void **state)
     if (!g_dir)
         skip();
     char cmd[4096], *out = NULL;
-    snprintf(cmd, sizeof cmd, MPIRUN_ENV "%s --oversubscribe --allow-run-as-root --timeout 300 -n 2 %s "
+    snprintf(cmd, sizeof cmd, MPIRUN "-n 2 %s "
              "run --method v1 " FLY_OPTS " %s --seed 3 --quiet --out %s", g_mpirun,
              getenv("KENYON"), data_args(), kt_path(g_dir, "v1-n2"));
     assert_int_equal(shell(&out, cmd), 0);
@@ -276,7 +279,7 @@ static void test_failing_rank(void **state)
              "--test-x %s --test-y %s --quiet --out %s", getenv("KENYON"),
              kt_path(g_dir, "bad.csv"), kt_path(g_dir, "ytr.npy"), kt_path(g_dir, "xte.npy"),
              kt_path(g_dir, "yte.npy"), outdir);
-    snprintf(cmd, sizeof cmd, MPIRUN_ENV "%s --oversubscribe --allow-run-as-root --timeout 300 -n 1 %s "
+    snprintf(cmd, sizeof cmd, MPIRUN "-n 1 %s "
              ": -n 1 %s", g_mpirun, good, bad);
     int rc = shell(&out, cmd);
     assert_int_not_equal(rc, 0);
@@ -298,7 +301,7 @@ static void test_other_commands_refused(void **state)
     if (!g_dir)
         skip();
     char cmd[2048], *out = NULL;
-    snprintf(cmd, sizeof cmd, MPIRUN_ENV "%s --oversubscribe --allow-run-as-root --timeout 300 -n 2 %s bench mnist20 "
+    snprintf(cmd, sizeof cmd, MPIRUN "-n 2 %s bench mnist20 "
              "--quick --data %s", g_mpirun, getenv("KENYON"), kt_path(g_dir, "nodata"));
     assert_int_not_equal(shell(&out, cmd), 0);
     assert_non_null(strstr(out, "only `kenyon run` is spread over MPI ranks"));
