@@ -15,8 +15,16 @@ int kn_mpi_init(int *argc, char ***argv)
 {
     if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_RANK"))
         return 0; /* not started by mpirun: behave as a build without MPI */
-    if (MPI_Init(argc, argv) != MPI_SUCCESS) {
-        fprintf(stderr, "kenyon: MPI_Init failed\n");
+    /* OpenMP threads encode inside a rank; only the main thread calls MPI (FUNNELED). */
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fprintf(stderr, "kenyon: MPI_Init_thread failed\n");
+        return 1;
+    }
+    if (provided < MPI_THREAD_FUNNELED) {
+        fprintf(stderr, "kenyon: this MPI library cannot be used with threads (it provides "
+                "thread level %d; FUNNELED is needed)\n", provided);
+        MPI_Finalize();
         return 1;
     }
     g_initialised = 1;
