@@ -91,7 +91,7 @@ int kn_mpi_settle(const char *command, int code)
     g_settled = 1;
     if (!kn_mpi_exchange(&mr, code != 0, why, &err))
         return code;
-    if (g_rank == 0)
+    if (g_rank == 0 && code == 0) /* a failing rank 0 has said why already */
         fprintf(stderr, "kenyon %s: %s\n", command, err.msg);
     return code ? code : 1;
 }
