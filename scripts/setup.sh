@@ -10,6 +10,8 @@ PACKAGES=(
   libplplot-dev plplot-driver-cairo libfreetype-dev
   # oneDNN: the second GEMM backend, used when OpenBLAS cannot run the CPU's widest kernels
   libdnnl-dev
+  # Open MPI: data-parallel training under mpirun (the KENYON_MPI build option)
+  libopenmpi-dev openmpi-bin
   dataset-fashion-mnist ca-certificates
   # The Python package (python/): built against Debian's interpreter and its numpy/scipy/sklearn.
   python3-dev python3-venv python3-numpy python3-scipy python3-sklearn python3-pytest

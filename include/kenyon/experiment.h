@@ -111,6 +111,10 @@ typedef struct kn_experiment_callbacks {
     /* Once the data are loaded and the learner is built, just before the first task (e.g. to
      * reset a peak-memory mark, so that the run's peak is the learner's own). */
     void (*before_train)(void *ctx);
+    /* Once the learner is built (or loaded), before the log header and the first task: a driver
+     * may adapt it, e.g. the MPI driver puts its data-parallel training around it. A non-zero
+     * return fails the run with that error. */
+    int (*on_learner)(void *ctx, kn_learner *l, kn_error *err);
     void *ctx;
 } kn_experiment_callbacks;
 

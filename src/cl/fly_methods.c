@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl/fly_parts.h"
 #include "cl/methods.h"
 #include "kenyon/fly.h"
 #include "kenyon/ridge.h"
@@ -572,3 +573,15 @@ const kn_method kn_method_v3 = {"v3", "always raise target, lower wrong row on m
 const kn_method kn_method_fly_ridge = {"fly-ridge",
                                        "streaming ridge regression readout on the KC code",
                                        ridge_params, fly_create, fly_load, fly_check};
+
+int kn_fly_learner_parts(kn_learner *l, kn_fly_model **fly, kn_fly_ridge **ridge, kn_error *err)
+{
+    const kn_method *m = l->method;
+    if (m != &kn_method_fly && m != &kn_method_v1 && m != &kn_method_v2 && m != &kn_method_v3 &&
+        m != &kn_method_fly_ridge)
+        return kn_fail(err, KN_EINVAL, "method %s is not a FlyModel learner", m->name);
+    fly_state *s = l->impl;
+    *fly = &s->fly;
+    *ridge = s->ridge ? &s->rr : NULL;
+    return 0;
+}

@@ -12,6 +12,9 @@
 #include "kenyon/features.h"
 #include "kenyon/peak_memory.h"
 #include "opts.h"
+#ifdef KENYON_HAVE_MPI
+#include "mpi/mpi_driver.h"
+#endif
 
 #define MAX_OVERRIDES 64
 
@@ -109,6 +112,21 @@ int kn_cmd_run(int argc, char **argv)
     kn_experiment_callbacks cb = {.log = quiet ? NULL : log_to_stdout,
                                   .before_train = reset_peak_memory};
     kn_experiment_result r;
+#ifdef KENYON_HAVE_MPI
+    if (kn_mpi_active()) { /* data-parallel under mpirun: only rank 0 reports */
+        kn_mpi_run mr;
+        kn_mpi_run_begin(&mr, &s, &cb);
+        int rc = kn_experiment_run(&s, &cb, &r, &err);
+        fflush(stdout);
+        if (kn_mpi_run_end(&mr, rc, &err))
+            return 1;
+        if (mr.rank != 0 || mr.idle) {
+            if (!rc)
+                kn_experiment_result_free(&r);
+            return 0;
+        }
+    } else
+#endif
     if (kn_experiment_run(&s, &cb, &r, &err)) {
         fflush(stdout);
         fprintf(stderr, "kenyon run: %s\n", err.msg);

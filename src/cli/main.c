@@ -5,6 +5,9 @@
 #include "commands.h"
 #include "kenyon/error.h"
 #include "kenyon/gemm.h"
+#ifdef KENYON_HAVE_MPI
+#include "mpi/mpi_driver.h"
+#endif
 
 #ifndef KENYON_VERSION
 #define KENYON_VERSION "unknown"
@@ -42,11 +45,26 @@ static void print_usage(FILE *out)
                  "KENYON_BLAS_FIX=0 keeps a too-narrow OpenBLAS kernel (no re-run).\n");
 }
 
+#ifdef KENYON_HAVE_MPI
+static int dispatch(int argc, char **argv);
+#endif
+
 int main(int argc, char **argv)
 {
     /* First of all: if OpenBLAS loaded kernels narrower than this CPU runs, start again with the
      * right ones (kenyon/gemm.h). Returns here when nothing needs fixing. */
     (void)kn_blas_fix_kernel(argv);
+#ifdef KENYON_HAVE_MPI
+    if (kn_mpi_init(&argc, &argv))
+        return 2;
+    int code = dispatch(argc, argv);
+    kn_mpi_finalize();
+    return code;
+}
+
+static int dispatch(int argc, char **argv)
+{
+#endif
     kn_error err = {0};
     if (kn_gemm_init(&err)) {
         fprintf(stderr, "kenyon: %s\n", err.msg);
@@ -64,11 +82,27 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--version") == 0) {
         char gemm[256];
         printf("kenyon %s\n%s\n", KENYON_VERSION, kn_gemm_describe(gemm, sizeof gemm));
+#ifdef KENYON_HAVE_MPI
+        printf("%s\n", kn_mpi_describe(gemm, sizeof gemm));
+#endif
         return 0;
     }
+#ifdef KENYON_HAVE_MPI
+    if (kn_mpi_size() > 1 && strcmp(argv[1], "run") != 0) {
+        if (kn_mpi_rank() == 0)
+            fprintf(stderr, "kenyon %s: only `kenyon run` is spread over MPI ranks; start it "
+                    "without mpirun (or with -n 1)\n", argv[1]);
+        return 2;
+    }
+#endif
     for (const command *c = commands; c->name; c++)
-        if (strcmp(c->name, argv[1]) == 0)
+        if (strcmp(c->name, argv[1]) == 0) {
+#ifdef KENYON_HAVE_MPI
+            return kn_mpi_settle(c->name, c->run(argc - 2, argv + 2));
+#else
             return c->run(argc - 2, argv + 2);
+#endif
+        }
     fprintf(stderr, "kenyon: unknown command '%s' (see kenyon --help)\n", argv[1]);
     return 2;
 }

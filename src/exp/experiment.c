@@ -308,6 +308,8 @@ int kn_experiment_run(const kn_experiment_spec *s, const kn_experiment_callbacks
         goto out;
     kn_learner_info info = {.d = sp->train.d, .n_classes = n_classes, .seed = s->seed};
     rc = make_learner(s, &info, &ts, sp->train.n, log, &l, err);
+    if (!rc && cb && cb->on_learner)
+        rc = cb->on_learner(cb->ctx, l, err);
     if (rc)
         goto out;
     if (log)

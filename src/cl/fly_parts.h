@@ -1,0 +1,14 @@
+/* Access to the parts of a fly-family learner (fly, v1-v3, fly-ridge) for drivers that train it
+ * piecewise, e.g. the MPI data-parallel driver, which encodes a shard of each task and merges
+ * the sums of all ranks into these arrays. */
+#ifndef KENYON_CL_FLY_PARTS_H
+#define KENYON_CL_FLY_PARTS_H
+
+#include "kenyon/fly.h"
+#include "kenyon/learner.h"
+
+/* Fills the encoder and the readout of l (ridge is NULL unless l is fly-ridge). Returns 0, or
+ * KN_EINVAL when l is not a fly-family learner. */
+int kn_fly_learner_parts(kn_learner *l, kn_fly_model **fly, kn_fly_ridge **ridge, kn_error *err);
+
+#endif

@@ -1,0 +1,21 @@
+/* Internals shared by the MPI driver's files (mpi_driver.h is the CLI's view). */
+#ifndef KENYON_MPI_INTERNAL_H
+#define KENYON_MPI_INTERNAL_H
+
+#include "kenyon/learner.h"
+#include "mpi/mpi_driver.h"
+
+/* The status exchange every rank joins once per task and once after the last evaluation:
+ * failed = 1 reports this rank's failure (msg). Returns 0 when no rank failed, else fails err
+ * with "rank R of N: reason" of the lowest failing rank (also kept in mr->failure). */
+int kn_mpi_exchange(kn_mpi_run *mr, int failed, const char *msg, kn_error *err);
+
+/* Wraps a fly or fly-ridge learner for data-parallel training (mpi_shard.c): l keeps its
+ * method, parameters and model file format; observe sums this rank's shard, end_task merges all
+ * ranks' sums. */
+int kn_mpi_shard_learner(kn_mpi_run *mr, kn_learner *l, kn_error *err);
+/* 1 when l's method can be trained data-parallel with the single-process result: fly with
+ * beta = 0 and fly-ridge. */
+int kn_mpi_can_split(const kn_learner *l);
+
+#endif
