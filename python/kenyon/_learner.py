@@ -36,6 +36,12 @@ class Method(NamedTuple):
 def _typed(type_name, text):
     if type_name == "bool":
         return text.strip().lower() in ("1", "true", "yes", "on")
+    if type_name == "float":
+        # A number parameter may also take words (fly-ridge's lambda: a number, auto or gcv).
+        try:
+            return float(text)
+        except ValueError:
+            return text
     return _TYPES[type_name](text)
 
 
