@@ -17,7 +17,8 @@ _TYPES = {"int": int, "float": float, "bool": bool, "str": str}
 
 class Param(NamedTuple):
     """One hyperparameter of a method: its keyword name, Python type, default, help, what the
-    C library accepts ("an integer in [1, 1048576]") and, for a choice, the words allowed."""
+    C library accepts ("an integer in [1, 1048576]") and the words allowed: for a choice, its
+    values; for a number that also takes words (fly-ridge's lambda: auto, gcv), those words."""
     name: str
     type: type
     default: object

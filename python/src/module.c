@@ -292,7 +292,7 @@ static PyObject *py_methods(PyObject *self, PyObject *noargs)
             PyObject *t = Py_BuildValue("(ssssss)", pyname, type_name(p->type),
                                         p->default_value ? p->default_value : "",
                                         p->help ? p->help : "", accepted,
-                                        p->type == KN_PARAM_CHOICE && p->choices ? p->choices : "");
+                                        p->choices ? p->choices : "");
             if (!t || PyList_Append(ps, t) < 0)
                 Py_CLEAR(ps);
             Py_XDECREF(t);
