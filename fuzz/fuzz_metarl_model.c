@@ -1,31 +1,18 @@
 /* libFuzzer target for the meta-RL model reader (safetensors + kenyon metadata checks): the input
  * bytes are written to a temporary file (the reader takes a path) and loaded; a model that loads
  * is also stepped once, so shapes that pass validation must be usable. Any crash, leak or
- * sanitizer report is a bug. */
+ * sanitizer report is a bug. Seeds: fuzz/corpus/metarl_model. */
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "kenyon/metarl.h"
-
-static const char *scratch_path(void)
-{
-    static char path[64];
-    if (!path[0])
-        snprintf(path, sizeof path, "/tmp/kenyon-fuzz-metarl-%ld.safetensors", (long)getpid());
-    return path;
-}
+#include "scratch_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *path = scratch_path();
-    FILE *f = fopen(path, "wb");
-    if (!f)
+    const char *path = fuzz_scratch_write("metarl", data, size);
+    if (!path)
         return 0;
-    if (size)
-        fwrite(data, 1, size, f);
-    fclose(f);
     kn_error err;
     kn_metarl_net net;
     kn_bandit_task_params task;
