@@ -3,6 +3,7 @@
  * memory and scores, another seed another memory; a saved model restores the memory, the
  * generator and the net, so a loaded copy goes on filling the memory exactly as the original. */
 #include "test_support.h"
+#include "cl_tasks.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,13 +33,8 @@ static void make_data(float *x, int32_t *y)
 
 static kn_learner *make(uint64_t seed, const char *mem)
 {
-    kn_learner_info info = {.d = D, .n_classes = C, .seed = seed};
     kn_kv ov[] = {{"hidden", "16"}, {"memory", mem}, {"minibatch", "10"}};
-    kn_learner *l = NULL;
-    kn_error err;
-    if (kn_learner_create("er", &info, ov, 3, &l, &err))
-        fail_msg("create er: %s", err.msg);
-    return l;
+    return cl_make("er", D, C, seed, ov, 3);
 }
 
 static void held_counts(const kn_learner *l, size_t *held, size_t *n, size_t *cap)
@@ -59,12 +55,7 @@ static void run_task(kn_learner *l, int t, const float *x, const int32_t *y, int
     int32_t cls[2] = {2 * t, 2 * t + 1};
     static float xb[N * D];
     static int32_t yb[N];
-    size_t m = 0;
-    for (size_t s = 0; s < N; s++)
-        if (y[s] == cls[0] || y[s] == cls[1]) {
-            memcpy(xb + m * D, x + s * D, D * sizeof(float));
-            yb[m++] = y[s];
-        }
+    size_t m = cl_task_gather(x, y, N, D, cls, 2, NULL, xb, yb);
     assert_int_equal(kn_learner_begin_task(l, t, cls, 2, &err), 0);
     size_t seen_before = (size_t)t * 2 * PER;
     for (size_t st = 0; st < m; st += 25) {

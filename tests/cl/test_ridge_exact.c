@@ -8,6 +8,7 @@
  * with the explicit hat matrix. Too large an M for this machine fails with the memory it would
  * need (checked on machines with less than 32 GB). */
 #include "test_support.h"
+#include "cl_tasks.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -42,48 +43,6 @@ static void make_data(float *x, int32_t *y, size_t n, uint64_t seed)
         y[s] = c;
         for (int j = 0; j < D; j++)
             x[s * D + j] = (float)(centre[c][j] + 0.6 * kn_rng_normal(&r));
-    }
-}
-
-static kn_learner *make(const char *method, const kn_kv *ov, size_t nov)
-{
-    kn_learner_info info = {.d = D, .n_classes = C, .seed = 21};
-    kn_learner *l = NULL;
-    kn_error err;
-    if (kn_learner_create(method, &info, ov, nov, &l, &err))
-        fail_msg("create %s: %s", method, err.msg);
-    return l;
-}
-
-static void stream(kn_learner *l, const float *x, const int32_t *y, const int *torder,
-                   uint64_t seed, size_t batch)
-{
-    kn_error err;
-    kn_rng r;
-    kn_rng_seed(&r, seed);
-    for (int ti = 0; ti < 3; ti++) {
-        int t = torder[ti];
-        int32_t cls[2] = {2 * t, 2 * t + 1};
-        size_t idx[N], m = 0;
-        for (size_t s = 0; s < N; s++)
-            if (y[s] == cls[0] || y[s] == cls[1])
-                idx[m++] = s;
-        if (seed)
-            kn_rng_shuffle(&r, idx, m, sizeof idx[0]);
-        assert_int_equal(kn_learner_begin_task(l, ti, cls, 2, &err), 0);
-        static float xb[N * D];
-        int32_t yb[N];
-        for (size_t st = 0; st < m; st += batch) {
-            size_t b = m - st < batch ? m - st : batch;
-            for (size_t i = 0; i < b; i++) {
-                memcpy(xb + i * D, x + idx[st + i] * D, D * sizeof(float));
-                yb[i] = y[idx[st + i]];
-            }
-            if (kn_learner_observe(l, xb, yb, b, &err))
-                fail_msg("observe: %s", err.msg);
-        }
-        if (kn_learner_end_task(l, &err))
-            fail_msg("end_task: %s", err.msg);
     }
 }
 
@@ -248,8 +207,9 @@ static void check_joint(const char *method, const char *lambda)
     const size_t batches[3] = {1, 13, 500};
     const char *dir = kt_scratch_dir(method);
     for (int o = 0; o < 3; o++) {
-        kn_learner *l = fly ? make(method, ov_fly, 4) : make(method, ov_ranpac, 2);
-        stream(l, x, y, orders[o], 31 + (uint64_t)o, batches[o]);
+        kn_learner *l = fly ? cl_make(method, D, C, 21, ov_fly, 4)
+                            : cl_make(method, D, C, 21, ov_ranpac, 2);
+        cl_stream_tasks(l, x, y, N, D, orders[o], 3, 31 + (uint64_t)o, batches[o]);
         const char *path = kt_path(dir, "m.safetensors");
         kn_error err;
         assert_int_equal(kn_learner_save(l, path, &err), 0);

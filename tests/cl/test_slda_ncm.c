@@ -4,6 +4,7 @@
  * task orders and batch sizes; ncm's scores equal -||x - mu_c||^2 from directly computed means;
  * both round-trip through their model files and reject altered files. */
 #include "test_support.h"
+#include "cl_tasks.h"
 
 #include <float.h>
 #include <math.h>
@@ -45,49 +46,6 @@ static void make_data(float *x, int32_t *y, size_t n, uint64_t seed)
                 v += mix[i][j] * z[j];
             x[s * D + i] = (float)v;
         }
-    }
-}
-
-static kn_learner *make(const char *method, const kn_kv *ov, size_t nov)
-{
-    kn_learner_info info = {.d = D, .n_classes = C, .seed = 3};
-    kn_learner *l = NULL;
-    kn_error err;
-    if (kn_learner_create(method, &info, ov, nov, &l, &err))
-        fail_msg("create %s: %s", method, err.msg);
-    return l;
-}
-
-/* Streams the data as 3 tasks of 2 classes, in task order `torder`, samples of each task in an
- * order drawn from `seed` (0: as stored), in batches of `batch`. */
-static void stream(kn_learner *l, const float *x, const int32_t *y, const int *torder,
-                   uint64_t seed, size_t batch)
-{
-    kn_error err;
-    kn_rng r;
-    kn_rng_seed(&r, seed);
-    for (int ti = 0; ti < 3; ti++) {
-        int t = torder[ti];
-        int32_t cls[2] = {2 * t, 2 * t + 1};
-        size_t idx[N], m = 0;
-        for (size_t s = 0; s < N; s++)
-            if (y[s] == cls[0] || y[s] == cls[1])
-                idx[m++] = s;
-        if (seed)
-            kn_rng_shuffle(&r, idx, m, sizeof idx[0]);
-        assert_int_equal(kn_learner_begin_task(l, ti, cls, 2, &err), 0);
-        float xb[N * D];
-        int32_t yb[N];
-        for (size_t st = 0; st < m; st += batch) {
-            size_t b = m - st < batch ? m - st : batch;
-            for (size_t i = 0; i < b; i++) {
-                memcpy(xb + i * D, x + idx[st + i] * D, D * sizeof(float));
-                yb[i] = y[idx[st + i]];
-            }
-            if (kn_learner_observe(l, xb, yb, b, &err))
-                fail_msg("observe: %s", err.msg);
-        }
-        assert_int_equal(kn_learner_end_task(l, &err), 0);
     }
 }
 
@@ -177,8 +135,8 @@ static void test_slda_equals_offline_lda(void **state)
         kn_kv ov[] = {{"shrinkage", ev}};
         offline_lda(x, y, N, eps_list[e], xt, NT, want);
         for (int o = 0; o < 3; o++) {
-            kn_learner *l = make("slda", ov, 1);
-            stream(l, x, y, orders[o], 11 + (uint64_t)o, batches[o]);
+            kn_learner *l = cl_make("slda", D, C, 3, ov, 1);
+            cl_stream_tasks(l, x, y, N, D, orders[o], 3, 11 + (uint64_t)o, batches[o]);
             assert_int_equal(kn_learner_predict_scores(l, xt, NT, got, &err), 0);
             double rel = max_rel_diff(got, want, NT * C);
             if (!(rel < 1e-5))
@@ -189,8 +147,8 @@ static void test_slda_equals_offline_lda(void **state)
     }
     /* The test can fail: a wrong shrinkage is visibly different. */
     offline_lda(x, y, N, 0.3, xt, NT, want);
-    kn_learner *l = make("slda", NULL, 0);
-    stream(l, x, y, orders[0], 0, 64);
+    kn_learner *l = cl_make("slda", D, C, 3, NULL, 0);
+    cl_stream_tasks(l, x, y, N, D, orders[0], 3, 0, 64);
     assert_int_equal(kn_learner_predict_scores(l, xt, NT, got, &err), 0);
     assert_true(max_rel_diff(got, want, NT * C) > 1e-3);
     kn_learner_free(l);
@@ -223,8 +181,8 @@ static void test_ncm_equals_direct_means(void **state)
     float got[NT * C];
     kn_error err;
     for (int o = 0; o < 2; o++) {
-        kn_learner *l = make("ncm", NULL, 0);
-        stream(l, x, y, orders[o], (uint64_t)o * 5, o ? 3 : 64);
+        kn_learner *l = cl_make("ncm", D, C, 3, NULL, 0);
+        cl_stream_tasks(l, x, y, N, D, orders[o], 3, (uint64_t)o * 5, o ? 3 : 64);
         assert_int_equal(kn_learner_predict_scores(l, xt, NT, got, &err), 0);
         double rel = max_rel_diff(got, want, NT * C);
         if (!(rel < 1e-5))
@@ -232,7 +190,7 @@ static void test_ncm_equals_direct_means(void **state)
         kn_learner_free(l);
     }
     /* Before any data of a class, its score is the lowest possible. */
-    kn_learner *l = make("ncm", NULL, 0);
+    kn_learner *l = cl_make("ncm", D, C, 3, NULL, 0);
     int32_t cls[2] = {0, 1};
     assert_int_equal(kn_learner_begin_task(l, 0, cls, 2, &err), 0);
     assert_int_equal(kn_learner_observe(l, x, y, 2, &err), 0);
@@ -249,8 +207,8 @@ static void round_trip(const char *method)
     make_data(x, y, N, 12);
     make_data(xt, yt, NT, 13);
     const int order[3] = {0, 1, 2};
-    kn_learner *a = make(method, NULL, 0);
-    stream(a, x, y, order, 4, 16);
+    kn_learner *a = cl_make(method, D, C, 3, NULL, 0);
+    cl_stream_tasks(a, x, y, N, D, order, 3, 4, 16);
     const char *dir = kt_scratch_dir(method);
     const char *path = kt_path(dir, "model.safetensors");
     kn_error err;
