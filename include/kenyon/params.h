@@ -11,6 +11,8 @@
  *     method fly: --m: 99999999999 is out of range; accepted: an integer in [1, 1048576]
  *     method fly: --m: '12x' is not an integer; accepted: an integer in [1, 1048576]
  *
+ * and, for the Python package (kn_param_spelling), method fly: m=99999999999 is out of range.
+ *
  * Resolving a table against overrides (kn_params_resolve) allocates nothing: the resolved set
  * holds pointers to the default texts and to the caller's override texts, so it is valid as long
  * as both are. A method may add a check across its parameters that needs no data (see
@@ -92,9 +94,21 @@ typedef struct kn_param_spec {
 /* No upper limit for a real parameter. */
 #define KN_PARAM_UNBOUNDED INFINITY
 
+/* How a message names a parameter: as the command line spells it ("--k-fraction: 2 is out of
+ * range", the default of every function without _spelled) or as a keyword argument of the
+ * Python package ("k_fraction=2 is out of range"; unknown names are then "parameters", not
+ * "options"). The check itself is the same. */
+typedef enum {
+    KN_PARAM_SPELL_OPTION = 0,
+    KN_PARAM_SPELL_KEYWORD = 1,
+} kn_param_spelling;
+
 /* Checks one value text against its row: parsed by the parser above, then the range / the
  * words. `owner` prefixes the message ("method fly", "kenyon run"); may be NULL. */
 int kn_param_check(const kn_param_spec *p, const char *owner, const char *text, kn_error *err);
+/* The same, with the message's spelling of the parameter chosen by the caller. */
+int kn_param_check_spelled(const kn_param_spec *p, const char *owner, const char *text,
+                           kn_param_spelling sp, kn_error *err);
 
 /* Writes what the row accepts ("an integer in [1, 1048576]", "a number in (0, 1]", "0 or 1",
  * "one of offline, online") into buf. */
@@ -128,6 +142,11 @@ typedef struct kn_params {
  * given twice, or a value that fails its row's check is an error naming it. owner as above. */
 int kn_params_resolve(kn_params *out, const kn_param_spec *table, const char *owner,
                       const kn_kv *overrides, size_t n_overrides, kn_error *err);
+/* The same, with the messages' spelling chosen by the caller (the keys of `overrides` are the
+ * table's names, with '-', whatever the spelling). */
+int kn_params_resolve_spelled(kn_params *out, const kn_param_spec *table, const char *owner,
+                              const kn_kv *overrides, size_t n_overrides, kn_param_spelling sp,
+                              kn_error *err);
 
 /* Typed reads of a resolved set. The values were checked when resolved, so these cannot fail
  * for a row of the right type; asking for a name the table lacks, or with the wrong type,

@@ -47,7 +47,9 @@ PyObject *kpy_param_text(const char *method, const char *name, const kn_param_sp
                          PyObject *v);
 
 /* Builds kn_kv overrides from a dict of keyword parameters (python names use '_' for '-').
- * keys/values point into *hold (a new list keeping the texts alive). Returns the count or -1. */
+ * keys/values point into *hold (a new list keeping the texts alive). The values are checked
+ * against the method's table, and a message names the parameter as Python spells it (m=...,
+ * k_fraction=...; an unknown keyword lists the method's keywords). Returns the count or -1. */
 Py_ssize_t kpy_overrides(const kn_method *m, PyObject *params, kn_kv *ov, Py_ssize_t cap,
                          char names[][64], PyObject **hold);
 

@@ -260,6 +260,17 @@ Py_ssize_t kpy_overrides(const kn_method *m, PyObject *params, kn_kv *ov, Py_ssi
         ov[n].value = PyBytes_AS_STRING(text);
         n++;
     }
+    /* Checked here with the keyword spelling, so a message names m=..., not the CLI's --m (the
+     * learner's own check, later, is the same check and passes). */
+    kn_params resolved;
+    kn_error err;
+    char owner[96];
+    snprintf(owner, sizeof owner, "method %s", m->name);
+    if (kn_params_resolve_spelled(&resolved, m->params, owner, ov, (size_t)n,
+                                  KN_PARAM_SPELL_KEYWORD, &err)) {
+        kpy_raise(&err);
+        return -1;
+    }
     return n;
 }
 

@@ -62,8 +62,25 @@ def test_bad_labels(lrn, labels, match):
 
 
 def test_unknown_parameter_names_the_options():
-    with pytest.raises(ValueError, match=r"unknown option '--mm' .*--m, --c, --k"):
+    with pytest.raises(ValueError, match=r"unknown parameter 'mm' for method fly "
+                                         r"\(its parameters: m, c, k, k_fraction"):
         kenyon.Learner("fly", 10, 3, mm=5)
+
+
+# A parameter error names the keyword as Python spells it (m=..., k_fraction=...), never the
+# command line's option (--m, --k-fraction), for the Learner and for run().
+@pytest.mark.parametrize("kw, want", [({"m": 0}, "method fly: m=0 is out of range; accepted: "),
+                                      ({"k_fraction": 2.0}, "method fly: k_fraction=2 is out of range"),
+                                      ({"k_fraction": 0.5, "mm": 1}, "unknown parameter 'mm'"),
+                                      ({"lr": -1.0}, "method fly: lr=-1 is out of range")])
+def test_parameter_messages_use_the_python_spelling(kw, want):
+    for call in (lambda: kenyon.Learner("fly", 10, 3, **kw),
+                 lambda: kenyon.run("fly", X, Y, X, Y, **kw)):
+        with pytest.raises(ValueError) as info:
+            call()
+        msg = str(info.value)
+        assert want in msg
+        assert "--" not in msg and "k-fraction" not in msg
 
 
 @pytest.mark.parametrize("kw", [{"m": 3.5}, {"m": "100"}, {"m": True}, {"lr": "fast"},
@@ -73,8 +90,8 @@ def test_parameter_of_the_wrong_type(kw):
         kenyon.Learner("fly", 10, 3, **kw)
 
 
-@pytest.mark.parametrize("kw, match", [({"m": -5}, "fly"), ({"k_fraction": 2.0}, "k-fraction"),
-                                       ({"m": 2**40}, r"--m: 1099511627776 is out of range; accepted: an integer in \["),
+@pytest.mark.parametrize("kw, match", [({"m": -5}, "fly"), ({"k_fraction": 2.0}, "k_fraction"),
+                                       ({"m": 2**40}, r"m=1099511627776 is out of range; accepted: an integer in \["),
                                        ({"beta": 1.5}, "beta")])
 def test_parameter_out_of_range(kw, match):
     with pytest.raises(ValueError, match=match):

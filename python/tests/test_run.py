@@ -98,7 +98,7 @@ def test_run_rejects_bad_arguments(data):
         kenyon.run("fly", Xtr, ytr[1:], Xte, yte)
     with pytest.raises(ValueError, match="classes-per-task: 0 must be at least 1"):
         kenyon.run("fly", *data, classes_per_task=0)
-    with pytest.raises(ValueError, match="unknown option '--bogus' for method fly"):
+    with pytest.raises(ValueError, match="unknown parameter 'bogus' for method fly"):
         kenyon.run("fly", *data, bogus=1)
     with pytest.raises(ValueError, match="unknown method"):
         kenyon.run("nope", *data)

@@ -181,30 +181,53 @@ void kn_param_describe(const kn_param_spec *p, char *buf, size_t size)
     snprintf(buf, size, "?");
 }
 
-/* "<owner>: --<name>: '<text>' <problem>; accepted: <range>". A well-formed number out of range
- * is shown without quotes (it is a number; the problem is its size). */
-static int fail_value(const kn_param_spec *p, const char *owner, const char *text,
-                      const char *problem, int quote, kn_error *err)
+/* The parameter's name as the caller's users write it: "--k-fraction" (a command-line option)
+ * or "k_fraction" (a Python keyword argument). */
+static const char *spelled(const char *name, kn_param_spelling sp, char *buf, size_t cap)
 {
-    char accepted[160];
+    if (sp != KN_PARAM_SPELL_KEYWORD) {
+        snprintf(buf, cap, "--%s", name ? name : "");
+        return buf;
+    }
+    snprintf(buf, cap, "%s", name ? name : "");
+    for (char *c = buf; *c; c++)
+        if (*c == '-')
+            *c = '_';
+    return buf;
+}
+
+/* "<owner>: --<name>: '<text>' <problem>; accepted: <range>", or with the keyword spelling
+ * "<owner>: <name>='<text>' <problem>; accepted: <range>". A well-formed number out of range is
+ * shown without quotes (it is a number; the problem is its size). */
+static int fail_value(const kn_param_spec *p, const char *owner, const char *text,
+                      const char *problem, int quote, kn_param_spelling sp, kn_error *err)
+{
+    char accepted[160], name[80];
     kn_param_describe(p, accepted, sizeof accepted);
-    return kn_fail(err, KN_EINVAL, "%s%s--%s: %s%.60s%s %s; accepted: %s", owner ? owner : "",
-                   owner ? ": " : "", p->name, quote ? "'" : "", text, quote ? "'" : "", problem,
-                   accepted);
+    spelled(p->name, sp, name, sizeof name);
+    return kn_fail(err, KN_EINVAL, "%s%s%s%s%s%.60s%s %s; accepted: %s", owner ? owner : "",
+                   owner ? ": " : "", name, sp == KN_PARAM_SPELL_KEYWORD ? "=" : ": ",
+                   quote ? "'" : "", text, quote ? "'" : "", problem, accepted);
 }
 
 int kn_param_check(const kn_param_spec *p, const char *owner, const char *text, kn_error *err)
 {
+    return kn_param_check_spelled(p, owner, text, KN_PARAM_SPELL_OPTION, err);
+}
+
+int kn_param_check_spelled(const kn_param_spec *p, const char *owner, const char *text,
+                           kn_param_spelling sp, kn_error *err)
+{
     if (!text)
-        return fail_value(p, owner, "", "has no value", 0, err);
+        return fail_value(p, owner, "", "has no value", 0, sp, err);
     switch (p->type) {
     case KN_PARAM_INT: {
         int64_t v;
         kn_num_status st = kn_parse_i64(text, &v);
         if (st == KN_NUM_SYNTAX)
-            return fail_value(p, owner, text, "is not an integer", 1, err);
+            return fail_value(p, owner, text, "is not an integer", 1, sp, err);
         if (st == KN_NUM_RANGE || (double)v < p->min || (double)v > p->max)
-            return fail_value(p, owner, text, "is out of range", 0, err);
+            return fail_value(p, owner, text, "is out of range", 0, sp, err);
         return KN_OK;
     }
     case KN_PARAM_DOUBLE: {
@@ -213,33 +236,36 @@ int kn_param_check(const kn_param_spec *p, const char *owner, const char *text, 
             return KN_OK;
         kn_num_status st = kn_parse_f64(text, &v);
         if (st == KN_NUM_SYNTAX)
-            return fail_value(p, owner, text, "is not a number", 1, err);
+            return fail_value(p, owner, text, "is not a number", 1, sp, err);
         const int lo_open = (p->flags & KN_PARAM_MIN_OPEN) != 0;
         const int hi_open = (p->flags & KN_PARAM_MAX_OPEN) != 0;
         if (st == KN_NUM_RANGE || (lo_open ? !(v > p->min) : !(v >= p->min)) ||
             (hi_open ? !(v < p->max) : !(v <= p->max)))
-            return fail_value(p, owner, text, "is out of range", 0, err);
+            return fail_value(p, owner, text, "is out of range", 0, sp, err);
         return KN_OK;
     }
     case KN_PARAM_BOOL:
         if (bool_value(text) < 0)
-            return fail_value(p, owner, text, "is not a yes/no value", 1, err);
+            return fail_value(p, owner, text, "is not a yes/no value", 1, sp, err);
         return KN_OK;
     case KN_PARAM_CHOICE:
         if (choice_index(p->choices, text) < 0)
-            return fail_value(p, owner, text, "is not a known value", 1, err);
+            return fail_value(p, owner, text, "is not a known value", 1, sp, err);
         return KN_OK;
     }
-    return kn_fail(err, KN_EINVAL, "%s%s--%s: unknown parameter type", owner ? owner : "",
-                   owner ? ": " : "", p->name);
+    char name[80];
+    return kn_fail(err, KN_EINVAL, "%s%s%s: unknown parameter type", owner ? owner : "",
+                   owner ? ": " : "", spelled(p->name, sp, name, sizeof name));
 }
 
-static void list_names(const kn_param_spec *table, char *buf, size_t cap)
+static void list_names(const kn_param_spec *table, kn_param_spelling sp, char *buf, size_t cap)
 {
     size_t used = 0;
     buf[0] = '\0';
     for (const kn_param_spec *p = table; p && p->name; p++) {
-        int w = snprintf(buf + used, cap - used, "%s--%s", used ? ", " : "", p->name);
+        char name[80];
+        int w = snprintf(buf + used, cap - used, "%s%s", used ? ", " : "",
+                         spelled(p->name, sp, name, sizeof name));
         if (w < 0 || (size_t)w >= cap - used)
             break;
         used += (size_t)w;
@@ -250,6 +276,14 @@ static void list_names(const kn_param_spec *table, char *buf, size_t cap)
 
 int kn_params_resolve(kn_params *out, const kn_param_spec *table, const char *owner,
                       const kn_kv *overrides, size_t n_overrides, kn_error *err)
+{
+    return kn_params_resolve_spelled(out, table, owner, overrides, n_overrides,
+                                     KN_PARAM_SPELL_OPTION, err);
+}
+
+int kn_params_resolve_spelled(kn_params *out, const kn_param_spec *table, const char *owner,
+                              const kn_kv *overrides, size_t n_overrides, kn_param_spelling sp,
+                              kn_error *err)
 {
     memset(out, 0, sizeof *out);
     const char *o = owner ? owner : "";
@@ -266,25 +300,29 @@ int kn_params_resolve(kn_params *out, const kn_param_spec *table, const char *ow
         const kn_kv *kv = &overrides[k];
         if (!kv->key || !kv->value)
             return kn_fail(err, KN_EINVAL, "%s%soverride %zu has no key or value", o, sep, k);
+        const int keyword = sp == KN_PARAM_SPELL_KEYWORD;
+        char key[256]; /* as long as a key the option spelling printed before */
+        spelled(kv->key, sp, key, sizeof key);
         for (size_t j = 0; j < k; j++)
             if (strcmp(kv->key, overrides[j].key) == 0)
-                return kn_fail(err, KN_EINVAL, "%s%soption --%s given twice", o, sep, kv->key);
+                return kn_fail(err, KN_EINVAL, "%s%s%s %s given twice", o, sep,
+                               keyword ? "parameter" : "option", key);
         size_t i = 0;
         while (i < n && strcmp(table[i].name, kv->key) != 0)
             i++;
         if (i == n) {
             char names[1024];
-            list_names(table, names, sizeof names);
+            list_names(table, sp, names, sizeof names);
+            const char *what = keyword ? "parameter" : "option";
             if (owner)
-                return kn_fail(err, KN_EINVAL, "unknown option '--%s' for %s (its options: %s)",
-                               kv->key, owner, names);
-            return kn_fail(err, KN_EINVAL, "unknown option '--%s' (options: %s)", kv->key,
-                           names);
+                return kn_fail(err, KN_EINVAL, "unknown %s '%s' for %s (its %ss: %s)", what, key,
+                               owner, what, names);
+            return kn_fail(err, KN_EINVAL, "unknown %s '%s' (%ss: %s)", what, key, what, names);
         }
         out->value[i] = kv->value;
     }
     for (size_t i = 0; i < n; i++) {
-        int rc = kn_param_check(&table[i], owner, out->value[i], err);
+        int rc = kn_param_check_spelled(&table[i], owner, out->value[i], sp, err);
         if (rc)
             return rc;
     }

@@ -2,7 +2,7 @@
  * numbers out of range, and for every parameter type a malformed or out-of-range value is
  * refused with a message that names the parameter, the value and the accepted range, while
  * values at the limits are accepted. Resolving a table against overrides finds unknown and
- * repeated keys. */
+ * repeated keys. The keyword spelling (Python's) names k_fraction=, the default --k-fraction. */
 #include "test_support.h"
 
 #include <math.h>
@@ -197,12 +197,65 @@ static void test_resolve(void **state)
     assert_non_null(strstr(err.msg, "--n: 0 is out of range"));
 }
 
+/* The same checks with the keyword spelling (the Python package's): every message names the
+ * parameter as a keyword (k_fraction=...), none as an option (--k-fraction), and the option
+ * spelling of the same failures is unchanged. */
+static void test_keyword_spelling(void **state)
+{
+    (void)state;
+    const kn_param_spec row = KN_PARAM_ROW_REAL("k-fraction", "0.5", 0, 1, 0, "share");
+    kn_error err;
+    assert_int_equal(kn_param_check_spelled(&row, "method t", "2", KN_PARAM_SPELL_KEYWORD, &err),
+                     KN_EINVAL);
+    assert_string_equal(err.msg,
+                        "method t: k_fraction=2 is out of range; accepted: a number in [0, 1]");
+    assert_int_equal(kn_param_check_spelled(&row, NULL, "x", KN_PARAM_SPELL_KEYWORD, &err),
+                     KN_EINVAL);
+    assert_string_equal(err.msg, "k_fraction='x' is not a number; accepted: a number in [0, 1]");
+    assert_int_equal(kn_param_check(&row, "method t", "2", &err), KN_EINVAL);
+    assert_string_equal(err.msg,
+                        "method t: --k-fraction: 2 is out of range; accepted: a number in [0, 1]");
+    assert_int_equal(kn_param_check_spelled(&row, NULL, "0.25", KN_PARAM_SPELL_KEYWORD, &err),
+                     KN_OK);
+
+    const kn_param_spec rows[] = {KN_PARAM_ROW_INT("m", "8", 1, 64, "width"),
+                                  KN_PARAM_ROW_REAL("k-fraction", "0.5", 0, 1, 0, "share"),
+                                  KN_PARAM_ROW_END};
+    kn_params p;
+    kn_kv unknown[] = {{"k-fractoin", "1"}};
+    assert_int_equal(kn_params_resolve_spelled(&p, rows, "method t", unknown, 1,
+                                               KN_PARAM_SPELL_KEYWORD, &err),
+                     KN_EINVAL);
+    assert_string_equal(err.msg, "unknown parameter 'k_fractoin' for method t "
+                                 "(its parameters: m, k_fraction)");
+    assert_int_equal(kn_params_resolve(&p, rows, "method t", unknown, 1, &err), KN_EINVAL);
+    assert_string_equal(err.msg, "unknown option '--k-fractoin' for method t "
+                                 "(its options: --m, --k-fraction)");
+    kn_kv twice[] = {{"m", "3"}, {"m", "4"}};
+    assert_int_equal(kn_params_resolve_spelled(&p, rows, NULL, twice, 2, KN_PARAM_SPELL_KEYWORD,
+                                               &err),
+                     KN_EINVAL);
+    assert_string_equal(err.msg, "parameter m given twice");
+    kn_kv bad[] = {{"m", "65"}};
+    assert_int_equal(kn_params_resolve_spelled(&p, rows, "method t", bad, 1,
+                                               KN_PARAM_SPELL_KEYWORD, &err),
+                     KN_EINVAL);
+    assert_null(strstr(err.msg, "--"));
+    assert_non_null(strstr(err.msg, "method t: m=65 is out of range"));
+    kn_kv good[] = {{"k-fraction", "0.25"}};
+    assert_int_equal(kn_params_resolve_spelled(&p, rows, "method t", good, 1,
+                                               KN_PARAM_SPELL_KEYWORD, &err),
+                     KN_OK);
+    assert_string_equal(kn_params_text(&p, "k-fraction"), "0.25");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_number_parser), cmocka_unit_test(test_int_rows),
         cmocka_unit_test(test_double_rows),   cmocka_unit_test(test_bool_rows),
         cmocka_unit_test(test_choice_rows),   cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_keyword_spelling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
