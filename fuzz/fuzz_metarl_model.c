@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *path = fuzz_scratch_write("metarl", data, size);
+    const char *path = fuzz_scratch_write("metarl", ".safetensors", data, size);
     if (!path)
         return 0;
     kn_error err;

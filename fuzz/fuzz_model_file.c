@@ -39,7 +39,7 @@ static void exercise(kn_learner *l)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *path = fuzz_scratch_write("model", data, size);
+    const char *path = fuzz_scratch_write("model", ".safetensors", data, size);
     if (!path)
         return 0;
     kn_error err;

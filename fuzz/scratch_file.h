@@ -9,14 +9,15 @@
 #include <stdio.h>
 #include <unistd.h>
 
-/* Writes data[0..size) to /tmp/kenyon-fuzz-<tag>-<pid>.safetensors and returns its path, or NULL
- * if the file cannot be written whole (the caller then skips the input). The path stays valid
- * until the next call; the caller unlinks the file when done with it. */
-static const char *fuzz_scratch_write(const char *tag, const uint8_t *data, size_t size)
+/* Writes data[0..size) to /tmp/kenyon-fuzz-<tag>-<pid><suffix> (suffix e.g. ".safetensors", or
+ * "") and returns its path, or NULL if the file cannot be written whole (the caller then skips
+ * the input). The path stays valid until the next call; the caller unlinks the file when done. */
+static const char *fuzz_scratch_write(const char *tag, const char *suffix, const uint8_t *data,
+                                      size_t size)
 {
-    static char path[96];
-    if (snprintf(path, sizeof path, "/tmp/kenyon-fuzz-%s-%ld.safetensors", tag,
-                 (long)getpid()) >= (int)sizeof path)
+    static char path[128];
+    if (snprintf(path, sizeof path, "/tmp/kenyon-fuzz-%s-%ld%s", tag, (long)getpid(),
+                 suffix) >= (int)sizeof path)
         return NULL;
     FILE *f = fopen(path, "wb");
     if (!f)
