@@ -394,6 +394,14 @@ int bench_cifar_run(const kn_bench_options *o, kn_error *err)
         rc = kn_cifar_read(p.test, 1, &sp.test, err);
     char label[600];
     if (!rc) {
+        /* 1 + the largest label present (100 in CIFAR-100 itself; fewer in a small set). */
+        int n_classes = 0;
+        for (int k = 0; k < 2; k++) {
+            const kn_dataset *ds = k ? &sp.test : &sp.train;
+            for (size_t i = 0; i < ds->n; i++)
+                n_classes = ds->y[i] >= n_classes ? ds->y[i] + 1 : n_classes;
+        }
+        sp.train.n_classes = sp.test.n_classes = n_classes;
         snprintf(sp.train.source, sizeof sp.train.source, "CIFAR-100 binary (%.200s)", p.dir);
         snprintf(sp.test.source, sizeof sp.test.source, "CIFAR-100 binary (%.200s)", p.dir);
         if (p.model[0])

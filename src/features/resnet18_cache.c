@@ -146,8 +146,9 @@ int kn_resnet18_features_cached(const kn_resnet18_cache_options *o, const char *
         if (feats[k])
             continue;
         if (o->log) {
-            fprintf(o->log, "resnet18: extracting the features of %zu %s images (they will be "
-                            "cached as %s)\n", parts[k]->n, names[k], path[k]);
+            fprintf(o->log, "resnet18: extracting the %s features (%zu image%s; cached as "
+                            "%s)\n", names[k], parts[k]->n, parts[k]->n == 1 ? "" : "s",
+                    path[k]);
             fflush(o->log);
         }
         feats[k] = malloc((parts[k]->n ? parts[k]->n : 1) * KN_RESNET18_FEATURES *

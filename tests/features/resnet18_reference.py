@@ -68,7 +68,7 @@ def cifar(out, classes, n_train, n_test, seed):
         fine = np.tile(np.arange(classes), per)
         x = rng.integers(0, 256, size=(len(fine), 3, 32, 32), dtype=np.uint8)
         write_cifar(os.path.join(cdir, f"{name}.bin"), x, fine)
-        noise = rng.normal(scale=0.3, size=(len(fine), 512)).astype(np.float32)
+        noise = rng.normal(scale=1.0, size=(len(fine), 512)).astype(np.float32)
         np.save(os.path.join(out, f"f_{name}.npy"), np.abs(means[fine] + noise))
 
 
