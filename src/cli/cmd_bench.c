@@ -45,8 +45,7 @@ static int bench_on(const char *dataset, int argc, char **argv)
          "comma-separated methods; M:key=value[:key=value] sets a method option, e.g. "
          "bir:iters=188 (missing methods are skipped)"},
         {"seeds", KN_OPT_STRING, &seeds, "comma-separated seeds (default 1,12,21,35,78; --quick 1,12)"},
-        {"classes-per-task", KN_OPT_INT, &classes_per_task,
-         "classes in each task (default 2; cifar100: 4)"},
+        {"classes-per-task", KN_OPT_INT, &classes_per_task, "classes in each task"},
         {"class-order", KN_OPT_STRING, &o.class_order,
          "label (tasks take the classes in label order) or random (a permutation drawn from "
          "each seed)"},
