@@ -4,8 +4,9 @@
  * protocol (kenyon/protocol.h); the results are cached per (method, seed, settings) in the output
  * directory so an interrupted or extended benchmark resumes, and the directory receives
  * results.csv, summary.json, report.md, report.html (one self-contained page) and PNG + SVG plots.
- * The paper's numbers appear, in labelled columns, only for the setting the paper measured
- * (MNIST-20, 2 classes per task in label order, pixels or LeNet5 features). */
+ * The paper's numbers appear, in labelled columns, only for the settings the paper measured
+ * (MNIST-20, 2 classes per task in label order, pixels or LeNet5 features; CIFAR-100, 4 classes
+ * per task in label order, ResNet-18 features). */
 #ifndef KENYON_BENCH_H
 #define KENYON_BENCH_H
 
@@ -45,9 +46,25 @@ typedef struct kn_bench_options {
     size_t batch;          /* 64 */
     FILE *log;             /* per-run lines and notes; NULL: silent */
     int progress;          /* show a progress display on stderr */
+    /* cifar100 only (the paper's CIFAR-100 table, on 512-d ResNet-18 features): */
+    const char *cifar_dir; /* the folder of train.bin and test.bin (CIFAR-100 binary version);
+                              NULL: <data dir>/cifar-100-binary */
+    const char *model;     /* ResNet-18 weights (safetensors, torchvision names) to extract the
+                              features with, cached in <data dir>/cache; NULL: <data
+                              dir>/resnet18.safetensors unless feature files are given */
+    const char *features_train, *features_test; /* or: the features as .npy files, one row per
+                              image of train.bin / test.bin, in file order */
 } kn_bench_options;
 
 void kn_bench_options_default(kn_bench_options *o);
+
+/* The named set's own defaults over kn_bench_options_default (call it after setting
+ * o->dataset, before the user's options). cifar100 takes the fly paper's CIFAR-100 setting:
+ * 25 tasks of 4 classes in label order on ResNet-18 features, each method with the paper's
+ * settings (FlyModel m 20000, c 64, top 1%, lr 0.2; ...; bench_cifar.c lists them) under the
+ * user's own M:key=value, and --quick at 16 training / 10 test images per class on the methods
+ * that are cheap at that width (fly, v1-v3, vanilla, ewc). Other sets keep the defaults. */
+void kn_bench_options_preset(kn_bench_options *o);
 
 /* Runs the benchmark on an already loaded split (features applied). `data_source` and
  * `features_label` are written into the reports. Used by kn_bench_mnist20 and by tests. With sp

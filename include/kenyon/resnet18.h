@@ -27,8 +27,10 @@
 #define KENYON_RESNET18_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "kenyon/error.h"
+#include "kenyon/samples.h"
 #include "kenyon/safetensors.h"
 
 #ifdef __cplusplus
@@ -71,6 +73,35 @@ int kn_resnet18_features_images(const kn_resnet18 *m, const float *img, size_t n
                                 int w, int batch, float *feats,
                                 void (*progress)(void *ctx, size_t done, size_t total),
                                 void *ctx, kn_error *err);
+
+/* ---- the feature cache: extraction takes hours, so every run after the first reuses it ---- */
+
+/* What the cache key records about the preprocessing; bumped whenever resize, crop,
+ * normalisation or the network's arithmetic changes the features. */
+#define KN_RESNET18_PREPROCESS_VERSION "resize299-bilinear-halfpixel/crop299/imagenet-norm/v1"
+
+typedef struct kn_resnet18_cache_options {
+    const char *cache_dir; /* where the .npy files live (created if missing); required */
+    int batch;             /* images per forward batch (0: 8) */
+    FILE *log;             /* one line per part: reused, or extracted and saved; may be NULL */
+    /* Called after each batch with the images done and to do, over both parts; may be NULL. */
+    void (*progress)(void *ctx, size_t done, size_t total);
+    void *ctx;
+} kn_resnet18_cache_options;
+
+/* Replaces the rows of split->train and split->test (CIFAR's 3 x 32 x 32 planes in [0,1], as
+ * kn_cifar_read returns them) with their 512-d features. model_path is the weight file and
+ * data_paths[0], data_paths[1] the files the train and test parts were read from. A part's
+ * features are stored as float32 n x 512 .npy (written atomically) in
+ * <cache_dir>/resnet18-<W>-<D>-<train|test>.npy, W being a digest of the weight file's bytes and
+ * KN_RESNET18_PREPROCESS_VERSION, D one of the part's data file's bytes; a cached file is used
+ * only when it has exactly the part's row count, 512 columns, float32 values and all of them
+ * finite, otherwise it is extracted again and replaced. The weights are loaded only when a part
+ * must be extracted. *extracted (may be NULL) receives the number of images run through the
+ * network. */
+int kn_resnet18_features_cached(const kn_resnet18_cache_options *o, const char *model_path,
+                                const char *const data_paths[2], kn_split *split,
+                                size_t *extracted, kn_error *err);
 
 #ifdef __cplusplus
 }

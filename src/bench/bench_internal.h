@@ -107,9 +107,48 @@ typedef struct bench_plan {
  * benchmark: a driver that spreads items over processes calls this for its share. */
 int bench_run_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, kn_error *err);
 
-/* Is this the setting the fly paper measured (MNIST-20, 2 classes per task in label order,
- * pixels or LeNet5 features)? Only then do the reports carry the paper's columns. */
+/* Is this a setting the fly paper measured (MNIST-20, 2 classes per task in label order,
+ * pixels or LeNet5 features; or CIFAR-100, 4 classes per task in label order, ResNet-18
+ * features)? Only then do the reports carry the paper's columns. */
 int bench_is_paper_setting(const kn_bench_options *o, int classes_per_task);
+
+/* One method's published numbers: accuracy over the classes trained so far at the table's
+ * class counts, and the memory loss (NAN: not reported). */
+typedef struct bench_paper_row {
+    const char *method, *label;
+    double acc[5];
+    double memory_loss;
+} bench_paper_row;
+
+/* A published table of one setting. */
+typedef struct bench_paper_table {
+    const char *citation;  /* for report.md: who, where, on which features */
+    const char *json_source;
+    int n_at;              /* accuracy columns (at most 5) ... */
+    const int *at;         /* ... at these numbers of classes trained */
+    int own_columns_at;    /* 1: the report's own accuracy columns read the curve there too */
+    const bench_paper_row *rows; /* ends with a NULL method */
+} bench_paper_table;
+
+/* The published table of the setting, NULL outside the paper's settings. */
+const bench_paper_table *bench_paper_table_for(const kn_bench_options *o, int classes_per_task);
+
+/* bench_cifar.c: the CIFAR-100 setting of the paper (its table, its settings per method). */
+const bench_paper_table *bench_cifar_paper_table(void);
+int bench_cifar_is_paper_setting(const kn_bench_options *o, int classes_per_task);
+/* Appends to kv (n used, room for max) the preset settings of `method` in o's named set that
+ * the user did not give; returns the new count. Names and values are static text. */
+size_t bench_preset_fill(const kn_bench_options *o, const char *method, kn_kv *kv, size_t n,
+                         size_t max);
+#define BENCH_PRESET_MAX 8
+/* report.md's line on the preset settings (nothing outside a preset set). */
+void bench_preset_describe(FILE *f, const kn_bench_options *o);
+/* Does kn_bench_run hand these options to bench_cifar_run (CIFAR-100 with ResNet-18 features,
+ * or any of the options only that path knows)? */
+int bench_cifar_takes(const kn_bench_options *o);
+/* `kenyon bench cifar100` on ResNet-18 features: checks the options and that every file is
+ * there (naming what to put where), loads the labels and the features, runs the benchmark. */
+int bench_cifar_run(const kn_bench_options *o, kn_error *err);
 
 /* Writes <out_dir>/report.html: one self-contained page made from the text of report.md (its
  * headings, lists, tables and inline marks) with every named SVG figure of out_dir inline, so it

@@ -19,11 +19,7 @@
 
 /* The paper's MNIST-20 numbers (Shen, Dasgupta & Navlakha 2021; mean of 5 seeds, LeNet5
  * features): accuracy over the classes trained so far at 2/4/10/16/20 classes, memory loss. */
-typedef struct paper_row {
-    const char *method, *label;
-    double acc[5];
-    double memory_loss; /* NAN: not reported */
-} paper_row;
+typedef bench_paper_row paper_row;
 
 static const int report_classes[5] = {2, 4, 10, 16, 20};
 
@@ -37,6 +33,11 @@ static const paper_row paper[] = {
     {NULL, NULL, {0}, NAN},
 };
 
+static const bench_paper_table mnist20_table = {
+    "Shen, Dasgupta & Navlakha 2021, Fig. 2; LeNet5 features trained on KMNIST",
+    "Shen, Dasgupta & Navlakha 2021, LeNet5 features, mean of 5 seeds", 5, report_classes, 1,
+    paper};
+
 /* 1 if the row label ("bir" or "bir:iters=188") is a run of `method`, whatever its settings. */
 static int label_is_method(const char *label, const char *method)
 {
@@ -45,21 +46,44 @@ static int label_is_method(const char *label, const char *method)
 }
 
 /* A row "bir:iters=188" is the paper's method run with other settings: it gets BI-R's row. */
-static const paper_row *paper_for(const char *method)
+static const paper_row *paper_for(const bench_paper_table *t, const char *method)
 {
-    for (const paper_row *p = paper; p->method; p++)
+    for (const paper_row *p = t ? t->rows : NULL; p && p->method; p++)
         if (label_is_method(method, p->method))
             return p;
     return NULL;
 }
 
-int bench_is_paper_setting(const kn_bench_options *o, int classes_per_task)
+static int is_mnist20_paper_setting(const kn_bench_options *o, int classes_per_task)
 {
     const char *order = o->class_order ? o->class_order : "label";
     const char *feat = o->features ? o->features : "pixels";
     return o->dataset && strcmp(o->dataset, "mnist20") == 0 && classes_per_task == 2 &&
            strcmp(order, "label") == 0 &&
            (strcmp(feat, "pixels") == 0 || strcmp(feat, "lenet") == 0);
+}
+
+const bench_paper_table *bench_paper_table_for(const kn_bench_options *o, int classes_per_task)
+{
+    if (is_mnist20_paper_setting(o, classes_per_task))
+        return &mnist20_table;
+    if (bench_cifar_is_paper_setting(o, classes_per_task))
+        return bench_cifar_paper_table();
+    return NULL;
+}
+
+int bench_is_paper_setting(const kn_bench_options *o, int classes_per_task)
+{
+    return bench_paper_table_for(o, classes_per_task) != NULL;
+}
+
+/* Does any row of the table report a memory loss? */
+static int table_has_memory_loss(const bench_paper_table *t)
+{
+    for (const paper_row *p = t->rows; p->method; p++)
+        if (isfinite(p->memory_loss))
+            return 1;
+    return 0;
 }
 
 /* The data set's name as a reader knows it. */
@@ -279,13 +303,17 @@ static int write_summary_json(const kn_bench_options *o, const method_stats *st,
         add_ms(mo, "train_seconds", s->train_mean, s->train_sd);
         cJSON_AddNumberToObject(mo, "eval_seconds_mean", s->eval_mean);
         cJSON_AddNumberToObject(mo, "peak_rss_mb_max", s->rss_max_mb);
-        const paper_row *p = bench_is_paper_setting(o, cpt) ? paper_for(s->method) : NULL;
+        const bench_paper_table *pt = bench_paper_table_for(o, cpt);
+        const paper_row *p = paper_for(pt, s->method);
         if (p) {
             cJSON *po = cJSON_AddObjectToObject(mo, "paper");
-            cJSON_AddStringToObject(po, "source", "Shen, Dasgupta & Navlakha 2021, LeNet5 "
-                                                  "features, mean of 5 seeds");
-            cJSON_AddItemToObject(po, "accuracy_at_classes_2_4_10_16_20",
-                                  json_numbers(p->acc, 5));
+            cJSON_AddStringToObject(po, "source", pt->json_source);
+            char key[64] = "accuracy_at_classes";
+            for (int c = 0; c < pt->n_at; c++) {
+                size_t len = strlen(key);
+                snprintf(key + len, sizeof key - len, "_%d", pt->at[c]);
+            }
+            cJSON_AddItemToObject(po, key, json_numbers(p->acc, (size_t)pt->n_at));
             if (isfinite(p->memory_loss))
                 cJSON_AddNumberToObject(po, "memory_loss", p->memory_loss);
         }
@@ -317,7 +345,9 @@ static void report_md_text(FILE *f, const kn_bench_options *o, const method_stat
                            const char *source, const char *features, size_t n_train,
                            size_t n_test, int cpt)
 {
-    const int paper_cols = bench_is_paper_setting(o, cpt);
+    const bench_paper_table *pt = bench_paper_table_for(o, cpt);
+    const int paper_cols = pt != NULL;
+    const int paper_ml = paper_cols && table_has_memory_loss(pt);
     time_t now = time(NULL);
     char when[64];
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
@@ -353,11 +383,12 @@ static void report_md_text(FILE *f, const kn_bench_options *o, const method_stat
     fprintf(f, "- Accuracy after c classes = unweighted mean of the per-task test accuracies of "
                "the tasks trained so far. Memory loss = mean over tasks of (accuracy right after "
                "training the task) - (accuracy after the last task), the paper's definition.\n");
+    bench_preset_describe(f, o);
     if (paper_cols)
         fprintf(f, "- Values are mean ± sample standard deviation over seeds. Columns marked "
-                   "*paper* are the published numbers (Shen, Dasgupta & Navlakha 2021, Fig. 2; "
-                   "LeNet5 features trained on KMNIST), copied for comparison, not computed "
-                   "here.\n\n");
+                   "*paper* are the published numbers (%s), copied for comparison, not computed "
+                   "here.\n\n",
+                pt->citation);
     else
         fprintf(f, "- Values are mean ± sample standard deviation over seeds. The fly paper "
                    "has no numbers for this setting, so none are shown.\n\n");
@@ -367,7 +398,7 @@ static void report_md_text(FILE *f, const kn_bench_options *o, const method_stat
     int T = st[0].T;
     int at[5];
     for (int c = 0; c < 5; c++)
-        at[c] = paper_cols ? report_classes[c]
+        at[c] = paper_cols && pt->own_columns_at ? pt->at[c]
                            : ((int)(c * (T - 1) / 4.0 + 0.5) + 1) * cpt;
     int n_at = 0;
     for (int c = 0; c < 5; c++)
@@ -378,12 +409,13 @@ static void report_md_text(FILE *f, const kn_bench_options *o, const method_stat
         fprintf(f, " %d classes |", at[c]);
     fprintf(f, " memory loss |");
     if (paper_cols) {
-        for (int c = 0; c < 5; c++)
-            fprintf(f, " *paper* %d |", report_classes[c]);
-        fprintf(f, " *paper* memory loss |");
+        for (int c = 0; c < pt->n_at; c++)
+            fprintf(f, " *paper* %d |", pt->at[c]);
+        if (paper_ml)
+            fprintf(f, " *paper* memory loss |");
     }
     fprintf(f, "\n|---|---|");
-    for (int c = 0; c < n_at + 1 + (paper_cols ? 6 : 0); c++)
+    for (int c = 0; c < n_at + 1 + (paper_cols ? pt->n_at + paper_ml : 0); c++)
         fprintf(f, "---|");
     fprintf(f, "\n");
     for (size_t m = 0; m < n_methods; m++) {
@@ -401,16 +433,17 @@ static void report_md_text(FILE *f, const kn_bench_options *o, const method_stat
             fprintf(f, "\n");
             continue;
         }
-        const paper_row *p = paper_for(s->method);
-        for (int c = 0; c < 5; c++)
+        const paper_row *p = paper_for(pt, s->method);
+        for (int c = 0; c < pt->n_at; c++)
             if (p)
                 fprintf(f, " *%.3f* |", p->acc[c]);
             else
                 fprintf(f, " - |");
-        if (p && isfinite(p->memory_loss))
-            fprintf(f, " *%.3f* |\n", p->memory_loss);
-        else
-            fprintf(f, " - |\n");
+        if (paper_ml && p && isfinite(p->memory_loss))
+            fprintf(f, " *%.3f* |", p->memory_loss);
+        else if (paper_ml)
+            fprintf(f, " - |");
+        fprintf(f, "\n");
     }
     fprintf(f, "\n## Other metrics\n\n| method | final accuracy | task-incremental final | "
                "forgetting (best - final) | BWT | train seconds | eval seconds | peak RSS MB |\n"

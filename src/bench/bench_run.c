@@ -96,7 +96,7 @@ static int parse_seeds(char **items, size_t n, uint64_t *seeds, kn_error *err)
 struct method_item {
     char *name;                 /* owned copy of the base name */
     char *settings;             /* owned copy of the text after the first ':' (split in place) */
-    kn_kv kv[MAX_SETTINGS];
+    kn_kv kv[MAX_SETTINGS + BENCH_PRESET_MAX]; /* the user's, then the set's preset */
     size_t n_kv;
 };
 
@@ -296,6 +296,8 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
         rc = parse_method_item(method_items[i], mi, err);
         if (rc)
             goto out_seeds;
+        mi->n_kv = bench_preset_fill(o, mi->name, mi->kv, mi->n_kv,
+                                     sizeof mi->kv / sizeof mi->kv[0]);
         if (kn_method_find(mi->name)) {
             chosen[n_methods] = mi;
             methods[n_methods++] = method_items[i];
@@ -437,6 +439,8 @@ static int is_named_set(const char *name)
 
 int kn_bench_run(const kn_bench_options *o, kn_error *err)
 {
+    if (bench_cifar_takes(o))
+        return bench_cifar_run(o, err);
     kn_experiment_spec s;
     kn_experiment_spec_default(&s);
     if (o->dataset) {

@@ -14,6 +14,7 @@ static int bench_on(const char *dataset, int argc, char **argv)
     kn_bench_options o;
     kn_bench_options_default(&o);
     o.dataset = dataset;
+    kn_bench_options_preset(&o); /* the set's own defaults (cifar100: the paper's settings) */
     char default_out[64];
     snprintf(default_out, sizeof default_out, "runs/%s", dataset ? dataset : "bench");
     o.out_dir = default_out;
@@ -27,12 +28,24 @@ static int bench_on(const char *dataset, int argc, char **argv)
         {"test-y", KN_OPT_STRING, &o.test_y, "your data: test labels"},
         {"features", KN_OPT_STRING, &o.features,
          "named set: pixels, lenet (cached LeNet5 features), or FILE.npy (unbalanced train rows "
-         "then test)"},
+         "then test); cifar100: ResNet-18 features unless you say otherwise"},
+        {"cifar", KN_OPT_STRING, &o.cifar_dir,
+         "cifar100: the folder of CIFAR-100's train.bin and test.bin (binary version; default "
+         "<data dir>/cifar-100-binary)"},
+        {"model", KN_OPT_STRING, &o.model,
+         "cifar100: ResNet-18 weights (safetensors; scripts/pth_to_safetensors.py makes them "
+         "from torchvision's .pth) to extract the features with, cached in <data dir>/cache "
+         "(default <data dir>/resnet18.safetensors)"},
+        {"features-train", KN_OPT_STRING, &o.features_train,
+         "cifar100: or your own features of train.bin's images (.npy, one row per image in "
+         "file order)"},
+        {"features-test", KN_OPT_STRING, &o.features_test,
+         "cifar100: and of test.bin's images"},
         {"methods", KN_OPT_STRING, &o.methods,
          "comma-separated methods; M:key=value[:key=value] sets a method option, e.g. "
          "bir:iters=188 (missing methods are skipped)"},
         {"seeds", KN_OPT_STRING, &seeds, "comma-separated seeds (default 1,12,21,35,78; --quick 1,12)"},
-        {"classes-per-task", KN_OPT_INT, &classes_per_task, "classes in each task (default 2)"},
+        {"classes-per-task", KN_OPT_INT, &classes_per_task, "classes in each task"},
         {"class-order", KN_OPT_STRING, &o.class_order,
          "label (tasks take the classes in label order) or random (a permutation drawn from "
          "each seed)"},
@@ -44,7 +57,8 @@ static int bench_on(const char *dataset, int argc, char **argv)
         {"data-dir", KN_OPT_STRING, &o.data_dir, "data directory (default $KENYON_DATA or ./data)"},
         {"data", KN_OPT_STRING, &o.data_dir, KN_OPT_ALIAS},
         {"quick", KN_OPT_FLAG, &o.quick,
-         "96 training and 50 test samples per class, seeds 1 and 12: a look in under two minutes"},
+         "96 training and 50 test samples per class (cifar100: 16 and 10, without offline, "
+         "fly-ridge, gem and bir unless named), seeds 1 and 12: a look in under two minutes"},
         {"no-progress", KN_OPT_FLAG, &no_progress, "no progress display on stderr"},
         {"quiet", KN_OPT_FLAG, &quiet, "print only errors"},
         {NULL, 0, NULL, NULL},
@@ -53,7 +67,11 @@ static int bench_on(const char *dataset, int argc, char **argv)
     snprintf(name, sizeof name, "bench%s%s", dataset ? " " : "", dataset ? dataset : "");
     kn_command_spec spec = {
         name,
-        dataset ? "[--features pixels|lenet|FILE.npy] [--methods LIST] [--seeds LIST] "
+        dataset && strcmp(dataset, "cifar100") == 0
+            ? "[--cifar DIR] [--model resnet18.safetensors | --features-train F.npy "
+              "--features-test F.npy | --features pixels|FILE.npy] [--methods LIST] [--seeds "
+              "LIST] [--out DIR] [--quick]"
+        : dataset ? "[--features pixels|lenet|FILE.npy] [--methods LIST] [--seeds LIST] "
                   "[--classes-per-task N] [--class-order label|random] [--out DIR] [--quick]"
                 : "--train-x F --train-y F --test-x F --test-y F [--methods LIST] "
                   "[--seeds LIST] [--classes-per-task N] [--class-order label|random] "
@@ -62,7 +80,9 @@ static int bench_on(const char *dataset, int argc, char **argv)
         "(tasks of --classes-per-task classes, one pass each, no task id at test time) and "
         "writes results.csv, summary.json, report.md, report.html (one self-contained page with "
         "the figures inline) and PNG/SVG plots into the output directory. The paper's numbers "
-        "appear beside ours only for its setting (mnist20, 2 classes per task in label order). "
+        "appear beside ours only for its settings (mnist20, 2 classes per task in label order; "
+        "cifar100 on ResNet-18 features, 4 classes per task in label order, where every method "
+        "takes the paper's settings unless M:key=value says otherwise). "
         "Finished runs are cached there, keyed by everything that affects them, so an "
         "interrupted or extended benchmark resumes. For a named set run `kenyon data fetch` "
         "first.",

@@ -1,6 +1,8 @@
 /* `kenyon features train|extract`: the paper's LeNet5 feature extractor (kenyon/features.h).
  * train: fits it on a pretraining set (KMNIST or the kana stand-in) and saves it as safetensors;
- * extract: writes the 84-d features of a named data set or of an image file as .npy. */
+ * extract: writes the features of a named data set or of an image file as .npy, through one
+ * driver (extract) for both networks: LeNet5's 84-d here, ResNet-18's 512-d in
+ * features_resnet.c, chosen by what the model file holds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,8 +127,10 @@ static int cmd_train(int argc, char **argv)
 }
 
 /* Reads images (any format kenyon reads) into n x 784 floats in [0,1] (uint8 data / 255). */
-static int read_images(const char *path, kn_dataset *ds, kn_error *err)
+static int lenet_read_images(const char *path, kn_dataset *ds, int *c, int *h, int *w,
+                             kn_error *err)
 {
+    *c = 1, *h = 28, *w = 28;
     kn_array a;
     int rc = kn_array_read_any(path, &a, err);
     if (rc)
@@ -146,6 +150,113 @@ static int read_images(const char *path, kn_dataset *ds, kn_error *err)
     }
     kn_array_free(&a);
     return rc;
+}
+
+static int lenet_load(const char *model, void **net, kn_error *err)
+{
+    kn_net *n = NULL;
+    int rc = kn_lenet5_load(model, &n, err);
+    *net = n;
+    return rc;
+}
+
+static void lenet_free(void *net) { kn_net_free(net); }
+
+static int lenet_features(void *net, const kn_dataset *part, int c, int h, int w, int batch,
+                          kn_progress *bar, size_t offset, float *out, kn_error *err)
+{
+    (void)c, (void)h, (void)w, (void)batch, (void)bar, (void)offset;
+    if (part->d != KN_LENET5_IN)
+        return kn_fail(err, KN_EINVAL, "%s has %zu values per sample; LeNet5 needs 28x28",
+                       part->source, part->d);
+    return kn_lenet5_features(net, part->x, part->n, out, err);
+}
+
+static const kn_cli_extractor lenet5_extractor = {
+    "features", KN_LENET5_FEATURES, NULL, lenet_load, lenet_free, lenet_read_images,
+    lenet_features};
+
+/* The extract command's work, whichever the network: the rows of a named data set (the chosen
+ * parts, file order, no balancing) or of an image file through e, written as .npy (and the
+ * labels with a data set). Returns the exit code. */
+static int extract(const kn_cli_extractor *e, const char *model, const char *dataset,
+                   const char *images, int want_train, int want_test, const char *data_dir,
+                   const char *out, const char *labels_out, int batch, int quiet)
+{
+    kn_error err;
+    kn_error_clear(&err);
+    void *net = NULL;
+    kn_split sp;
+    memset(&sp, 0, sizeof sp);
+    kn_dataset single;
+    memset(&single, 0, sizeof single);
+    float *feats = NULL;
+    int32_t *labels = NULL;
+    int c = 0, h = 0, w = 0;
+    int rc = e->load(model, &net, &err);
+    if (!rc && dataset) {
+        kn_data_options o;
+        kn_data_options_default(&o);
+        o.data_dir = data_dir;
+        o.balance = 0;
+        rc = kn_load_dataset(dataset, &o, &sp, &err);
+    } else if (!rc) {
+        rc = e->read_images(images, &single, &c, &h, &w, &err);
+    }
+    const kn_dataset *parts[2] = {NULL, NULL};
+    size_t rows = 0;
+    if (!rc) {
+        if (images)
+            parts[0] = &single;
+        else {
+            if (want_train)
+                parts[0] = &sp.train;
+            if (want_test)
+                parts[1] = &sp.test;
+        }
+        for (int k = 0; k < 2; k++)
+            rows += parts[k] ? parts[k]->n : 0;
+        feats = malloc((rows ? rows : 1) * e->width * sizeof *feats);
+        labels = malloc((rows ? rows : 1) * sizeof *labels);
+        if (!feats || !labels)
+            rc = kn_fail(&err, KN_ENOMEM, "out of memory for %zu feature rows", rows);
+    }
+    kn_progress bar;
+    int bar_open = 0;
+    if (!rc && e->bar) {
+        kn_progress_start(&bar, stderr, quiet, e->bar, rows);
+        bar_open = 1;
+    }
+    size_t at = 0;
+    for (int k = 0; k < 2 && !rc; k++) {
+        if (!parts[k])
+            continue;
+        rc = e->features(net, parts[k], dataset ? 0 : c, h, w, batch, bar_open ? &bar : NULL,
+                         at, feats + at * e->width, &err);
+        if (!rc)
+            memcpy(labels + at, parts[k]->y, parts[k]->n * sizeof *labels);
+        at += parts[k]->n;
+    }
+    if (bar_open)
+        kn_progress_finish(&bar, NULL);
+    if (!rc) {
+        size_t shape[2] = {rows, e->width};
+        rc = kn_npy_write_f32(out, feats, shape, 2, &err);
+        if (!rc && labels_out)
+            rc = kn_npy_write_i32(labels_out, labels, shape, 1, &err);
+    }
+    free(feats);
+    free(labels);
+    if (net)
+        e->free_net(net);
+    kn_split_free(&sp);
+    kn_dataset_free(&single);
+    if (rc) {
+        fprintf(stderr, "kenyon features extract: %s\n", err.msg);
+        return 1;
+    }
+    printf("wrote %zu x %zu %s to %s\n", rows, e->width, e->wrote, out);
+    return 0;
 }
 
 static int cmd_extract(int argc, char **argv)
@@ -197,77 +308,13 @@ static int cmd_extract(int argc, char **argv)
                 split);
         return 2;
     }
-    if (kn_cli_is_resnet18_file(model))
-        return kn_cli_extract_resnet18(model, dataset, images, split, data_dir, out, labels_out,
-                                       batch, quiet);
-    kn_error err;
-    kn_error_clear(&err);
-    kn_net *net = NULL;
-    kn_split sp;
-    memset(&sp, 0, sizeof sp);
-    kn_dataset single;
-    memset(&single, 0, sizeof single);
-    float *feats = NULL;
-    int32_t *labels = NULL;
-    int rc = kn_lenet5_load(model, &net, &err);
-    if (!rc && dataset) {
-        kn_data_options o;
-        kn_data_options_default(&o);
-        o.data_dir = data_dir;
-        o.balance = 0;
-        rc = kn_load_dataset(dataset, &o, &sp, &err);
-    } else if (!rc) {
-        rc = read_images(images, &single, &err);
+    const int resnet = kn_cli_is_resnet18_file(model);
+    if (resnet && (batch < 1 || batch > 256)) {
+        fprintf(stderr, "kenyon features extract: --batch must be 1..256, got %d\n", batch);
+        return 2;
     }
-    size_t rows = 0;
-    if (!rc) {
-        const kn_dataset *parts[2] = {NULL, NULL};
-        if (images)
-            parts[0] = &single;
-        else {
-            if (want_train)
-                parts[0] = &sp.train;
-            if (want_test)
-                parts[1] = &sp.test;
-        }
-        for (int k = 0; k < 2; k++)
-            rows += parts[k] ? parts[k]->n : 0;
-        feats = malloc((rows ? rows : 1) * KN_LENET5_FEATURES * sizeof *feats);
-        labels = malloc((rows ? rows : 1) * sizeof *labels);
-        if (!feats || !labels)
-            rc = kn_fail(&err, KN_ENOMEM, "out of memory for %zu feature rows", rows);
-        size_t at = 0;
-        for (int k = 0; k < 2 && !rc; k++) {
-            if (!parts[k])
-                continue;
-            if (parts[k]->d != KN_LENET5_IN)
-                rc = kn_fail(&err, KN_EINVAL, "%s has %zu values per sample; LeNet5 needs 28x28",
-                             parts[k]->source, parts[k]->d);
-            if (!rc)
-                rc = kn_lenet5_features(net, parts[k]->x, parts[k]->n,
-                                        feats + at * KN_LENET5_FEATURES, &err);
-            if (!rc)
-                memcpy(labels + at, parts[k]->y, parts[k]->n * sizeof *labels);
-            at += parts[k]->n;
-        }
-    }
-    if (!rc) {
-        size_t shape[2] = {rows, KN_LENET5_FEATURES};
-        rc = kn_npy_write_f32(out, feats, shape, 2, &err);
-        if (!rc && labels_out)
-            rc = kn_npy_write_i32(labels_out, labels, shape, 1, &err);
-    }
-    free(feats);
-    free(labels);
-    kn_net_free(net);
-    kn_split_free(&sp);
-    kn_dataset_free(&single);
-    if (rc) {
-        fprintf(stderr, "kenyon features extract: %s\n", err.msg);
-        return 1;
-    }
-    printf("wrote %zu x %d features to %s\n", rows, KN_LENET5_FEATURES, out);
-    return 0;
+    return extract(resnet ? &kn_cli_resnet18_extractor : &lenet5_extractor, model, dataset,
+                   images, want_train, want_test, data_dir, out, labels_out, batch, quiet);
 }
 
 int kn_cmd_features(int argc, char **argv)

@@ -1,6 +1,7 @@
-/* `kenyon features extract --model resnet18.safetensors`: the fly paper's CIFAR-100 features
- * (512-d ResNet-18 output after resize 299, centre crop 299, ImageNet normalisation) of a named
- * data set or an image file, written as .npy. */
+/* `kenyon features extract --model resnet18.safetensors`: the ResNet-18 side of the extract
+ * command (the fly paper's CIFAR-100 features: 512-d output after resize 299, centre crop 299,
+ * ImageNet normalisation): loading, reading images of any size, the features with a progress
+ * display. cmd_features.c drives it. */
 #include "features_resnet.h"
 
 #include <stdint.h>
@@ -88,98 +89,33 @@ static void on_batch(void *ctx, size_t done, size_t total)
 {
     (void)total;
     bar_ctx *b = ctx;
-    kn_progress_update(b->bar, b->offset + done, NULL);
+    if (b->bar)
+        kn_progress_update(b->bar, b->offset + done, NULL);
 }
 
-int kn_cli_extract_resnet18(const char *model, const char *dataset, const char *images,
-                            const char *split, const char *data_dir, const char *out,
-                            const char *labels_out, int batch, int quiet)
+static int load(const char *model, void **net, kn_error *err)
 {
-    int want_train = !strcmp(split, "train") || !strcmp(split, "all");
-    int want_test = !strcmp(split, "test") || !strcmp(split, "all");
-    if (batch < 1 || batch > 256) {
-        fprintf(stderr, "kenyon features extract: --batch must be 1..256, got %d\n", batch);
-        return 2;
-    }
-    kn_error err;
-    kn_error_clear(&err);
-    kn_resnet18 *net = NULL;
-    kn_split sp;
-    memset(&sp, 0, sizeof sp);
-    kn_dataset single;
-    memset(&single, 0, sizeof single);
-    float *feats = NULL;
-    int32_t *labels = NULL;
-    int c = 0, h = 0, w = 0;
-    int rc = kn_resnet18_load(model, &net, &err);
-    if (!rc && dataset) {
-        kn_data_options o;
-        kn_data_options_default(&o);
-        o.data_dir = data_dir;
-        o.balance = 0;
-        rc = kn_load_dataset(dataset, &o, &sp, &err);
-    } else if (!rc) {
-        rc = read_images(images, &single, &c, &h, &w, &err);
-    }
-    const kn_dataset *parts[2] = {NULL, NULL};
-    size_t rows = 0;
-    if (!rc) {
-        if (images)
-            parts[0] = &single;
-        else {
-            if (want_train)
-                parts[0] = &sp.train;
-            if (want_test)
-                parts[1] = &sp.test;
-        }
-        for (int k = 0; k < 2; k++)
-            rows += parts[k] ? parts[k]->n : 0;
-        feats = malloc((rows ? rows : 1) * KN_RESNET18_FEATURES * sizeof *feats);
-        labels = malloc((rows ? rows : 1) * sizeof *labels);
-        if (!feats || !labels)
-            rc = kn_fail(&err, KN_ENOMEM, "out of memory for %zu feature rows", rows);
-    }
-    kn_progress bar;
-    int bar_open = 0;
-    if (!rc) {
-        kn_progress_start(&bar, stderr, quiet, "resnet18", rows);
-        bar_open = 1;
-    }
-    size_t at = 0;
-    for (int k = 0; k < 2 && !rc; k++) {
-        if (!parts[k])
-            continue;
-        if (dataset && geometry_of(parts[k]->d, &c, &h, &w))
-            rc = kn_fail(&err, KN_EINVAL, "%s has %zu values per sample; ResNet-18 features need "
-                         "CIFAR's 3 x 32 x 32 images (or 28 x 28 grey ones)", parts[k]->source,
-                         parts[k]->d);
-        /* The bar counts over all rows; the callback sees this part's count. */
-        bar_ctx bc = {&bar, at};
-        if (!rc)
-            rc = kn_resnet18_features_images(net, parts[k]->x, parts[k]->n, c, h, w, batch,
-                                             feats + at * KN_RESNET18_FEATURES, on_batch, &bc,
-                                             &err);
-        if (!rc && dataset)
-            memcpy(labels + at, parts[k]->y, parts[k]->n * sizeof *labels);
-        at += parts[k]->n;
-    }
-    if (bar_open)
-        kn_progress_finish(&bar, NULL);
-    if (!rc) {
-        size_t shape[2] = {rows, KN_RESNET18_FEATURES};
-        rc = kn_npy_write_f32(out, feats, shape, 2, &err);
-        if (!rc && labels_out)
-            rc = kn_npy_write_i32(labels_out, labels, shape, 1, &err);
-    }
-    free(feats);
-    free(labels);
-    kn_resnet18_free(net);
-    kn_split_free(&sp);
-    kn_dataset_free(&single);
-    if (rc) {
-        fprintf(stderr, "kenyon features extract: %s\n", err.msg);
-        return 1;
-    }
-    printf("wrote %zu x %d ResNet-18 features to %s\n", rows, KN_RESNET18_FEATURES, out);
-    return 0;
+    kn_resnet18 *m = NULL;
+    int rc = kn_resnet18_load(model, &m, err);
+    *net = m;
+    return rc;
 }
+
+static void free_net(void *net) { kn_resnet18_free(net); }
+
+static int features(void *net, const kn_dataset *part, int c, int h, int w, int batch,
+                    kn_progress *bar, size_t offset, float *out, kn_error *err)
+{
+    if (!c && geometry_of(part->d, &c, &h, &w))
+        return kn_fail(err, KN_EINVAL, "%s has %zu values per sample; ResNet-18 features need "
+                       "CIFAR's 3 x 32 x 32 images (or 28 x 28 grey ones)", part->source,
+                       part->d);
+    /* The bar counts over all rows; the callback sees this part's count. */
+    bar_ctx bc = {bar, offset};
+    return kn_resnet18_features_images(net, part->x, part->n, c, h, w, batch, out, on_batch,
+                                       &bc, err);
+}
+
+const kn_cli_extractor kn_cli_resnet18_extractor = {
+    "ResNet-18 features", KN_RESNET18_FEATURES, "resnet18", load, free_net, read_images,
+    features};

@@ -1,8 +1,7 @@
 /* `--features lenet`: a trained extractor and the features it produced, cached on disk and keyed
  * by what produced them, so every run after the first reuses them. The model key hashes the
  * pretraining files' bytes, the seed and the epochs; the feature key hashes the model key and
- * the data set's values and labels. (FNV-1a-style 64-bit hashing, written here: it only has to
- * tell inputs apart, not resist attackers.) */
+ * the data set's values and labels (the digest of feature_hash.h). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,26 +14,11 @@
 #include "kenyon/formats.h"
 #include "kenyon/kana.h"
 
-#define HASH_INIT 0xcbf29ce484222325ULL
-#define HASH_PRIME 0x100000001b3ULL
+#include "feature_hash.h"
 
-static uint64_t hash_bytes(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    size_t i = 0;
-    /* Eight bytes per step (the data are large), then the tail byte by byte. */
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * HASH_PRIME;
-        h ^= h >> 29;
-    }
-    for (; i < len; i++)
-        h = (h ^ p[i]) * HASH_PRIME;
-    return h;
-}
-
-static uint64_t hash_u64(uint64_t h, uint64_t v) { return hash_bytes(h, &v, sizeof v); }
+#define HASH_INIT KN_FEATURE_HASH_INIT
+#define hash_bytes kn_feature_hash_bytes
+#define hash_u64 kn_feature_hash_u64
 
 void kn_feature_cache_options_default(kn_feature_cache_options *o)
 {

@@ -15,6 +15,12 @@ make DIR SEED N: writes into DIR
   ref_wide.npy     the same for wide.npy.
   The features are resnet18 in eval mode with fc replaced by Identity, on
   Normalize(ImageNet)(CenterCrop(299)(Resize(299)(uint8 / 255))) with tensor inputs.
+weights DIR SEED: writes only r18.pth (as make does).
+cifar DIR CLASSES TRAIN TEST SEED: writes DIR/cifar-100-binary/train.bin and test.bin with TRAIN
+  and TEST random images of each of the first CLASSES classes (interleaved by class, so the file
+  order is not the label order), and DIR/f_train.npy, DIR/f_test.npy: 512-d float32 stand-in
+  features, one row per image in file order, each class's own non-negative mean plus noise so
+  that a learner can tell the classes apart (numpy only: no network is run).
 compare A B TOL: fails unless for every row max|a - b| <= TOL * max|b| (relative to the row's
   largest feature), and prints the worst ratio.
 """
@@ -24,10 +30,17 @@ import sys
 import numpy as np
 
 
-def make(out, seed, n):
+def write_cifar(path, x, fine):
+    """CIFAR-100 binary records: coarse label (stand-in: fine // 5), fine label, 3072 bytes."""
+    with open(path, "wb") as f:
+        for i in range(len(fine)):
+            f.write(bytes([int(fine[i]) // 5, int(fine[i])]))
+            f.write(x[i].tobytes())
+
+
+def random_resnet18(seed):
     import torch
     import torchvision
-    from torchvision import transforms as T
     torch.manual_seed(seed)
     model = torchvision.models.resnet18()
     with torch.no_grad():
@@ -38,6 +51,31 @@ def make(out, seed, n):
                 mod.bias.copy_(torch.randn(c) * 0.1)
                 mod.running_mean.copy_(torch.randn(c) * 0.1)
                 mod.running_var.copy_(torch.rand(c) * 1.5 + 0.5)
+    return model
+
+
+def weights(out, seed):
+    import torch
+    torch.save(random_resnet18(seed).state_dict(), os.path.join(out, "r18.pth"))
+
+
+def cifar(out, classes, n_train, n_test, seed):
+    rng = np.random.default_rng(seed)
+    cdir = os.path.join(out, "cifar-100-binary")
+    os.makedirs(cdir, exist_ok=True)
+    means = np.abs(rng.normal(size=(classes, 512))).astype(np.float32)
+    for name, per in (("train", n_train), ("test", n_test)):
+        fine = np.tile(np.arange(classes), per)
+        x = rng.integers(0, 256, size=(len(fine), 3, 32, 32), dtype=np.uint8)
+        write_cifar(os.path.join(cdir, f"{name}.bin"), x, fine)
+        noise = rng.normal(scale=1.0, size=(len(fine), 512)).astype(np.float32)
+        np.save(os.path.join(out, f"f_{name}.npy"), np.abs(means[fine] + noise))
+
+
+def make(out, seed, n):
+    import torch
+    from torchvision import transforms as T
+    model = random_resnet18(seed)
     torch.save(model.state_dict(), os.path.join(out, "r18.pth"))
     model.fc = torch.nn.Identity()
     model.eval()
@@ -48,10 +86,7 @@ def make(out, seed, n):
     for name, count in (("train.bin", n), ("test.bin", 2)):
         x = rng.integers(0, 256, size=(count, 3, 32, 32), dtype=np.uint8)
         fine = rng.integers(0, 100, size=count, dtype=np.uint8)
-        with open(os.path.join(cdir, name), "wb") as f:
-            for i in range(count):
-                f.write(bytes([fine[i] // 5, fine[i]]))
-                f.write(x[i].tobytes())
+        write_cifar(os.path.join(cdir, name), x, fine)
         imgs.append(x)
     wide = rng.integers(0, 256, size=(1, 3, 30, 41), dtype=np.uint8)
     np.save(os.path.join(out, "wide.npy"), wide)
@@ -83,6 +118,10 @@ def compare(a_path, b_path, tol):
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "make":
         make(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "weights":
+        weights(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) == 7 and sys.argv[1] == "cifar":
+        cifar(sys.argv[2], *(int(v) for v in sys.argv[3:7]))
     elif len(sys.argv) == 5 and sys.argv[1] == "compare":
         compare(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     else:
