@@ -12,7 +12,9 @@ static int on_learner(void *ctx, kn_learner *l, kn_error *err)
 {
     kn_mpi_run *mr = ctx;
     if (kn_mpi_can_split(l))
-        return kn_mpi_shard_learner(mr, l, err);
+        return strcmp(l->method->name, "ncm") == 0 || strcmp(l->method->name, "slda") == 0
+                   ? kn_mpi_class_shard_learner(mr, l, err)
+                   : kn_mpi_shard_learner(mr, l, err);
     if (mr->rank == 0) {
         fprintf(stderr, "kenyon run: method %s cannot be split over ranks with the "
                 "single-process result (%s); it runs on rank 0 alone\n", l->method->name,

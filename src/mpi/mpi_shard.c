@@ -63,7 +63,7 @@ static kn_learner inner_view(const kn_learner *l)
 int kn_mpi_can_split(const kn_learner *l)
 {
     const char *name = l->method->name;
-    if (strcmp(name, "fly-ridge") == 0)
+    if (strcmp(name, "fly-ridge") == 0 || strcmp(name, "ncm") == 0 || strcmp(name, "slda") == 0)
         return 1;
     if (strcmp(name, "fly") != 0)
         return 0;

@@ -1,6 +1,7 @@
-/* Data-parallel `kenyon run` under mpirun (src/mpi/): for fly and fly-ridge, 1, 2 and 4 ranks
- * give the same accuracy matrix and the same test predictions, fly bit-identical weights and
- * fly-ridge weights within 1e-6; MPI fly agrees with the single-process rule within the float
+/* Data-parallel `kenyon run` under mpirun (src/mpi/): for fly, fly-ridge, ncm and slda, 1, 2 and
+ * 4 ranks give the same accuracy matrix and the same test predictions, fly bit-identical weights,
+ * fly-ridge weights within 1e-6, ncm's and slda's class sums, counts and scatter within 1e-6
+ * relative of the single-process learner's; MPI fly agrees with the single-process rule within the float
  * rounding of its per-sample sums; a method that cannot be split runs on rank 0 alone with the
  * single-process result; a rank that fails (its copy of the data is bad) fails the whole job
  * with its rank and reason and leaves nothing in the output directory; commands other than run
@@ -13,6 +14,7 @@
 
 #include "test_support.h"
 
+#include "cl/class_sums.h"
 #include "cl/fly_parts.h"
 #include "kenyon/formats.h"
 #include "kenyon/learner.h"
@@ -163,7 +165,8 @@ static void run(const char *method, const char *opts, int ranks, const char *tag
 
 typedef struct model {
     kn_learner *l;
-    const float *w;
+    const float *w;              /* fly family */
+    const kn_class_model *class; /* ncm, slda */
     int32_t labels[N_TEST];
 } model;
 
@@ -176,8 +179,15 @@ static void load_model(const char *tag, model *m)
         fail_msg("%s", err.msg);
     kn_fly_model *fly;
     kn_fly_ridge *ridge;
-    assert_int_equal(kn_fly_learner_parts(m->l, &fly, &ridge, &err), 0);
-    m->w = ridge ? ridge->w : fly->w;
+    kn_class_model *cm;
+    m->w = NULL;
+    m->class = NULL;
+    if (kn_class_learner_parts(m->l, &cm, &err) == 0)
+        m->class = cm;
+    else {
+        assert_int_equal(kn_fly_learner_parts(m->l, &fly, &ridge, &err), 0);
+        m->w = ridge ? ridge->w : fly->w;
+    }
     uint8_t all[N_CLASSES];
     memset(all, 1, sizeof all);
     assert_int_equal(kn_learner_predict_labels(m->l, g_test_x, N_TEST, all, m->labels, &err), 0);
@@ -238,6 +248,79 @@ static void test_rank_count_independent(void **state, const char *method, double
     }
     for (int r = 0; r < 3; r++)
         kn_learner_free(m[r].l);
+}
+
+/* max |a - b| / max |b| over n values: a relative distance that near-zero entries cannot blow up
+ * (and exactly 0 when the arrays are equal). */
+static double rel_dist(const double *a, const double *b, size_t n)
+{
+    double worst = 0, scale = 0;
+    for (size_t q = 0; q < n; q++) {
+        worst = fmax(worst, fabs(a[q] - b[q]));
+        scale = fmax(scale, fabs(b[q]));
+    }
+    return scale > 0 ? worst / scale : worst;
+}
+
+/* ncm and slda: the same accuracy matrix and predictions at 1, 2 and 4 ranks, and the state
+ * (class sums, counts, slda's scatter) within 1e-6 relative of the single-process learner's.
+ * Double sums grouped differently round differently by about 1e-16 per addition; 1e-6 leaves a
+ * margin of many orders for the 240 samples here, while a sample dropped or counted twice moves
+ * a class sum by about 1/40 of itself. */
+static void test_class_rank_count_independent(const char *method)
+{
+    if (!g_dir)
+        skip();
+    const int ranks[3] = {1, 2, 4};
+    model m[3], single;
+    char tag[3][64], stag[64];
+    snprintf(stag, sizeof stag, "%s-single", method);
+    run(method, "", 0, stag);
+    load_model(stag, &single);
+    assert_non_null(single.class);
+    const kn_class_model *ref = single.class;
+    const size_t C = N_CLASSES;
+    for (int r = 0; r < 3; r++) {
+        snprintf(tag[r], sizeof tag[r], "%s-n%d", method, ranks[r]);
+        run(method, "", ranks[r], tag[r]);
+        load_model(tag[r], &m[r]);
+        if (r > 0) {
+            assert_same_matrix(tag[0], tag[r]);
+            assert_memory_equal(m[0].labels, m[r].labels, sizeof m[0].labels);
+        }
+        const kn_class_model *got = m[r].class;
+        assert_memory_equal(got->cs.counts, ref->cs.counts, C * sizeof *ref->cs.counts);
+        double ds = rel_dist(got->cs.sums, ref->cs.sums, C * D), dg = 0;
+        if (ref->scatter) {
+            assert_non_null(got->scatter);
+            double g[D * D], h[D * D]; /* the upper triangles (the lower is not maintained) */
+            size_t q = 0;
+            for (size_t i = 0; i < D; i++)
+                for (size_t j = i; j < D; j++, q++) {
+                    g[q] = got->scatter[i * D + j];
+                    h[q] = ref->scatter[i * D + j];
+                }
+            dg = rel_dist(g, h, q);
+        }
+    if (ds > 1e-6 || dg > 1e-6)
+            fail_msg("%s at %d ranks: class sums %g, scatter %g relative from the "
+                     "single-process learner (tolerance 1e-6)", method, ranks[r], ds, dg);
+    }
+    for (int r = 0; r < 3; r++)
+        kn_learner_free(m[r].l);
+    kn_learner_free(single.l);
+}
+
+static void test_ncm(void **state)
+{
+    (void)state;
+    test_class_rank_count_independent("ncm");
+}
+
+static void test_slda(void **state)
+{
+    (void)state;
+    test_class_rank_count_independent("slda");
 }
 
 static void test_fly(void **state) { test_rank_count_independent(state, "fly", 0.0); }
@@ -313,6 +396,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fly),
         cmocka_unit_test(test_fly_ridge),
+        cmocka_unit_test(test_ncm),
+        cmocka_unit_test(test_slda),
         cmocka_unit_test(test_unsplittable_runs_on_rank0),
         cmocka_unit_test(test_failing_rank),
         cmocka_unit_test(test_other_commands_refused),
