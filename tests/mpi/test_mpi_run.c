@@ -2,10 +2,11 @@
  * and 4 ranks give the same accuracy matrix and the same test predictions, fly bit-identical
  * weights, fly-ridge weights within 1e-6, ncm's and slda's class sums, counts and scatter within
  * 1e-6 relative of the single-process learner's; MPI fly agrees with the single-process rule
- * within the float rounding of its per-sample sums; a method that cannot be split runs on rank 0 alone with the
- * single-process result; a rank that fails (its copy of the data is bad) fails the whole job
- * with its rank and reason and leaves nothing in the output directory; commands other than run
- * are refused under more than one rank. Skipped, with a message, when kenyon has no MPI. */
+ * within the float rounding of its per-sample sums; a method that cannot be split runs on rank 0
+ * alone with the single-process result; a rank that fails (its copy of the data is bad) fails
+ * the whole job with its rank and reason and leaves nothing in the output directory; commands
+ * other than run are refused under more than one rank. Skipped, with a message, when kenyon has
+ * no MPI. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
