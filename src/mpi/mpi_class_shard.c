@@ -19,6 +19,7 @@
  * relative, not bit for bit; the tests bound it by 1e-6 and require the same accuracy matrix and
  * predictions. The single-process learners are unchanged. */
 #include <cblas.h>
+#include <math.h>
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,23 @@ static const kn_learner_ops class_ops = {
 size_t kn_mpi_class_reduction_doubles(size_t C, size_t d, int with_scatter)
 {
     return C * d + C + (with_scatter ? d * (d + 1) / 2 : 0);
+}
+
+double kn_mpi_class_shard_bytes(kn_learner *l)
+{
+    kn_class_model *model;
+    kn_error err;
+    if (kn_class_learner_parts(l, &model, &err))
+        return 0;
+    const size_t C = model->cs.n_classes, d = model->cs.d;
+    const int slda = model->scatter != NULL;
+    const double packed = (double)kn_mpi_class_reduction_doubles(C, d, slda);
+    /* The reduction buffer and the library's scratch for one piece of it; for slda the moment
+     * sum, the shifts and the shifted rows. */
+    double bytes = packed * 8 + fmin(packed, (double)((size_t)1 << 27)) * 8;
+    if (slda)
+        bytes += ((double)d * d + (double)C * d + (double)CLASS_CHUNK * d) * 8;
+    return bytes;
 }
 
 int kn_mpi_class_shard_learner(kn_mpi_run *mr, kn_learner *l, kn_error *err)

@@ -24,4 +24,14 @@ int kn_mpi_class_shard_learner(kn_mpi_run *mr, kn_learner *l, kn_error *err);
 /* Doubles in one rank's reduction buffer for C classes of d features (with_scatter: slda). */
 size_t kn_mpi_class_reduction_doubles(size_t C, size_t d, int with_scatter);
 
+/* Bytes a rank allocates beyond its learner for data-parallel training of l, counted from the
+ * buffers each wrapper allocates (plus the MPI library's scratch for one reduction piece):
+ * kn_mpi_shard_bytes for fly and fly-ridge, kn_mpi_class_shard_bytes for ncm and slda; 0 for
+ * another method. */
+double kn_mpi_shard_bytes(kn_learner *l);
+double kn_mpi_class_shard_bytes(kn_learner *l);
+
+/* Ranks of this job on this rank's machine (1 without MPI). */
+int kn_mpi_local_size(void);
+
 #endif

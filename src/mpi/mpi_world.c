@@ -12,7 +12,7 @@
 #include "mpi/mpi_internal.h"
 
 /* Set once the process's run has settled its outcome with the other ranks. */
-static int g_initialised, g_rank, g_size = 1, g_settled;
+static int g_initialised, g_rank, g_size = 1, g_settled, g_local_size = 1;
 
 int kn_mpi_init(int *argc, char ***argv)
 {
@@ -33,6 +33,13 @@ int kn_mpi_init(int *argc, char ***argv)
     g_initialised = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    /* The ranks sharing this machine's memory, for the memory check. */
+    MPI_Comm node;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
+        MPI_SUCCESS) {
+        MPI_Comm_size(node, &g_local_size);
+        MPI_Comm_free(&node);
+    }
     return 0;
 }
 
@@ -46,6 +53,7 @@ void kn_mpi_finalize(void)
 int kn_mpi_active(void) { return g_initialised; }
 int kn_mpi_rank(void) { return g_rank; }
 int kn_mpi_size(void) { return g_size; }
+int kn_mpi_local_size(void) { return g_local_size; }
 
 const char *kn_mpi_describe(char *buf, size_t cap)
 {

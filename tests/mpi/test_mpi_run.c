@@ -5,8 +5,8 @@
  * within the float rounding of its per-sample sums; a method that cannot be split runs on rank 0
  * alone with the single-process result; a rank that fails (its copy of the data is bad) fails
  * the whole job with its rank and reason and leaves nothing in the output directory; commands
- * other than run are refused under more than one rank. Skipped, with a message, when kenyon has
- * no MPI. */
+ * other than run are refused under more than one rank; the memory check counts every rank on
+ * the machine with its reduction buffers. Skipped, with a message, when kenyon has no MPI. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,6 +379,49 @@ static void test_failing_rank(void **state)
     assert_int_not_equal(stat(p, &sb), 0);
 }
 
+/* fly-ridge at m 2000 (a 32 MB Gram matrix and its factor) fits a 200 MB limit as one process,
+ * but 4 ranks each holding the model and about 1.5 m^2 doubles of reduction buffers do not: the
+ * job is refused before training, with the sizes, and writes nothing. */
+static void test_memory_check_counts_ranks(void **state)
+{
+    (void)state;
+    if (!g_dir)
+        skip();
+    kn_learner_info info = {.d = D, .n_classes = N_CLASSES, .seed = 3};
+    kn_kv big[] = {{"m", "2000"}};
+    kn_error err;
+    assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "200M", 1), 0);
+    assert_int_equal(kn_learner_check_memory("fly-ridge", &info, big, 1, N_TRAIN, &err), 0);
+    assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "40M", 1), 0); /* the limit is read */
+    assert_int_equal(kn_learner_check_memory("fly-ridge", &info, big, 1, N_TRAIN, &err),
+                     KN_ENOMEM);
+    assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "lots", 1), 0);
+    assert_int_equal(kn_learner_check_memory("fly-ridge", &info, big, 1, N_TRAIN, &err),
+                     KN_EINVAL);
+    assert_non_null(strstr(err.msg, "KENYON_MEMORY_LIMIT=lots"));
+    unsetenv("KENYON_MEMORY_LIMIT");
+
+    char outdir[1024], cmd[8192], *out = NULL;
+    snprintf(outdir, sizeof outdir, "%s", kt_path(g_dir, "mem-n4"));
+    for (int ranks = 1; ranks <= 4; ranks += 3) {
+        snprintf(cmd, sizeof cmd, "KENYON_MEMORY_LIMIT=200M " MPIRUN "-n %d %s run --method "
+                 "fly-ridge --m 2000 --c 4 %s --quiet --out %s-%d", g_mpirun, ranks,
+                 getenv("KENYON"), data_args(), outdir, ranks);
+        int rc = shell(&out, cmd);
+        if (ranks == 1 && rc != 0)
+            fail_msg("one rank should fit in 200 MB: %s", out);
+        if (ranks == 4 && (rc == 0 || !strstr(out, "in 4 processes on this machine") ||
+                           !strstr(out, "MPI reduction buffers") ||
+                           !strstr(out, "memory available") || strstr(out, "final accuracy")))
+            fail_msg("4 ranks should be refused up front with the sizes (exit %d): %s", rc, out);
+        free(out);
+    }
+    char p[1200];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s-4", outdir);
+    assert_int_not_equal(stat(p, &sb), 0);
+}
+
 static void test_other_commands_refused(void **state)
 {
     (void)state;
@@ -401,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_slda),
         cmocka_unit_test(test_unsplittable_runs_on_rank0),
         cmocka_unit_test(test_failing_rank),
+        cmocka_unit_test(test_memory_check_counts_ranks),
         cmocka_unit_test(test_other_commands_refused),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
