@@ -4,12 +4,19 @@
  * each family (projection, readout, Gram matrix and its factor, code cache; network weights with
  * their gradients and optimiser state, replay memories, stored data) and is meant to be right
  * within a small factor, which is all a refusal needs. Available memory is MemAvailable from
- * /proc/meminfo (a Linux interface; elsewhere the check is skipped). */
+ * /proc/meminfo (a Linux interface; elsewhere the check is skipped), capped by the environment
+ * variable KENYON_MEMORY_LIMIT when it is set (bytes, or a number with K, M or G: a share of the
+ * machine for kenyon, and how the tests set a limit that does not depend on the machine).
+ *
+ * A driver that runs several copies of the learner on one machine (the MPI data-parallel run:
+ * a copy per rank, each with its reduction buffers) checks all of them at once with
+ * kn_learner_check_memory_copies (cl/memory_check.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl/memory_check.h"
 #include "kenyon/learner.h"
 
 /* The value of parameter `name`: the override if given, else the method's default; NAN when the
@@ -63,6 +70,10 @@ int kn_method_memory_estimate(const kn_method *m, const kn_learner_info *info,
             add(&total, detail, detail_cap, "Gram matrix and its factor", 2 * mk * mk * 8);
             add(&total, detail, detail_cap, "ridge targets", 2 * mk * C * 8);
         }
+    } else if (strcmp(m->name, "ncm") == 0 || strcmp(m->name, "slda") == 0) {
+        add(&total, detail, detail_cap, "class sums and means", 2 * C * d * 8);
+        if (strcmp(m->name, "slda") == 0)
+            add(&total, detail, detail_cap, "scatter matrix and its factor", 2 * d * d * 8);
     } else if (!isnan(hidden)) { /* the back-prop family */
         double h = hidden, latent = param(m, overrides, n_overrides, "latent");
         double weights = d * h + h * h + h * C + 3 * h + C;
@@ -80,6 +91,45 @@ int kn_method_memory_estimate(const kn_method *m, const kn_learner_info *info,
     }
     *bytes = total;
     return 0;
+}
+
+/* KENYON_MEMORY_LIMIT in bytes: 0 when it is set and valid, 1 when unset, -1 (with err) when it
+ * is not a size. */
+static int memory_limit(double *bytes, kn_error *err)
+{
+    const char *v = getenv("KENYON_MEMORY_LIMIT");
+    if (!v || !*v)
+        return 1;
+    char *end;
+    double x = strtod(v, &end);
+    double unit = 1;
+    if (*end == 'K' || *end == 'k')
+        unit = 1024.0, end++;
+    else if (*end == 'M' || *end == 'm')
+        unit = 1024.0 * 1024.0, end++;
+    else if (*end == 'G' || *end == 'g')
+        unit = 1024.0 * 1024.0 * 1024.0, end++;
+    if (end == v || *end != '\0' || !(x > 0) || !isfinite(x * unit)) {
+        kn_fail(err, KN_EINVAL, "KENYON_MEMORY_LIMIT=%.100s is not a size (a positive number of "
+                "bytes, or a number with K, M or G)", v);
+        return -1;
+    }
+    *bytes = x * unit;
+    return 0;
+}
+
+/* The memory the checks may use: MemAvailable capped by KENYON_MEMORY_LIMIT. 0 with *bytes,
+ * 1 when unknown (the check is skipped), -1 with err when the limit is malformed. */
+static int memory_for_checks(double *bytes, kn_error *err)
+{
+    double limit = 0;
+    int lim = memory_limit(&limit, err);
+    if (lim < 0)
+        return -1;
+    int have = kn_memory_available(bytes);
+    if (lim == 0 && (have != 0 || limit < *bytes))
+        *bytes = limit;
+    return lim == 0 || have == 0 ? 0 : 1;
 }
 
 int kn_memory_available(double *bytes)
@@ -111,9 +161,36 @@ int kn_learner_check_memory(const char *method, const kn_learner_info *info,
     if (!m || kn_method_memory_estimate(m, info, overrides, n_overrides, n_train, &need, detail,
                                         sizeof detail) != 0)
         return 0; /* kn_learner_create reports what is wrong with the parameters */
-    if (kn_memory_available(&avail) != 0 || need <= avail)
+    int have = memory_for_checks(&avail, err);
+    if (have < 0)
+        return KN_EINVAL;
+    if (have > 0 || need <= avail)
         return 0;
     return kn_fail(err, KN_ENOMEM,
                    "method %s would need about %.3g GB (%s), more than the %.3g GB of memory "
                    "available; use smaller settings", m->name, need / 1e9, detail, avail / 1e9);
+}
+
+int kn_learner_check_memory_copies(const kn_learner *l, int copies, double extra_bytes,
+                                   const char *extra_what, kn_error *err)
+{
+    double need, avail;
+    char detail[384];
+    /* The training-set size is not known to the caller: the fly family's code cache (at most
+     * 256 MB) is left out, so the refusal errs on the side of running. */
+    if (kn_method_memory_estimate(l->method, &l->info, l->params, l->n_params, 0, &need, detail,
+                                  sizeof detail) != 0)
+        return 0;
+    int have = memory_for_checks(&avail, err);
+    if (have < 0)
+        return KN_EINVAL;
+    const double total = (double)copies * (need + extra_bytes);
+    if (have > 0 || total <= avail)
+        return 0;
+    return kn_fail(err, KN_ENOMEM,
+                   "method %s in %d processes on this machine would need about %.3g GB: %d x "
+                   "(the learner %.3g GB%s%s, %s %.3g GB), more than the %.3g GB of memory "
+                   "available; use fewer processes per machine or smaller settings",
+                   l->method->name, copies, total / 1e9, copies, need / 1e9, detail[0] ? ": " : "",
+                   detail, extra_what, extra_bytes / 1e9, avail / 1e9);
 }

@@ -9,19 +9,17 @@
  *   class_sums   F64 [classes, d]   sum of the samples of each class
  *   class_counts F64 [classes]      number of samples of each class */
 #include <float.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl/class_sums.h"
 #include "cl/methods.h"
 #include "kenyon/safetensors.h"
 
 typedef struct ncm_state {
-    double *sums;   /* C x d */
-    double *counts; /* C */
-    double *means;  /* C x d, rebuilt when dirty */
-    double *norms;  /* C: ||mu_c||^2 */
-    int dirty;
+    kn_class_model base; /* first: the class sums (class_sums.h); scatter stays NULL */
+    double *means;       /* C x d, rebuilt when dirty */
+    double *norms;       /* C: ||mu_c||^2 */
 } ncm_state;
 
 static const kn_param_spec ncm_params[] = {
@@ -36,32 +34,33 @@ static int ncm_observe(kn_learner *l, const float *x, const int32_t *y, size_t n
         if (y[i] < 0 || y[i] >= l->info.n_classes)
             return kn_fail(err, KN_EINVAL, "ncm: label %d of sample %zu outside [0, %d)",
                            (int)y[i], i, l->info.n_classes);
+    kn_class_sums *cs = &s->base.cs;
     for (size_t i = 0; i < n; i++) {
-        double *row = s->sums + (size_t)y[i] * d;
+        double *row = cs->sums + (size_t)y[i] * d;
         const float *xi = x + i * d;
         for (size_t j = 0; j < d; j++)
             row[j] += xi[j];
-        s->counts[y[i]] += 1;
+        cs->counts[y[i]] += 1;
     }
     if (n)
-        s->dirty = 1;
+        s->base.dirty = 1;
     return 0;
 }
 
 static void ncm_refresh(ncm_state *s, size_t C, size_t d)
 {
-    if (!s->dirty)
+    if (!s->base.dirty)
         return;
     for (size_t c = 0; c < C; c++) {
         double nrm = 0;
         for (size_t j = 0; j < d; j++) {
-            double v = s->counts[c] > 0 ? s->sums[c * d + j] / s->counts[c] : 0;
+            double v = kn_class_sums_mean(&s->base.cs, c, j);
             s->means[c * d + j] = v;
             nrm += v * v;
         }
         s->norms[c] = nrm;
     }
-    s->dirty = 0;
+    s->base.dirty = 0;
 }
 
 static int ncm_predict(kn_learner *l, const float *x, size_t n, float *scores, kn_error *err)
@@ -76,7 +75,7 @@ static int ncm_predict(kn_learner *l, const float *x, size_t n, float *scores, k
         for (size_t j = 0; j < d; j++)
             xx += (double)xi[j] * xi[j];
         for (size_t c = 0; c < C; c++) {
-            if (!(s->counts[c] > 0)) {
+            if (!(s->base.cs.counts[c] > 0)) {
                 scores[i * C + c] = -FLT_MAX;
                 continue;
             }
@@ -94,14 +93,11 @@ static int ncm_predict(kn_learner *l, const float *x, size_t n, float *scores, k
 static int ncm_save(const kn_learner *l, const char *path, kn_error *err)
 {
     const ncm_state *s = l->impl;
-    size_t sh_s[2] = {(size_t)l->info.n_classes, l->info.d}, sh_c[1] = {sh_s[0]};
     kn_st_writer w;
     kn_st_writer_init(&w);
     int rc = kn_learner_write_common(l, &w, err);
     if (!rc)
-        rc = kn_st_writer_add(&w, "class_sums", KN_ST_F64, 2, sh_s, s->sums, err);
-    if (!rc)
-        rc = kn_st_writer_add(&w, "class_counts", KN_ST_F64, 1, sh_c, s->counts, err);
+        rc = kn_class_sums_write(&s->base.cs, &w, err);
     if (!rc)
         rc = kn_st_writer_write(&w, path, err);
     kn_st_writer_free(&w);
@@ -113,8 +109,7 @@ static void ncm_destroy(kn_learner *l)
     ncm_state *s = l->impl;
     if (!s)
         return;
-    free(s->sums);
-    free(s->counts);
+    kn_class_sums_free(&s->base.cs);
     free(s->means);
     free(s->norms);
     free(s);
@@ -138,47 +133,25 @@ static int ncm_create(kn_learner *l, kn_error *err)
         return kn_fail(err, KN_ENOMEM, "method ncm: out of memory");
     l->impl = s;
     l->ops = &ncm_ops;
-    s->sums = calloc(C * d, sizeof *s->sums);
+    int sums_rc = kn_class_sums_alloc(&s->base.cs, C, d);
     s->means = calloc(C * d, sizeof *s->means);
-    s->counts = calloc(C, sizeof *s->counts);
     s->norms = calloc(C, sizeof *s->norms);
-    if (!s->sums || !s->means || !s->counts || !s->norms)
+    if (sums_rc || !s->means || !s->norms)
         return kn_fail(err, KN_ENOMEM, "method ncm: out of memory for %zu x %zu class sums", C,
                        d);
-    s->dirty = 1;
+    s->base.dirty = 1;
     return 0;
 }
 
 static int ncm_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
-    const char *path = f->source;
-    int rc;
-    const size_t C = (size_t)l->info.n_classes, d = l->info.d;
-    size_t sh_s[2] = {C, d}, sh_c[1] = {C};
     const kn_st_tensor *ts, *tc;
-    if ((rc = kn_st_expect(f, "class_sums", KN_ST_F64, 2, sh_s, &ts, err)) ||
-        (rc = kn_st_expect(f, "class_counts", KN_ST_F64, 1, sh_c, &tc, err)))
-        goto done;
+    int rc = kn_class_sums_expect(f, (size_t)l->info.n_classes, l->info.d, &ts, &tc, err);
     /* Shapes checked: the tensors are read straight into the state, then checked there. */
-    if ((rc = ncm_create(l, err)))
-        goto done;
-    ncm_state *s = l->impl;
-    if ((rc = kn_st_tensor_read(f, ts, s->sums, err)) ||
-        (rc = kn_st_tensor_read(f, tc, s->counts, err)))
-        goto done;
-    const double *sums = s->sums, *counts = s->counts;
-    for (size_t q = 0; q < C * d; q++)
-        if (!isfinite(sums[q])) {
-            rc = kn_fail(err, KN_EFORMAT, "%s: class_sums[%zu] is not finite", path, q);
-            goto done;
-        }
-    for (size_t c = 0; c < C; c++)
-        if (!(counts[c] >= 0 && counts[c] <= 1e15 && counts[c] == floor(counts[c]))) {
-            rc = kn_fail(err, KN_EFORMAT, "%s: class_counts[%zu] = %g is not a count", path, c,
-                         counts[c]);
-            goto done;
-        }
-done:
+    if (!rc)
+        rc = ncm_create(l, err);
+    if (!rc)
+        rc = kn_class_sums_read(f, ts, tc, &((ncm_state *)l->impl)->base.cs, err);
     return rc;
 }
 

@@ -27,14 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl/class_sums.h"
 #include "cl/methods.h"
 #include "kenyon/safetensors.h"
 
 typedef struct slda_state {
+    kn_class_model base; /* first: class sums, and the scatter S (d x d, row-major, upper
+                          * triangle maintained) in base.scatter (class_sums.h) */
     double shrinkage;
-    double *sums;    /* C x d */
-    double *counts;  /* C */
-    double *scatter; /* d x d, row-major, upper triangle maintained */
     double *z;       /* scratch: batch rows of one class, centred (cap x d) */
     size_t z_cap;
     double *work;    /* d x d: the factor */
@@ -82,8 +82,8 @@ static int slda_observe(kn_learner *l, const float *x, const int32_t *y, size_t 
         for (size_t r = 0; r < nb; r++)
             for (size_t j = 0; j < d; j++)
                 mb[j] += s->z[r * d + j];
-        double *sum = s->sums + (size_t)c * d;
-        const double na = s->counts[c], nbd = (double)nb;
+        double *sum = s->base.cs.sums + (size_t)c * d;
+        const double na = s->base.cs.counts[c], nbd = (double)nb;
         for (size_t j = 0; j < d; j++) {
             double bsum = mb[j];
             mb[j] = bsum / nbd;
@@ -95,35 +95,36 @@ static int slda_observe(kn_learner *l, const float *x, const int32_t *y, size_t 
             mb[j] = mu_a - mb[j];
         }
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)nb, 1.0, s->z, (int)d,
-                    1.0, s->scatter, (int)d);
+                    1.0, s->base.scatter, (int)d);
         if (na > 0)
             cblas_dsyr(CblasRowMajor, CblasUpper, (int)d, na * nbd / (na + nbd), mb, 1,
-                       s->scatter, (int)d);
-        s->counts[c] = na + nbd;
+                       s->base.scatter, (int)d);
+        s->base.cs.counts[c] = na + nbd;
     }
     if (n)
-        s->dirty = 1;
+        s->base.dirty = 1;
     return 0;
 }
 
 static int slda_refresh(kn_learner *l, kn_error *err)
 {
     slda_state *s = l->impl;
-    if (!s->dirty)
+    if (!s->base.dirty)
         return 0;
     const size_t d = l->info.d, C = (size_t)l->info.n_classes;
+    const kn_class_sums *cs = &s->base.cs;
     double N = 0;
     for (size_t c = 0; c < C; c++)
-        N += s->counts[c];
+        N += cs->counts[c];
     const double eps = s->shrinkage, scale = N > 0 ? (1 - eps) / N : 0;
     for (size_t i = 0; i < d; i++) {
         for (size_t j = i; j < d; j++)
-            s->work[i * d + j] = scale * s->scatter[i * d + j];
+            s->work[i * d + j] = scale * s->base.scatter[i * d + j];
         s->work[i * d + i] += eps;
     }
     for (size_t c = 0; c < C; c++)
         for (size_t j = 0; j < d; j++)
-            s->wt[j * C + c] = s->counts[c] > 0 ? s->sums[c * d + j] / s->counts[c] : 0;
+            s->wt[j * C + c] = kn_class_sums_mean(cs, c, j);
     lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)d, s->work,
                                      (lapack_int)d);
     if (info == 0)
@@ -137,10 +138,10 @@ static int slda_refresh(kn_learner *l, kn_error *err)
     for (size_t c = 0; c < C; c++) {
         double q = 0;
         for (size_t j = 0; j < d; j++)
-            q += (s->counts[c] > 0 ? s->sums[c * d + j] / s->counts[c] : 0) * s->wt[j * C + c];
+            q += kn_class_sums_mean(cs, c, j) * s->wt[j * C + c];
         s->bias[c] = -0.5 * q;
     }
-    s->dirty = 0;
+    s->base.dirty = 0;
     return 0;
 }
 
@@ -154,7 +155,7 @@ static int slda_predict(kn_learner *l, const float *x, size_t n, float *scores, 
     for (size_t i = 0; i < n; i++) {
         float *si = scores + i * C;
         for (size_t c = 0; c < C; c++) {
-            if (!(s->counts[c] > 0)) {
+            if (!(s->base.cs.counts[c] > 0)) {
                 si[c] = -FLT_MAX;
                 continue;
             }
@@ -170,17 +171,15 @@ static int slda_predict(kn_learner *l, const float *x, size_t n, float *scores, 
 static int slda_save(const kn_learner *l, const char *path, kn_error *err)
 {
     const slda_state *s = l->impl;
-    const size_t d = l->info.d, C = (size_t)l->info.n_classes;
-    size_t sh_s[2] = {C, d}, sh_c[1] = {C}, sh_g[2] = {d, d};
+    const size_t d = l->info.d;
+    size_t sh_g[2] = {d, d};
     kn_st_writer w;
     kn_st_writer_init(&w);
     int rc = kn_learner_write_common(l, &w, err);
     if (!rc)
-        rc = kn_st_writer_add(&w, "class_sums", KN_ST_F64, 2, sh_s, s->sums, err);
+        rc = kn_class_sums_write(&s->base.cs, &w, err);
     if (!rc)
-        rc = kn_st_writer_add(&w, "class_counts", KN_ST_F64, 1, sh_c, s->counts, err);
-    if (!rc)
-        rc = kn_st_writer_add(&w, "scatter", KN_ST_F64, 2, sh_g, s->scatter, err);
+        rc = kn_st_writer_add(&w, "scatter", KN_ST_F64, 2, sh_g, s->base.scatter, err);
     if (!rc)
         rc = kn_st_writer_write(&w, path, err);
     kn_st_writer_free(&w);
@@ -192,9 +191,8 @@ static void slda_destroy(kn_learner *l)
     slda_state *s = l->impl;
     if (!s)
         return;
-    free(s->sums);
-    free(s->counts);
-    free(s->scatter);
+    kn_class_sums_free(&s->base.cs);
+    free(s->base.scatter);
     free(s->z);
     free(s->work);
     free(s->wt);
@@ -230,58 +228,40 @@ static int slda_create(kn_learner *l, kn_error *err)
     l->impl = s;
     l->ops = &slda_ops;
     s->shrinkage = eps;
-    s->sums = calloc(C * d, sizeof *s->sums);
-    s->counts = calloc(C, sizeof *s->counts);
-    s->scatter = calloc(d * d, sizeof *s->scatter);
+    int sums_rc = kn_class_sums_alloc(&s->base.cs, C, d);
+    s->base.scatter = calloc(d * d, sizeof *s->base.scatter);
     s->work = calloc(d * d, sizeof *s->work);
     s->wt = calloc(d * C, sizeof *s->wt);
     s->bias = calloc(C, sizeof *s->bias);
     s->diff = calloc(d, sizeof *s->diff);
-    if (!s->sums || !s->counts || !s->scatter || !s->work || !s->wt || !s->bias || !s->diff)
+    if (sums_rc || !s->base.scatter || !s->work || !s->wt || !s->bias || !s->diff)
         return kn_fail(err, KN_ENOMEM, "method slda: out of memory for a %zu x %zu covariance",
                        d, d);
-    s->dirty = 1;
+    s->base.dirty = 1;
     return 0;
 }
 
 static int slda_load(kn_learner *l, const kn_st_file *f, kn_error *err)
 {
-    const char *path = f->source;
-    int rc;
     const size_t C = (size_t)l->info.n_classes, d = l->info.d;
-    size_t sh_s[2] = {C, d}, sh_c[1] = {C}, sh_g[2] = {d, d};
+    size_t sh_g[2] = {d, d};
     const kn_st_tensor *ts, *tc, *tg;
-    if ((rc = kn_st_expect(f, "class_sums", KN_ST_F64, 2, sh_s, &ts, err)) ||
-        (rc = kn_st_expect(f, "class_counts", KN_ST_F64, 1, sh_c, &tc, err)) ||
-        (rc = kn_st_expect(f, "scatter", KN_ST_F64, 2, sh_g, &tg, err)))
-        goto done;
+    int rc = kn_class_sums_expect(f, C, d, &ts, &tc, err);
+    if (!rc)
+        rc = kn_st_expect(f, "scatter", KN_ST_F64, 2, sh_g, &tg, err);
     /* Shapes checked: the tensors are read straight into the state, then checked there. */
-    if ((rc = slda_create(l, err)))
-        goto done;
+    if (!rc)
+        rc = slda_create(l, err);
+    if (rc)
+        return rc;
     slda_state *s = l->impl;
-    if ((rc = kn_st_tensor_read(f, ts, s->sums, err)) ||
-        (rc = kn_st_tensor_read(f, tc, s->counts, err)) ||
-        (rc = kn_st_tensor_read(f, tg, s->scatter, err)))
-        goto done;
-    const double *sums = s->sums, *counts = s->counts, *g = s->scatter;
-    for (size_t q = 0; q < C * d; q++)
-        if (!isfinite(sums[q])) {
-            rc = kn_fail(err, KN_EFORMAT, "%s: class_sums[%zu] is not finite", path, q);
-            goto done;
-        }
+    if ((rc = kn_class_sums_read(f, ts, tc, &s->base.cs, err)) ||
+        (rc = kn_st_tensor_read(f, tg, s->base.scatter, err)))
+        return rc;
     for (size_t q = 0; q < d * d; q++)
-        if (!isfinite(g[q])) {
-            rc = kn_fail(err, KN_EFORMAT, "%s: scatter[%zu] is not finite", path, q);
-            goto done;
-        }
-    for (size_t c = 0; c < C; c++)
-        if (!(counts[c] >= 0 && counts[c] <= 1e15 && counts[c] == floor(counts[c]))) {
-            rc = kn_fail(err, KN_EFORMAT, "%s: class_counts[%zu] = %g is not a count", path, c,
-                         counts[c]);
-            goto done;
-        }
-done:
-    return rc;
+        if (!isfinite(s->base.scatter[q]))
+            return kn_fail(err, KN_EFORMAT, "%s: scatter[%zu] is not finite", f->source, q);
+    return 0;
 }
 
 const kn_method kn_method_slda = {

@@ -1,10 +1,11 @@
 /* The MPI driver of the kenyon CLI (built only with the KENYON_MPI option; the libraries never
- * see MPI). Under mpirun, `kenyon run --method fly|fly-ridge` trains data-parallel: the samples of
- * each task are dealt to the ranks by their position in the task's training order (position p
- * goes to rank p mod N), every rank encodes and sums its shard, and one reduction per task merges
- * the sums into every rank's copy of the model, so all ranks hold the same model and evaluate
- * it. Methods whose updates depend on the order of samples (fly with beta > 0, v1-v3, the
- * back-prop learners) cannot be split exactly: they run on rank 0 alone and say so.
+ * see MPI). Under mpirun, `kenyon run --method fly|fly-ridge|ncm|slda` trains data-parallel: the
+ * samples of each task are dealt to the ranks by their position in the task's training order
+ * (position p goes to rank p mod N), every rank encodes (fly) and sums its shard, and one
+ * reduction per task merges the sums into every rank's copy of the model, so all ranks hold the
+ * same model and evaluate it. Methods whose updates depend on the order of samples (fly with
+ * beta > 0, v1-v3, the back-prop learners) cannot be split exactly: they run on rank 0 alone and
+ * say so; the other ranks wait for its outcome sleeping between polls, not spinning on a core.
  *
  * Failures: every rank takes part in one status exchange per task (and one after the last task's
  * evaluation); a rank that fails anywhere (bad data in its shard, a file it cannot read) joins

@@ -3,16 +3,38 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cl/memory_check.h"
 #include "mpi/mpi_internal.h"
 
 /* Returned by on_learner on the ranks that sit out a method that runs on rank 0 alone. */
 #define IDLE_CODE KN_ESTATE
 
+/* Every rank of a data-parallel method holds a copy of the learner and its reduction buffers:
+ * refuse when this machine's ranks together would not fit. (A method that runs on rank 0 alone
+ * was checked as a single process: the other ranks free their copy.) */
+static int check_memory(kn_learner *l, kn_error *err)
+{
+    if (!kn_mpi_can_split(l))
+        return 0;
+    const int class_sums = strcmp(l->method->name, "ncm") == 0 ||
+                           strcmp(l->method->name, "slda") == 0;
+    const double extra = class_sums ? kn_mpi_class_shard_bytes(l) : kn_mpi_shard_bytes(l);
+    return kn_learner_check_memory_copies(l, kn_mpi_local_size(), extra,
+                                          "MPI reduction buffers", err);
+}
+
 static int on_learner(void *ctx, kn_learner *l, kn_error *err)
 {
     kn_mpi_run *mr = ctx;
+    /* The memory check is settled with all ranks before any of them trains. */
+    int refused = check_memory(l, err);
+    int rc = kn_mpi_exchange(mr, refused != 0, refused ? err->msg : NULL, err);
+    if (rc)
+        return rc;
     if (kn_mpi_can_split(l))
-        return kn_mpi_shard_learner(mr, l, err);
+        return strcmp(l->method->name, "ncm") == 0 || strcmp(l->method->name, "slda") == 0
+                   ? kn_mpi_class_shard_learner(mr, l, err)
+                   : kn_mpi_shard_learner(mr, l, err);
     if (mr->rank == 0) {
         fprintf(stderr, "kenyon run: method %s cannot be split over ranks with the "
                 "single-process result (%s); it runs on rank 0 alone\n", l->method->name,

@@ -63,7 +63,7 @@ static kn_learner inner_view(const kn_learner *l)
 int kn_mpi_can_split(const kn_learner *l)
 {
     const char *name = l->method->name;
-    if (strcmp(name, "fly-ridge") == 0)
+    if (strcmp(name, "fly-ridge") == 0 || strcmp(name, "ncm") == 0 || strcmp(name, "slda") == 0)
         return 1;
     if (strcmp(name, "fly") != 0)
         return 0;
@@ -237,6 +237,25 @@ static const kn_learner_ops shard_ops = {
     .save = shard_save,
     .destroy = shard_destroy,
 };
+
+double kn_mpi_shard_bytes(kn_learner *l)
+{
+    kn_fly_model *fly;
+    kn_fly_ridge *ridge;
+    kn_error err;
+    if (kn_fly_learner_parts(l, &fly, &ridge, &err))
+        return 0;
+    const double m = fly->p.m, C = l->info.n_classes, k = fly->p.k, d = (double)l->info.d;
+    /* The batch rows and their codes (kn_kc_codes: a cell index and a value per winner). */
+    double bytes = SHARD_CHUNK * (d * 4 + 4) + SHARD_CHUNK * k * 8 + SHARD_CHUNK * 4;
+    if (!ridge) /* the fixed-point counts, and the library's scratch for one piece of them */
+        return bytes + m * C * 8 + fmin(m * C, (double)((size_t)1 << 28)) * 8;
+    /* The shard's Gram matrix, targets and weights (kn_fly_ridge_init), the packed reduction
+     * buffer, and the library's scratch for one piece of it. */
+    const double packed = m * (m + 1) / 2 + m * C;
+    return bytes + m * m * 8 + m * C * 12 + packed * 8 +
+           fmin(packed, (double)((size_t)1 << 27)) * 8;
+}
 
 int kn_mpi_shard_learner(kn_mpi_run *mr, kn_learner *l, kn_error *err)
 {

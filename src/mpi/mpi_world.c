@@ -1,15 +1,18 @@
 /* MPI start-up, the rank/size queries and the per-run status exchange of the MPI driver
- * (mpi_driver.h): how a failure on one rank reaches every rank with its rank and reason. */
+ * (mpi_driver.h): how a failure on one rank reaches every rank with its rank and reason, and how
+ * a rank that waits for the others (an idle rank while rank 0 trains alone, a rank done with its
+ * shard first) waits without burning a core. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mpi/mpi_driver.h"
 #include "mpi/mpi_internal.h"
 
 /* Set once the process's run has settled its outcome with the other ranks. */
-static int g_initialised, g_rank, g_size = 1, g_settled;
+static int g_initialised, g_rank, g_size = 1, g_settled, g_local_size = 1;
 
 int kn_mpi_init(int *argc, char ***argv)
 {
@@ -30,6 +33,13 @@ int kn_mpi_init(int *argc, char ***argv)
     g_initialised = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    /* The ranks sharing this machine's memory, for the memory check. */
+    MPI_Comm node;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
+        MPI_SUCCESS) {
+        MPI_Comm_size(node, &g_local_size);
+        MPI_Comm_free(&node);
+    }
     return 0;
 }
 
@@ -43,6 +53,7 @@ void kn_mpi_finalize(void)
 int kn_mpi_active(void) { return g_initialised; }
 int kn_mpi_rank(void) { return g_rank; }
 int kn_mpi_size(void) { return g_size; }
+int kn_mpi_local_size(void) { return g_local_size; }
 
 const char *kn_mpi_describe(char *buf, size_t cap)
 {
@@ -56,13 +67,43 @@ const char *kn_mpi_describe(char *buf, size_t cap)
     return buf;
 }
 
+/* Completes req by polling it with a sleep between polls. A blocking MPI call would do: but Open
+ * MPI's blocking calls poll without sleeping, so a rank waiting there for a whole run (an idle
+ * rank while rank 0 trains a method that cannot be split) keeps a core busy. The sleep starts at
+ * 50 us, so a short wait costs little latency, and doubles up to 10 ms, so a long wait costs
+ * about 100 polls a second. */
+static int wait_sleeping(MPI_Request *req)
+{
+    long nap_ns = 50000;
+    for (;;) {
+        int done = 0;
+        if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return -1;
+        if (done)
+            return 0;
+        struct timespec ts = {0, nap_ns};
+        nanosleep(&ts, NULL);
+        if (nap_ns < 10000000)
+            nap_ns *= 2;
+    }
+}
+
 int kn_mpi_exchange(kn_mpi_run *mr, int failed, const char *msg, kn_error *err)
 {
     struct {
         int failed, rank;
     } in = {failed ? 1 : 0, mr->rank}, out;
-    /* MAXLOC breaks ties by the smaller rank: the lowest failing rank is the one reported. */
-    MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MAXLOC, MPI_COMM_WORLD);
+    /* MAXLOC breaks ties by the smaller rank: the lowest failing rank is the one reported. The
+     * exchange is where ranks wait for each other, so it waits sleeping. */
+    MPI_Request req;
+    if (MPI_Iallreduce(&in, &out, 1, MPI_2INT, MPI_MAXLOC, MPI_COMM_WORLD, &req) !=
+            MPI_SUCCESS ||
+        wait_sleeping(&req) != 0) {
+        mr->job_failed = 1;
+        snprintf(mr->failure, sizeof mr->failure, "rank %d of %d: the status exchange failed",
+                 mr->rank, mr->size);
+        return kn_fail(err, KN_EIO, "%s", mr->failure);
+    }
     if (!out.failed)
         return 0;
     char why[KN_ERROR_MSG_MAX] = {0};

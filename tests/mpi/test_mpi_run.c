@@ -1,10 +1,12 @@
-/* Data-parallel `kenyon run` under mpirun (src/mpi/): for fly and fly-ridge, 1, 2 and 4 ranks
- * give the same accuracy matrix and the same test predictions, fly bit-identical weights and
- * fly-ridge weights within 1e-6; MPI fly agrees with the single-process rule within the float
- * rounding of its per-sample sums; a method that cannot be split runs on rank 0 alone with the
- * single-process result; a rank that fails (its copy of the data is bad) fails the whole job
- * with its rank and reason and leaves nothing in the output directory; commands other than run
- * are refused under more than one rank. Skipped, with a message, when kenyon has no MPI. */
+/* Data-parallel `kenyon run` under mpirun (src/mpi/): for fly, fly-ridge, ncm and slda, 1, 2
+ * and 4 ranks give the same accuracy matrix and the same test predictions, fly bit-identical
+ * weights, fly-ridge weights within 1e-6, ncm's and slda's class sums, counts and scatter within
+ * 1e-6 relative of the single-process learner's; MPI fly agrees with the single-process rule
+ * within the float rounding of its per-sample sums; a method that cannot be split runs on rank 0
+ * alone with the single-process result; a rank that fails (its copy of the data is bad) fails
+ * the whole job with its rank and reason and leaves nothing in the output directory; commands
+ * other than run are refused under more than one rank; the memory check counts every rank on
+ * the machine with its reduction buffers. Skipped, with a message, when kenyon has no MPI. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include "test_support.h"
 
+#include "cl/class_sums.h"
 #include "cl/fly_parts.h"
 #include "kenyon/formats.h"
 #include "kenyon/learner.h"
@@ -163,7 +166,8 @@ static void run(const char *method, const char *opts, int ranks, const char *tag
 
 typedef struct model {
     kn_learner *l;
-    const float *w;
+    const float *w;              /* fly family */
+    const kn_class_model *class; /* ncm, slda */
     int32_t labels[N_TEST];
 } model;
 
@@ -176,8 +180,15 @@ static void load_model(const char *tag, model *m)
         fail_msg("%s", err.msg);
     kn_fly_model *fly;
     kn_fly_ridge *ridge;
-    assert_int_equal(kn_fly_learner_parts(m->l, &fly, &ridge, &err), 0);
-    m->w = ridge ? ridge->w : fly->w;
+    kn_class_model *cm;
+    m->w = NULL;
+    m->class = NULL;
+    if (kn_class_learner_parts(m->l, &cm, &err) == 0)
+        m->class = cm;
+    else {
+        assert_int_equal(kn_fly_learner_parts(m->l, &fly, &ridge, &err), 0);
+        m->w = ridge ? ridge->w : fly->w;
+    }
     uint8_t all[N_CLASSES];
     memset(all, 1, sizeof all);
     assert_int_equal(kn_learner_predict_labels(m->l, g_test_x, N_TEST, all, m->labels, &err), 0);
@@ -240,6 +251,79 @@ static void test_rank_count_independent(void **state, const char *method, double
         kn_learner_free(m[r].l);
 }
 
+/* max |a - b| / max |b| over n values: a relative distance that near-zero entries cannot blow up
+ * (and exactly 0 when the arrays are equal). */
+static double rel_dist(const double *a, const double *b, size_t n)
+{
+    double worst = 0, scale = 0;
+    for (size_t q = 0; q < n; q++) {
+        worst = fmax(worst, fabs(a[q] - b[q]));
+        scale = fmax(scale, fabs(b[q]));
+    }
+    return scale > 0 ? worst / scale : worst;
+}
+
+/* ncm and slda: the same accuracy matrix and predictions at 1, 2 and 4 ranks, and the state
+ * (class sums, counts, slda's scatter) within 1e-6 relative of the single-process learner's.
+ * Double sums grouped differently round differently by about 1e-16 per addition; 1e-6 leaves a
+ * margin of many orders for the 240 samples here, while a sample dropped or counted twice moves
+ * a class sum by about 1/40 of itself. */
+static void test_class_rank_count_independent(const char *method)
+{
+    if (!g_dir)
+        skip();
+    const int ranks[3] = {1, 2, 4};
+    model m[3], single;
+    char tag[3][64], stag[64];
+    snprintf(stag, sizeof stag, "%s-single", method);
+    run(method, "", 0, stag);
+    load_model(stag, &single);
+    assert_non_null(single.class);
+    const kn_class_model *ref = single.class;
+    const size_t C = N_CLASSES;
+    for (int r = 0; r < 3; r++) {
+        snprintf(tag[r], sizeof tag[r], "%s-n%d", method, ranks[r]);
+        run(method, "", ranks[r], tag[r]);
+        load_model(tag[r], &m[r]);
+        if (r > 0) {
+            assert_same_matrix(tag[0], tag[r]);
+            assert_memory_equal(m[0].labels, m[r].labels, sizeof m[0].labels);
+        }
+        const kn_class_model *got = m[r].class;
+        assert_memory_equal(got->cs.counts, ref->cs.counts, C * sizeof *ref->cs.counts);
+        double ds = rel_dist(got->cs.sums, ref->cs.sums, C * D), dg = 0;
+        if (ref->scatter) {
+            assert_non_null(got->scatter);
+            double g[D * D], h[D * D]; /* the upper triangles (the lower is not maintained) */
+            size_t q = 0;
+            for (size_t i = 0; i < D; i++)
+                for (size_t j = i; j < D; j++, q++) {
+                    g[q] = got->scatter[i * D + j];
+                    h[q] = ref->scatter[i * D + j];
+                }
+            dg = rel_dist(g, h, q);
+        }
+    if (ds > 1e-6 || dg > 1e-6)
+            fail_msg("%s at %d ranks: class sums %g, scatter %g relative from the "
+                     "single-process learner (tolerance 1e-6)", method, ranks[r], ds, dg);
+    }
+    for (int r = 0; r < 3; r++)
+        kn_learner_free(m[r].l);
+    kn_learner_free(single.l);
+}
+
+static void test_ncm(void **state)
+{
+    (void)state;
+    test_class_rank_count_independent("ncm");
+}
+
+static void test_slda(void **state)
+{
+    (void)state;
+    test_class_rank_count_independent("slda");
+}
+
 static void test_fly(void **state) { test_rank_count_independent(state, "fly", 0.0); }
 static void test_fly_ridge(void **state) { test_rank_count_independent(state, "fly-ridge", 1e-6); }
 
@@ -295,6 +379,49 @@ static void test_failing_rank(void **state)
     assert_int_not_equal(stat(p, &sb), 0);
 }
 
+/* fly-ridge at m 2000 (a 32 MB Gram matrix and its factor) fits a 200 MB limit as one process,
+ * but 4 ranks each holding the model and about 1.5 m^2 doubles of reduction buffers do not: the
+ * job is refused before training, with the sizes, and writes nothing. */
+static void test_memory_check_counts_ranks(void **state)
+{
+    (void)state;
+    if (!g_dir)
+        skip();
+    kn_learner_info info = {.d = D, .n_classes = N_CLASSES, .seed = 3};
+    kn_kv big[] = {{"m", "2000"}};
+    kn_error err;
+    assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "200M", 1), 0);
+    assert_int_equal(kn_learner_check_memory("fly-ridge", &info, big, 1, N_TRAIN, &err), 0);
+    assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "40M", 1), 0); /* the limit is read */
+    assert_int_equal(kn_learner_check_memory("fly-ridge", &info, big, 1, N_TRAIN, &err),
+                     KN_ENOMEM);
+    assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "lots", 1), 0);
+    assert_int_equal(kn_learner_check_memory("fly-ridge", &info, big, 1, N_TRAIN, &err),
+                     KN_EINVAL);
+    assert_non_null(strstr(err.msg, "KENYON_MEMORY_LIMIT=lots"));
+    unsetenv("KENYON_MEMORY_LIMIT");
+
+    char outdir[1024], cmd[8192], *out = NULL;
+    snprintf(outdir, sizeof outdir, "%s", kt_path(g_dir, "mem-n4"));
+    for (int ranks = 1; ranks <= 4; ranks += 3) {
+        snprintf(cmd, sizeof cmd, "KENYON_MEMORY_LIMIT=200M " MPIRUN "-n %d %s run --method "
+                 "fly-ridge --m 2000 --c 4 %s --quiet --out %s-%d", g_mpirun, ranks,
+                 getenv("KENYON"), data_args(), outdir, ranks);
+        int rc = shell(&out, cmd);
+        if (ranks == 1 && rc != 0)
+            fail_msg("one rank should fit in 200 MB: %s", out);
+        if (ranks == 4 && (rc == 0 || !strstr(out, "in 4 processes on this machine") ||
+                           !strstr(out, "MPI reduction buffers") ||
+                           !strstr(out, "memory available") || strstr(out, "final accuracy")))
+            fail_msg("4 ranks should be refused up front with the sizes (exit %d): %s", rc, out);
+        free(out);
+    }
+    char p[1200];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s-4", outdir);
+    assert_int_not_equal(stat(p, &sb), 0);
+}
+
 static void test_other_commands_refused(void **state)
 {
     (void)state;
@@ -313,8 +440,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fly),
         cmocka_unit_test(test_fly_ridge),
+        cmocka_unit_test(test_ncm),
+        cmocka_unit_test(test_slda),
         cmocka_unit_test(test_unsplittable_runs_on_rank0),
         cmocka_unit_test(test_failing_rank),
+        cmocka_unit_test(test_memory_check_counts_ranks),
         cmocka_unit_test(test_other_commands_refused),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
