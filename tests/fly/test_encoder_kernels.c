@@ -193,6 +193,74 @@ static void test_threads_many_blocks(void **state)
     kn_kc_encoder_free(&e);
 }
 
+/* Readout scores: every kernel bit for bit equal to a direct float loop (multiply, then add, in
+ * the codes' order), for class counts that fill 1-4 AVX-512 registers partly or fully and beyond
+ * them, and for a set large enough for the threaded path. */
+static void test_scores_every_kernel(void **state)
+{
+    (void)state;
+    const size_t d = 84;
+    const int m = 300, k = 15;
+    const int class_counts[] = {1, 3, 16, 17, 20, 32, 33, 50, 64, 65, 100};
+    const size_t sizes[] = {37, 8192 + 300};
+    kn_kc_encoder e;
+    kn_error err;
+    assert_int_equal(kn_kc_encoder_init(&e, d, m, 10, k, 21, &err), 0);
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        const size_t n = sizes[si];
+        float *x = malloc(n * d * sizeof *x);
+        assert_non_null(x);
+        make_data(x, n, d, DENSE, 40 + si);
+        kn_kc_codes codes;
+        assert_int_equal(kn_kc_codes_alloc(&codes, n, k, &err), 0);
+        assert_int_equal(kn_kc_encode(&e, x, n, &codes, &err), 0);
+        for (size_t ci = 0; ci < sizeof class_counts / sizeof class_counts[0]; ci++) {
+            const int C = class_counts[ci];
+            float *w = malloc((size_t)m * (size_t)C * sizeof *w);
+            float *ref = malloc(n * (size_t)C * sizeof *ref);
+            float *got = malloc(n * (size_t)C * sizeof *got);
+            assert_true(w && ref && got);
+            kn_rng r;
+            kn_rng_seed(&r, 90 + (uint64_t)C);
+            for (size_t i = 0; i < (size_t)m * (size_t)C; i++)
+                w[i] = (float)kn_rng_uniform(&r);
+            for (size_t i = 0; i < n; i++)
+                for (int q = 0; q < C; q++) {
+                    float acc = 0.0f;
+                    for (int j = 0; j < codes.nnz[i]; j++) {
+                        volatile float prod = codes.values[i * (size_t)k + (size_t)j] *
+                                              w[(size_t)codes.cells[i * (size_t)k + (size_t)j] *
+                                                    (size_t)C + (size_t)q];
+                        acc += prod;
+                    }
+                    ref[i * (size_t)C + (size_t)q] = acc;
+                }
+            for (int kern = KN_KC_KERNEL_GENERIC; kern <= KN_KC_KERNEL_AVX512; kern++) {
+                if (!kn_kc_kernel_supported((kn_kc_kernel)kern))
+                    continue;
+                for (int threads = 1; threads <= 2; threads++) {
+                    omp_set_num_threads(threads);
+                    memset(got, 0xff, n * (size_t)C * sizeof *got);
+                    assert_int_equal(kn_kc_scores_with(&codes, w, C, (kn_kc_kernel)kern, got), 0);
+                    if (memcmp(got, ref, n * (size_t)C * sizeof *got) != 0)
+                        fail_msg("scores differ: kernel %s, %d classes, n %zu, %d threads",
+                                 kn_kc_kernel_name((kn_kc_kernel)kern), C, n, threads);
+                }
+            }
+            free(w);
+            free(ref);
+            free(got);
+        }
+        kn_kc_codes_free(&codes);
+        free(x);
+    }
+    float w1 = 1, s1;
+    kn_kc_codes none = {0};
+    assert_int_equal(kn_kc_scores_with(&none, &w1, 0, KN_KC_KERNEL_GENERIC, &s1), -1);
+    assert_int_equal(kn_kc_scores_with(&none, &w1, 1, (kn_kc_kernel)99, &s1), -1);
+    kn_kc_encoder_free(&e);
+}
+
 static void test_kernel_names_and_support(void **state)
 {
     (void)state;
@@ -220,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_every_kernel_matches_reference),
         cmocka_unit_test(test_threads_many_blocks),
         cmocka_unit_test(test_kernel_names_and_support),
+        cmocka_unit_test(test_scores_every_kernel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
