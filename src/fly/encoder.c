@@ -227,6 +227,21 @@ void kn_kc_activity(const kn_kc_encoder *e, const float *x, float *h)
     free(xs);
 }
 
+/* Scales a block's nb samples (rows of x) into xt, input-major (xt[j * KC_BLOCK + b]); rows nb..15
+ * become zeros. bad[b] = the first non-finite feature of sample b, or -1. */
+static void scale_block_generic(const float *x, size_t d, int nb, float *xt, long *bad)
+{
+    for (int b = 0; b < KC_BLOCK; b++) {
+        bad[b] = -1;
+        if (b < nb) {
+            bad[b] = scale_sample(x + (size_t)b * d, d, xt + b, KC_BLOCK);
+        } else {
+            for (size_t j = 0; j < d; j++)
+                xt[j * KC_BLOCK + (size_t)b] = 0.0f;
+        }
+    }
+}
+
 /* The k-th largest of v[0..n) (1 <= k <= n), by 3-way quickselect; v is reordered. */
 static float kth_largest(float *v, int n, int k)
 {
@@ -522,6 +537,70 @@ __attribute__((target("avx512f"))) static void project_avx512(const uint32_t *in
     _mm512_storeu_ps(st->sumsq, sq);
 }
 
+/* As scale_block_generic with 16 features at a time: the minimum, maximum and a finiteness test
+ * per sample, then (x - lo) / range for 16 samples x 16 features, transposed in registers and
+ * stored input-major. The same operations as scale_sample on every value, so the same scaled
+ * inputs; the one possible difference is the sign of a zero minimum when a sample holds both
+ * +0 and -0 (the scalar loop keeps the first, a vector minimum either), which only flips the
+ * sign of zero scaled inputs, and every cell's sum starts from +0, where +0 + -0 = +0: the sums,
+ * hence the codes, are the same (tests/fly/test_encoder_kernels.c). The scalar scaling was the
+ * largest part of encoding 784-pixel samples. */
+__attribute__((target("avx512f"))) static void scale_block_avx512(const float *x, size_t d,
+                                                                  int nb, float *xt, long *bad)
+{
+    float lo[KC_BLOCK], range[KC_BLOCK];
+    int live[KC_BLOCK];
+    const __m512 inf = _mm512_set1_ps(INFINITY);
+    const size_t tail = d % 16;
+    const __mmask16 tail_mask = (__mmask16)((1u << tail) - 1u);
+    for (int b = 0; b < KC_BLOCK; b++) {
+        bad[b] = -1;
+        live[b] = 0;
+        if (b >= nb)
+            continue;
+        const float *r = x + (size_t)b * d;
+        __m512 vlo = _mm512_set1_ps(r[0]), vhi = vlo;
+        __mmask16 nonfinite = 0;
+        size_t j = 0;
+        for (; j + 16 <= d; j += 16) {
+            __m512 v = _mm512_loadu_ps(r + j);
+            vlo = _mm512_min_ps(vlo, v);
+            vhi = _mm512_max_ps(vhi, v);
+            nonfinite |= _mm512_cmp_ps_mask(_mm512_abs_ps(v), inf, _CMP_NLT_UQ); /* inf, NaN */
+        }
+        if (tail) {
+            __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(r[0]), tail_mask, r + j);
+            vlo = _mm512_min_ps(vlo, v);
+            vhi = _mm512_max_ps(vhi, v);
+            nonfinite |= tail_mask & _mm512_cmp_ps_mask(_mm512_abs_ps(v), inf, _CMP_NLT_UQ);
+        }
+        if (nonfinite) {
+            for (size_t q = 0; q < d; q++)
+                if (!isfinite(r[q])) {
+                    bad[b] = (long)q;
+                    break;
+                }
+            continue;
+        }
+        lo[b] = _mm512_reduce_min_ps(vlo);
+        range[b] = _mm512_reduce_max_ps(vhi) - lo[b];
+        live[b] = range[b] > 0;
+    }
+    for (size_t j = 0; j < d; j += 16) {
+        const size_t rem = d - j < 16 ? d - j : 16;
+        const __mmask16 mk = rem == 16 ? (__mmask16)0xffff : tail_mask;
+        __m512 t[16];
+        for (int b = 0; b < KC_BLOCK; b++)
+            t[b] = live[b] ? _mm512_div_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + (size_t)b * d + j),
+                                                         _mm512_set1_ps(lo[b])),
+                                           _mm512_set1_ps(range[b]))
+                           : _mm512_setzero_ps();
+        transpose16(t);
+        for (size_t q = 0; q < rem; q++)
+            _mm512_store_ps(xt + (j + q) * KC_BLOCK, t[q]);
+    }
+}
+
 /* As candidates_generic, 16 cells at a time with AVX-512 compress (to a register, then a plain
  * store: the compress-to-memory form is slow on some CPUs). Rows are zero-padded to ms, and zero
  * is never a candidate. */
@@ -726,6 +805,7 @@ typedef struct kc_kernel_fns {
     int (*compact)(const float *v, const int32_t *c, int n, float lo, float hi, float *ov,
                    int32_t *oc);
     void (*count16)(const float *v, int n, const float *t, int *cnt);
+    void (*scale)(const float *x, size_t d, int nb, float *xt, long *bad);
 } kc_kernel_fns;
 
 /* Finishes one sample (activities h): its winners (top k by activity, ties at the threshold to
@@ -822,12 +902,15 @@ int kn_kc_encode_with(const kn_kc_encoder *e, kn_kc_kernel kernel, const float *
     if (!kn_kc_kernel_supported(kernel))
         return kn_fail(err, KN_EINVAL, "KC encode: kernel %s is not supported by this CPU",
                        kn_kc_kernel_name(kernel));
-    kc_kernel_fns fn = {project_generic, candidates_generic, compact_generic, count16_generic};
+    kc_kernel_fns fn = {project_generic, candidates_generic, compact_generic, count16_generic,
+                        scale_block_generic};
 #ifdef KC_HAVE_X86_KERNELS
     if (kernel == KN_KC_KERNEL_AVX2)
-        fn = (kc_kernel_fns){project_avx2, candidates_avx2, compact_avx2, count16_avx2};
+        fn = (kc_kernel_fns){project_avx2, candidates_avx2, compact_avx2, count16_avx2,
+                             scale_block_generic};
     else if (kernel == KN_KC_KERNEL_AVX512)
-        fn = (kc_kernel_fns){project_avx512, candidates_avx512, compact_avx512, count16_avx512};
+        fn = (kc_kernel_fns){project_avx512, candidates_avx512, compact_avx512, count16_avx512,
+                             scale_block_avx512};
 #endif
     const size_t d = e->d;
     const int m = e->m, c = e->c, k = e->k;
@@ -868,19 +951,17 @@ int kn_kc_encode_with(const kn_kc_encoder *e, kn_kc_kernel kernel, const float *
             for (size_t blk = 0; blk < n_blocks; blk++) {
                 size_t s0 = blk * KC_BLOCK;
                 int nb = (int)(n - s0 < KC_BLOCK ? n - s0 : KC_BLOCK);
+                long bad[KC_BLOCK];
+                fn.scale(x + s0 * d, d, nb, s.xt, bad);
                 for (int b = 0; b < nb; b++) {
-                    long bad = scale_sample(x + (s0 + (size_t)b) * d, d, s.xt + b, KC_BLOCK);
-                    if (bad >= 0) {
+                    if (bad[b] >= 0) {
 #pragma omp critical(kc_encode_bad)
                         if (s0 + (size_t)b < bad_sample) {
                             bad_sample = s0 + (size_t)b;
-                            bad_feature = bad;
+                            bad_feature = bad[b];
                         }
                     }
                 }
-                for (int b = nb; b < KC_BLOCK; b++)
-                    for (size_t j = 0; j < d; j++)
-                        s.xt[j * KC_BLOCK + (size_t)b] = 0.0f;
                 kc_block_stats st;
                 fn.project(e->inputs, m, c, s.xt, s.hb, ms, &st);
                 for (int b = 0; b < nb; b++) {

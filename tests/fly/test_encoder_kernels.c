@@ -34,7 +34,7 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-enum { DENSE, QUANTISED, SPARSE, HEAVY_TAIL, N_KINDS };
+enum { DENSE, QUANTISED, SPARSE, HEAVY_TAIL, SIGNED_ZEROS, N_KINDS };
 
 static void make_data(float *x, size_t n, size_t d, int kind, uint64_t seed)
 {
@@ -48,6 +48,9 @@ static void make_data(float *x, size_t n, size_t d, int kind, uint64_t seed)
             case DENSE: row[j] = u < 0.33 ? 0.0f : (float)(3 * kn_rng_uniform(&r)); break;
             case QUANTISED: row[j] = (float)(int)(4 * u); break;           /* many equal sums */
             case SPARSE: row[j] = u < 0.97 ? 0.0f : (float)(1 + u); break; /* few positive KCs */
+            case SIGNED_ZEROS: /* minimum 0 held as both +0 and -0, -0 first in some rows */
+                row[j] = u < 0.3 ? -0.0f : u < 0.6 ? 0.0f : (float)u;
+                break;
             default: row[j] = (float)exp(12 * u * u * u); break;           /* a few huge inputs */
             }
         }
@@ -120,6 +123,8 @@ static void test_every_kernel_matches_reference(void **state)
         {8, 5, 2, 1, 20},         /* tiny m */
         {64, 1000, 16, 10, 40},   /* 1% winners */
         {20, 600, 20, 300, 25},   /* c == d, half the cells win */
+        {784, 500, 10, 25, 40},   /* MNIST pixels: 49 full vectors of 16 features */
+        {17, 64, 5, 6, 18},       /* one feature past a vector */
     };
     const kn_kc_kernel kernels[3] = {KN_KC_KERNEL_GENERIC, KN_KC_KERNEL_AVX2,
                                      KN_KC_KERNEL_AVX512};
@@ -261,6 +266,41 @@ static void test_scores_every_kernel(void **state)
     kn_kc_encoder_free(&e);
 }
 
+/* A non-finite feature is reported the same way by every kernel: the first bad sample and its
+ * first bad feature, whichever block and thread finds it. */
+static void test_non_finite_every_kernel(void **state)
+{
+    (void)state;
+    const size_t d = 100, n = 40;
+    kn_kc_encoder e;
+    kn_error err;
+    assert_int_equal(kn_kc_encoder_init(&e, d, 200, 10, 10, 5, &err), 0);
+    float *x = malloc(n * d * sizeof *x);
+    assert_non_null(x);
+    kn_kc_codes codes;
+    assert_int_equal(kn_kc_codes_alloc(&codes, n, 10, &err), 0);
+    for (int kern = KN_KC_KERNEL_GENERIC; kern <= KN_KC_KERNEL_AVX512; kern++) {
+        if (!kn_kc_kernel_supported((kn_kc_kernel)kern))
+            continue;
+        for (int bad_kind = 0; bad_kind < 3; bad_kind++) {
+            make_data(x, n, d, DENSE, 7);
+            float bad = bad_kind == 0 ? NAN : bad_kind == 1 ? INFINITY : -INFINITY;
+            x[21 * d + 99] = bad;  /* in the tail past 96 features */
+            x[21 * d + 37] = bad;  /* the first bad feature of sample 21 */
+            x[33 * d + 5] = bad;   /* a later sample, another block */
+            omp_set_num_threads(2);
+            assert_int_not_equal(kn_kc_encode_with(&e, (kn_kc_kernel)kern, x, n, &codes, &err),
+                                 0);
+            if (!strstr(err.msg, "sample 21, feature 37 is not finite"))
+                fail_msg("kernel %s, bad kind %d: %s", kn_kc_kernel_name((kn_kc_kernel)kern),
+                         bad_kind, err.msg);
+        }
+    }
+    kn_kc_codes_free(&codes);
+    free(x);
+    kn_kc_encoder_free(&e);
+}
+
 static void test_kernel_names_and_support(void **state)
 {
     (void)state;
@@ -289,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_threads_many_blocks),
         cmocka_unit_test(test_kernel_names_and_support),
         cmocka_unit_test(test_scores_every_kernel),
+        cmocka_unit_test(test_non_finite_every_kernel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
