@@ -924,9 +924,12 @@ int kn_kc_encode_with(const kn_kc_encoder *e, kn_kc_kernel kernel, const float *
     int failed = 0;
     size_t bad_sample = SIZE_MAX;
     long bad_feature = -1;
-/* Threads only pay off for several blocks each: a parallel region per small batch (the
-     * protocol's 64 samples = 4 blocks) costs more than it saves. */
-#pragma omp parallel if (n_blocks >= 16)
+    /* Threads only for 4096 samples or more (256 blocks, about 10 ms of one core's work). After
+     * every parallel region libgomp's default wait policy keeps the idle workers spinning for
+     * milliseconds; a region per task's test set (about 1,100 samples in the MNIST-20 run, 3 ms
+     * of work) saved 1-2 ms of wall time and cost 5-10 ms of spinning CPU: `kenyon run --method
+     * fly` at 2 threads took 0.35-0.37 s user against 0.19-0.20 s at 1 thread (2026-12-02). */
+#pragma omp parallel if (n_blocks >= 256)
     {
         kc_scratch s;
         memset(&s, 0, sizeof s);

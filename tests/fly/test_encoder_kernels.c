@@ -172,11 +172,11 @@ static void test_every_kernel_matches_reference(void **state)
     (void)tested_wide;
 }
 
-/* Many samples: enough blocks for the threaded path (16 blocks or more). */
+/* Many samples: enough blocks for the threaded path (256 blocks or more). */
 static void test_threads_many_blocks(void **state)
 {
     (void)state;
-    const size_t d = 84, n = 16 * 40 + 5;
+    const size_t d = 84, n = 16 * 260 + 5;
     kn_kc_encoder e;
     kn_error err;
     assert_int_equal(kn_kc_encoder_init(&e, d, 500, 10, 25, 9, &err), 0);
