@@ -84,6 +84,11 @@ void kn_kc_activity(const kn_kc_encoder *e, const float *x, float *h);
 
 /* scores[i * n_classes + c] = sum_j values[i,j] * w[cells[i,j] * n_classes + c]. */
 void kn_kc_scores(const kn_kc_codes *codes, const float *w, int n_classes, float *scores);
+/* kn_kc_scores with a given kernel (AVX-512 for up to 64 classes; the others run the portable
+ * loop): every kernel gives bit-identical scores. -1 if the CPU does not run the kernel or
+ * n_classes < 1, else 0. */
+int kn_kc_scores_with(const kn_kc_codes *codes, const float *w, int n_classes,
+                      kn_kc_kernel kernel, float *scores);
 
 /* A cache of codes for input blocks seen before (e.g. the test sets the protocol predicts after
  * every task). Hits require byte-identical blocks, so results equal encoding again. Entries are

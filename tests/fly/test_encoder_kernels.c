@@ -34,7 +34,7 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-enum { DENSE, QUANTISED, SPARSE, HEAVY_TAIL, N_KINDS };
+enum { DENSE, QUANTISED, SPARSE, HEAVY_TAIL, SIGNED_ZEROS, N_KINDS };
 
 static void make_data(float *x, size_t n, size_t d, int kind, uint64_t seed)
 {
@@ -48,6 +48,9 @@ static void make_data(float *x, size_t n, size_t d, int kind, uint64_t seed)
             case DENSE: row[j] = u < 0.33 ? 0.0f : (float)(3 * kn_rng_uniform(&r)); break;
             case QUANTISED: row[j] = (float)(int)(4 * u); break;           /* many equal sums */
             case SPARSE: row[j] = u < 0.97 ? 0.0f : (float)(1 + u); break; /* few positive KCs */
+            case SIGNED_ZEROS: /* minimum 0 held as both +0 and -0, -0 first in some rows */
+                row[j] = u < 0.3 ? -0.0f : u < 0.6 ? 0.0f : (float)u;
+                break;
             default: row[j] = (float)exp(12 * u * u * u); break;           /* a few huge inputs */
             }
         }
@@ -120,6 +123,8 @@ static void test_every_kernel_matches_reference(void **state)
         {8, 5, 2, 1, 20},         /* tiny m */
         {64, 1000, 16, 10, 40},   /* 1% winners */
         {20, 600, 20, 300, 25},   /* c == d, half the cells win */
+        {784, 500, 10, 25, 40},   /* MNIST pixels: 49 full vectors of 16 features */
+        {17, 64, 5, 6, 18},       /* one feature past a vector */
     };
     const kn_kc_kernel kernels[3] = {KN_KC_KERNEL_GENERIC, KN_KC_KERNEL_AVX2,
                                      KN_KC_KERNEL_AVX512};
@@ -167,11 +172,11 @@ static void test_every_kernel_matches_reference(void **state)
     (void)tested_wide;
 }
 
-/* Many samples: enough blocks for the threaded path (16 blocks or more). */
+/* Many samples: enough blocks for the threaded path (256 blocks or more). */
 static void test_threads_many_blocks(void **state)
 {
     (void)state;
-    const size_t d = 84, n = 16 * 40 + 5;
+    const size_t d = 84, n = 16 * 260 + 5;
     kn_kc_encoder e;
     kn_error err;
     assert_int_equal(kn_kc_encoder_init(&e, d, 500, 10, 25, 9, &err), 0);
@@ -189,6 +194,109 @@ static void test_threads_many_blocks(void **state)
     check_reference(&e, x, n, &b, "best kernel at 2 threads, many blocks");
     kn_kc_codes_free(&a);
     kn_kc_codes_free(&b);
+    free(x);
+    kn_kc_encoder_free(&e);
+}
+
+/* Readout scores: every kernel bit for bit equal to a direct float loop (multiply, then add, in
+ * the codes' order), for class counts that fill 1-4 AVX-512 registers partly or fully and beyond
+ * them, and for a set large enough for the threaded path. */
+static void test_scores_every_kernel(void **state)
+{
+    (void)state;
+    const size_t d = 84;
+    const int m = 300, k = 15;
+    const int class_counts[] = {1, 3, 16, 17, 20, 32, 33, 50, 64, 65, 100};
+    const size_t sizes[] = {37, 8192 + 300};
+    kn_kc_encoder e;
+    kn_error err;
+    assert_int_equal(kn_kc_encoder_init(&e, d, m, 10, k, 21, &err), 0);
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        const size_t n = sizes[si];
+        float *x = malloc(n * d * sizeof *x);
+        assert_non_null(x);
+        make_data(x, n, d, DENSE, 40 + si);
+        kn_kc_codes codes;
+        assert_int_equal(kn_kc_codes_alloc(&codes, n, k, &err), 0);
+        assert_int_equal(kn_kc_encode(&e, x, n, &codes, &err), 0);
+        for (size_t ci = 0; ci < sizeof class_counts / sizeof class_counts[0]; ci++) {
+            const int C = class_counts[ci];
+            float *w = malloc((size_t)m * (size_t)C * sizeof *w);
+            float *ref = malloc(n * (size_t)C * sizeof *ref);
+            float *got = malloc(n * (size_t)C * sizeof *got);
+            assert_true(w && ref && got);
+            kn_rng r;
+            kn_rng_seed(&r, 90 + (uint64_t)C);
+            for (size_t i = 0; i < (size_t)m * (size_t)C; i++)
+                w[i] = (float)kn_rng_uniform(&r);
+            for (size_t i = 0; i < n; i++)
+                for (int q = 0; q < C; q++) {
+                    float acc = 0.0f;
+                    for (int j = 0; j < codes.nnz[i]; j++) {
+                        volatile float prod = codes.values[i * (size_t)k + (size_t)j] *
+                                              w[(size_t)codes.cells[i * (size_t)k + (size_t)j] *
+                                                    (size_t)C + (size_t)q];
+                        acc += prod;
+                    }
+                    ref[i * (size_t)C + (size_t)q] = acc;
+                }
+            for (int kern = KN_KC_KERNEL_GENERIC; kern <= KN_KC_KERNEL_AVX512; kern++) {
+                if (!kn_kc_kernel_supported((kn_kc_kernel)kern))
+                    continue;
+                for (int threads = 1; threads <= 2; threads++) {
+                    omp_set_num_threads(threads);
+                    memset(got, 0xff, n * (size_t)C * sizeof *got);
+                    assert_int_equal(kn_kc_scores_with(&codes, w, C, (kn_kc_kernel)kern, got), 0);
+                    if (memcmp(got, ref, n * (size_t)C * sizeof *got) != 0)
+                        fail_msg("scores differ: kernel %s, %d classes, n %zu, %d threads",
+                                 kn_kc_kernel_name((kn_kc_kernel)kern), C, n, threads);
+                }
+            }
+            free(w);
+            free(ref);
+            free(got);
+        }
+        kn_kc_codes_free(&codes);
+        free(x);
+    }
+    float w1 = 1, s1;
+    kn_kc_codes none = {0};
+    assert_int_equal(kn_kc_scores_with(&none, &w1, 0, KN_KC_KERNEL_GENERIC, &s1), -1);
+    assert_int_equal(kn_kc_scores_with(&none, &w1, 1, (kn_kc_kernel)99, &s1), -1);
+    kn_kc_encoder_free(&e);
+}
+
+/* A non-finite feature is reported the same way by every kernel: the first bad sample and its
+ * first bad feature, whichever block and thread finds it. */
+static void test_non_finite_every_kernel(void **state)
+{
+    (void)state;
+    const size_t d = 100, n = 40;
+    kn_kc_encoder e;
+    kn_error err;
+    assert_int_equal(kn_kc_encoder_init(&e, d, 200, 10, 10, 5, &err), 0);
+    float *x = malloc(n * d * sizeof *x);
+    assert_non_null(x);
+    kn_kc_codes codes;
+    assert_int_equal(kn_kc_codes_alloc(&codes, n, 10, &err), 0);
+    for (int kern = KN_KC_KERNEL_GENERIC; kern <= KN_KC_KERNEL_AVX512; kern++) {
+        if (!kn_kc_kernel_supported((kn_kc_kernel)kern))
+            continue;
+        for (int bad_kind = 0; bad_kind < 3; bad_kind++) {
+            make_data(x, n, d, DENSE, 7);
+            float bad = bad_kind == 0 ? NAN : bad_kind == 1 ? INFINITY : -INFINITY;
+            x[21 * d + 99] = bad;  /* in the tail past 96 features */
+            x[21 * d + 37] = bad;  /* the first bad feature of sample 21 */
+            x[33 * d + 5] = bad;   /* a later sample, another block */
+            omp_set_num_threads(2);
+            assert_int_not_equal(kn_kc_encode_with(&e, (kn_kc_kernel)kern, x, n, &codes, &err),
+                                 0);
+            if (!strstr(err.msg, "sample 21, feature 37 is not finite"))
+                fail_msg("kernel %s, bad kind %d: %s", kn_kc_kernel_name((kn_kc_kernel)kern),
+                         bad_kind, err.msg);
+        }
+    }
+    kn_kc_codes_free(&codes);
     free(x);
     kn_kc_encoder_free(&e);
 }
@@ -220,6 +328,8 @@ int main(void)
         cmocka_unit_test(test_every_kernel_matches_reference),
         cmocka_unit_test(test_threads_many_blocks),
         cmocka_unit_test(test_kernel_names_and_support),
+        cmocka_unit_test(test_scores_every_kernel),
+        cmocka_unit_test(test_non_finite_every_kernel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

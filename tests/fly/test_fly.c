@@ -563,6 +563,39 @@ static void test_code_cache(void **state)
     free(x);
 }
 
+/* A block that differs from a cached one only in words the lookup hash does not sample (the hash
+ * reads at most 1024 evenly spaced words) still misses: memcmp decides, and its codes are those
+ * of a fresh encoding of the changed block. */
+static void test_code_cache_unsampled_word(void **state)
+{
+    (void)state;
+    const size_t d = 50, n = 100; /* 5000 words: every fourth is hashed */
+    kn_kc_encoder e;
+    kn_error err;
+    assert_int_equal(kn_kc_encoder_init(&e, d, 100, 3, 10, 4, &err), 0);
+    float *x = malloc(n * d * sizeof *x);
+    random_data(x, n, d, 78, 0);
+    kn_kc_codes ref, scratch = {0};
+    assert_int_equal(kn_kc_codes_alloc(&ref, n, 10, &err), 0);
+    kn_kc_cache c;
+    kn_kc_cache_init(&c, 1 << 22);
+    const kn_kc_codes *a, *b;
+    assert_int_equal(kn_kc_cache_encode(&c, &e, x, n, &scratch, &a, &err), 0);
+    x[1] = x[1] + 0.5f; /* sample 0, feature 1: between two hashed words */
+    assert_int_equal(kn_kc_encode(&e, x, n, &ref, &err), 0);
+    assert_int_equal(kn_kc_cache_encode(&c, &e, x, n, &scratch, &b, &err), 0);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(c.n, 2);
+    assert_memory_equal(b->nnz, ref.nnz, n * sizeof(int32_t));
+    assert_memory_equal(b->cells, ref.cells, n * 10 * sizeof(int32_t));
+    assert_memory_equal(b->values, ref.values, n * 10 * sizeof(float));
+    kn_kc_cache_free(&c);
+    kn_kc_codes_free(&scratch);
+    kn_kc_codes_free(&ref);
+    kn_kc_encoder_free(&e);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_bad_parameters),
         cmocka_unit_test(test_ridge_equals_direct_solve),
         cmocka_unit_test(test_code_cache),
+        cmocka_unit_test(test_code_cache_unsampled_word),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
