@@ -45,6 +45,9 @@ typedef struct kn_bench_options {
     size_t batch;          /* 64 */
     FILE *log;             /* per-run lines and notes; NULL: silent */
     int progress;          /* show a progress display on stderr */
+    const struct kn_bench_driver *driver; /* NULL (default): the (method, seed) items run here,
+                              one after another. The kenyon CLI sets it under mpirun to spread
+                              them over the ranks; the type is internal to kenyon. */
 } kn_bench_options;
 
 void kn_bench_options_default(kn_bench_options *o);

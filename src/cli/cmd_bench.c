@@ -8,6 +8,9 @@
 #include "commands.h"
 #include "kenyon/bench.h"
 #include "opts.h"
+#ifdef KENYON_HAVE_MPI
+#include "mpi/mpi_driver.h"
+#endif
 
 static int bench_on(const char *dataset, int argc, char **argv)
 {
@@ -79,6 +82,13 @@ static int bench_on(const char *dataset, int argc, char **argv)
         fprintf(stderr, "kenyon %s: --batch: %d must be at least 1\n", name, batch);
         return 2;
     }
+#ifdef KENYON_HAVE_MPI
+    if (kn_mpi_size() > 1) { /* a sweep over the ranks: rank 0 alone logs and reports */
+        o.driver = kn_mpi_sweep_driver();
+        if (kn_mpi_rank() != 0)
+            quiet = 1;
+    }
+#endif
     o.classes_per_task = classes_per_task;
     o.batch = (size_t)batch;
     o.balance = !no_balance;
