@@ -13,7 +13,8 @@
  * bench_run_item, which stores the result in the cache atomically; each item is handed out
  * exactly once, so no two ranks write the same entry. Rank 0 reads every result back from the
  * cache (the output directory must be on a file system all ranks share) and writes the reports
- * exactly as a single process does.
+ * exactly as a single process does. Every wait (the dispatcher's for results, a worker's for its
+ * next job) sleeps between polls instead of spinning (mpi_wait.h).
  *
  * A failed item stops the hand-out: the jobs still running finish (their results are valid
  * cache entries, which a re-run reuses), then every worker is stopped and rank 0 fails with
@@ -28,6 +29,7 @@
 
 #include "bench/bench_internal.h"
 #include "mpi/mpi_internal.h"
+#include "mpi/mpi_wait.h"
 
 #define TAG_JOB 1601    /* rank 0 -> worker: int64 item index, or -1: stop */
 #define TAG_RESULT 1602 /* worker -> rank 0: a sweep_result */
@@ -42,8 +44,8 @@ typedef struct sweep_result {
 
 static int send_job(int64_t item, int worker)
 {
-    return MPI_Send(&item, 1, MPI_INT64_T, worker, TAG_JOB, MPI_COMM_WORLD) == MPI_SUCCESS ? 0
-                                                                                           : -1;
+    return kn_mpi_idle_send(&item, 1, MPI_INT64_T, worker, TAG_JOB, MPI_COMM_WORLD) ==
+                   MPI_SUCCESS ? 0 : -1;
 }
 
 /* The worker's loop: run what rank 0 hands out until it says stop. A failed item is reported to
@@ -53,8 +55,8 @@ static int work(const bench_plan *pl, kn_error *err)
     const size_t n_items = pl->eta->n;
     for (;;) {
         int64_t item;
-        if (MPI_Recv(&item, 1, MPI_INT64_T, 0, TAG_JOB, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
-            MPI_SUCCESS)
+        if (kn_mpi_idle_recv(&item, 1, MPI_INT64_T, 0, TAG_JOB, MPI_COMM_WORLD,
+                             MPI_STATUS_IGNORE) != MPI_SUCCESS)
             return kn_fail(err, KN_ESTATE, "MPI_Recv of a job failed");
         if (item < 0)
             return KN_OK;
@@ -79,7 +81,8 @@ static int work(const bench_plan *pl, kn_error *err)
             } else
                 kn_run_result_free(&run.res);
         }
-        if (MPI_Send(&r, (int)sizeof r, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD) != MPI_SUCCESS)
+        if (kn_mpi_idle_send(&r, (int)sizeof r, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD) !=
+            MPI_SUCCESS)
             return kn_fail(err, KN_ESTATE, "MPI_Send of a result failed");
     }
 }
@@ -174,8 +177,8 @@ static int dispatch(const bench_plan *pl, int size, bench_run *runs, size_t *n_r
     while (busy > 0) {
         sweep_result r;
         MPI_Status st;
-        if (MPI_Recv(&r, (int)sizeof r, MPI_BYTE, MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD,
-                     &st) != MPI_SUCCESS) {
+        if (kn_mpi_idle_recv(&r, (int)sizeof r, MPI_BYTE, MPI_ANY_SOURCE, TAG_RESULT,
+                             MPI_COMM_WORLD, &st) != MPI_SUCCESS) {
             /* Nothing can be collected any more: stop the whole job. */
             fprintf(stderr, "kenyon bench: rank 0 of %d: MPI_Recv of a result failed\n", size);
             MPI_Abort(MPI_COMM_WORLD, 1);
