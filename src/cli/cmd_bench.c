@@ -68,7 +68,11 @@ static int bench_on(const char *dataset, int argc, char **argv)
         "appear beside ours only for its setting (mnist20, 2 classes per task in label order). "
         "Finished runs are cached there, keyed by everything that affects them, so an "
         "interrupted or extended benchmark resumes. For a named set run `kenyon data fetch` "
-        "first.",
+        "first. Under `mpirun -n N` the runs are spread over the ranks: rank 0 hands out the "
+        "uncached ones, most expensive first, and writes the reports (the same as one process "
+        "writes, apart from timings); it only dispatches, so start one rank more than cores. A "
+        "failed run fails the job with \"rank R of N: reason\" and no report; finished runs stay "
+        "cached for the next start.",
         opts};
     int pr = kn_opts_parse(&spec, argc, argv, NULL, 0, NULL);
     if (pr != KN_OPTS_OK)

@@ -35,7 +35,7 @@ gen() { # gen SEED ROWS PREFIX
 }
 gen 11 240 tr; gen 12 90 te
 F=(--train-x trx.csv --train-y try.csv --test-x tex.csv --test-y tey.csv)
-B=(bench "${F[@]}" --methods fly,ncm,v1 --seeds 1,2 --no-progress)
+B=(bench "${F[@]}" --methods fly,ncm,v1,fly-ridge:m=200 --seeds 1,2 --no-progress)
 
 # The reports with the fields that measure this process (seconds, peak RSS, the minute it was
 # written) masked; everything else must match byte for byte.
@@ -66,13 +66,17 @@ same_reports() { # same_reports DESC DIR_A DIR_B
 out=$("$KENYON" "${B[@]}" --out one 2>&1) || fail "single-process bench failed: $out"
 # The masks leave the accuracies: the table rows are there, timings masked, numbers kept.
 grep -Eq '^\| fly \| 2 \| 0\.[0-9]{3} ± ' one/report.md || fail "report.md lacks the fly row: $(cat one/report.md)"
-[ "$(mask one report.md | grep -c '| T | T | T |$')" -eq 3 ] || fail "the timing mask does not match the 3 metric rows"
+[ "$(mask one report.md | grep -c '| T | T | T |$')" -eq 4 ] || fail "the timing mask does not match the 4 metric rows"
 for n in 2 3; do
   out=$(mpi $n "$KENYON" "${B[@]}" --out ranks$n 2>&1) || { fail "bench at $n ranks failed: $out"; continue; }
   same_reports "$n ranks" one ranks$n
   # Every item ran once, on a worker (rank 0 dispatches), and was logged once.
-  [ "$(grep -c '(rank [1-9])$' <<<"$out")" -eq 6 ] || fail "$n ranks: not 6 runs on workers: $out"
-  [ "$(ls ranks$n/cache/*.json | wc -l)" -eq 6 ] || fail "$n ranks: not 6 cache entries"
+  [ "$(grep -c '(rank [1-9])$' <<<"$out")" -eq 8 ] || fail "$n ranks: not 8 runs on workers: $out"
+  [ "$(ls ranks$n/cache/*.json | wc -l)" -eq 8 ] || fail "$n ranks: not 8 cache entries"
+  # Most expensive first: at 2 ranks the one worker runs them in hand-out order, fly-ridge's
+  # seeds (cost prior 12 fly seeds) before the others (1).
+  [ $n -eq 2 ] && { [ "$(grep '(rank 1)$' <<<"$out" | head -2 | grep -c '^fly-ridge:m=200 ')" -eq 2 ] ||
+    fail "2 ranks: fly-ridge was not handed out first: $out"; }
   # Each worker gets a job at the start: at 3 ranks both workers ran items.
   [ $n -eq 3 ] && { grep -q '(rank 1)$' <<<"$out" && grep -q '(rank 2)$' <<<"$out" ||
     fail "3 ranks: the items did not go to both workers: $out"; }
@@ -86,7 +90,7 @@ rm -f "$gone"
 out=$(mpi 3 "$KENYON" "${B[@]}" --out ranks3 2>&1) || fail "resumed bench failed: $out"
 [ "$(grep -c '(rank [1-9])$' <<<"$out")" -eq 1 ] || fail "resume ran other than 1 item: $out"
 grep -Eq '^ncm +seed 2 .*\(rank [12]\)$' <<<"$out" || fail "resume did not run ncm seed 2: $out"
-[ "$(grep -c '(cached)$' <<<"$out")" -eq 5 ] || fail "resume did not find 5 cached items: $out"
+[ "$(grep -c '(cached)$' <<<"$out")" -eq 7 ] || fail "resume did not find 7 cached items: $out"
 [ -s "$gone" ] || fail "resume did not store $gone again"
 [ "$before" = "$(stamp)" ] || fail "resume rewrote cache entries it did not run"
 cmp -s <(mask one report.md) <(mask ranks3 report.md) || fail "the resumed report differs"
