@@ -54,6 +54,9 @@ typedef struct kn_bench_options {
                               dir>/resnet18.safetensors unless feature files are given */
     const char *features_train, *features_test; /* or: the features as .npy files, one row per
                               image of train.bin / test.bin, in file order */
+    const struct kn_bench_driver *driver; /* NULL (default): the (method, seed) items run here,
+                              one after another. The kenyon CLI sets it under mpirun to spread
+                              them over the ranks; the type is internal to kenyon. */
 } kn_bench_options;
 
 void kn_bench_options_default(kn_bench_options *o);

@@ -106,6 +106,20 @@ typedef struct bench_plan {
  * there; *run receives the result (the caller frees run->res). The single unit of work of a
  * benchmark: a driver that spreads items over processes calls this for its share. */
 int bench_run_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, kn_error *err);
+/* Looks item (mi, si) up in the cache only: 1 when a valid entry was found (run filled, the
+ * caller frees run->res), 0 when the item has still to run, negative on error. */
+int bench_find_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, kn_error *err);
+
+/* A driver that runs a plan's items some other way than one after another in this process
+ * (kn_bench_options.driver; the CLI's MPI sweep). run_items receives the plan and its n_methods;
+ * on the process that writes the reports it fills runs[mi * n_seeds + si] for every item, in
+ * that order, sets *n_runs to their number and *write_reports to 1; a process that only worked
+ * sets *write_reports to 0. On failure *n_runs counts the runs to free and err says why. */
+struct kn_bench_driver {
+    int (*run_items)(void *ctx, const bench_plan *pl, size_t n_methods, bench_run *runs,
+                     size_t *n_runs, int *write_reports, kn_error *err);
+    void *ctx;
+};
 
 /* Is this a setting the fly paper measured (MNIST-20, 2 classes per task in label order,
  * pixels or LeNet5 features; or CIFAR-100, 4 classes per task in label order, ResNet-18

@@ -2,8 +2,9 @@
  * (kenyon/experiment.h) on data loaded once (a named set or the user's files), each item run by
  * bench_run_item (cache look-up, run, cache store), with a progress display whose remaining time
  * weighs the items by their expected cost (bench_eta.c) and a line per finished run; then the
- * reports. Every item is checked through the methods' typed parameter
- * tables before anything runs (no trial learner is built). */
+ * reports. A driver (kn_bench_options.driver: the CLI's MPI sweep) may take over the item loop.
+ * Every item is checked through the methods' typed parameter tables before anything runs (no
+ * trial learner is built). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -214,7 +215,11 @@ static int item_spec(const bench_plan *pl, size_t mi, size_t si, kn_experiment_s
     return KN_OK;
 }
 
-int bench_run_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, kn_error *err)
+/* Fills run's labels and looks item (mi, si) up in the cache: 1 when found (run->res holds it),
+ * 0 when it must run (s, key and path then say how and where), negative on error. */
+static int find_in_cache(const bench_plan *pl, size_t mi, size_t si, bench_run *run,
+                         kn_experiment_spec *s, uint64_t *key, char *path, size_t path_size,
+                         kn_error *err)
 {
     memset(run, 0, sizeof *run);
     run->method = pl->methods[mi];
@@ -223,21 +228,40 @@ int bench_run_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, k
         run->order = pl->orders + si * pl->n_classes;
         run->n_order = pl->n_classes;
     }
-    kn_experiment_spec s;
-    uint64_t key;
-    char path[4096];
-    int rc = item_spec(pl, mi, si, &s, &key, path, sizeof path, err);
+    int rc = item_spec(pl, mi, si, s, key, path, path_size, err);
     if (rc)
+        return rc;
+    if (bench_cache_load(path, *key, &run->res) && run->res.n_tasks == pl->n_tasks) {
+        run->from_cache = 1;
+        return 1;
+    }
+    kn_run_result_free(&run->res);
+    return 0;
+}
+
+int bench_find_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, kn_error *err)
+{
+    kn_experiment_spec s;
+    uint64_t key = 0;
+    char path[4096];
+    return find_in_cache(pl, mi, si, run, &s, &key, path, sizeof path, err);
+}
+
+int bench_run_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, kn_error *err)
+{
+    kn_experiment_spec s;
+    uint64_t key = 0;
+    char path[4096];
+    int rc = find_in_cache(pl, mi, si, run, &s, &key, path, sizeof path, err);
+    if (rc < 0)
         return rc;
     const size_t item = mi * pl->n_seeds + si;
     progress_ctx pc = {pl->bar, pl->eta, item, pl->methods[mi], pl->seeds[si], pl->n_tasks};
-    if (bench_cache_load(path, key, &run->res) && run->res.n_tasks == pl->n_tasks) {
-        run->from_cache = 1;
+    if (rc == 1) {
         bench_eta_mark_cached(pl->eta, item);
         progress_show(&pc, 0, "cached");
         return KN_OK;
     }
-    kn_run_result_free(&run->res);
     kn_experiment_callbacks cb = {.on_task = on_task, .before_train = reset_peak_memory,
                                   .ctx = &pc};
     kn_experiment_result er;
@@ -389,7 +413,11 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
                 sp->test.n, sp->train.d, features_label, o->out_dir);
     bench_plan plan = {o, sp, &base, methods, chosen, seeds, n_seeds, features_label,
                        bench_split_digest(sp), ts.n_tasks, orders, n_classes, &bar, &eta};
-    for (size_t mi = 0; mi < n_methods && !rc; mi++)
+    int write_reports = 1;
+    if (o->driver) /* another way of running the items (the CLI's MPI sweep) */
+        rc = o->driver->run_items(o->driver->ctx, &plan, n_methods, runs, &n_runs,
+                                  &write_reports, err);
+    for (size_t mi = 0; mi < n_methods && !rc && !o->driver; mi++)
         for (size_t si = 0; si < n_seeds && !rc; si++) {
             bench_run *run = &runs[n_runs];
             rc = bench_run_item(&plan, mi, si, run, err);
@@ -408,7 +436,7 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
             }
         }
     kn_progress_finish(&bar, rc ? "stopped" : NULL);
-    if (!rc)
+    if (!rc && write_reports)
         rc = bench_write_reports(o, runs, n_runs, methods, n_methods, data_source,
                                  features_label, sp->train.n, sp->test.n, o->classes_per_task,
                                  err);

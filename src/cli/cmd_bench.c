@@ -8,6 +8,9 @@
 #include "commands.h"
 #include "kenyon/bench.h"
 #include "opts.h"
+#ifdef KENYON_HAVE_MPI
+#include "mpi/mpi_driver.h"
+#endif
 
 static int bench_on(const char *dataset, int argc, char **argv)
 {
@@ -85,7 +88,11 @@ static int bench_on(const char *dataset, int argc, char **argv)
         "takes the paper's settings unless M:key=value says otherwise). "
         "Finished runs are cached there, keyed by everything that affects them, so an "
         "interrupted or extended benchmark resumes. For a named set run `kenyon data fetch` "
-        "first.",
+        "first. Under `mpirun -n N` the runs are spread over the ranks: rank 0 hands out the "
+        "uncached ones, most expensive first, and writes the reports (the same as one process "
+        "writes, apart from timings); it only dispatches, so start one rank more than cores. A "
+        "failed run fails the job with \"rank R of N: reason\" and no report; finished runs stay "
+        "cached for the next start.",
         opts};
     int pr = kn_opts_parse(&spec, argc, argv, NULL, 0, NULL);
     if (pr != KN_OPTS_OK)
@@ -99,6 +106,13 @@ static int bench_on(const char *dataset, int argc, char **argv)
         fprintf(stderr, "kenyon %s: --batch: %d must be at least 1\n", name, batch);
         return 2;
     }
+#ifdef KENYON_HAVE_MPI
+    if (kn_mpi_size() > 1) { /* a sweep over the ranks: rank 0 alone logs and reports */
+        o.driver = kn_mpi_sweep_driver();
+        if (kn_mpi_rank() != 0)
+            quiet = 1;
+    }
+#endif
     o.classes_per_task = classes_per_task;
     o.batch = (size_t)batch;
     o.balance = !no_balance;

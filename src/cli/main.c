@@ -88,10 +88,10 @@ static int dispatch(int argc, char **argv)
         return 0;
     }
 #ifdef KENYON_HAVE_MPI
-    if (kn_mpi_size() > 1 && strcmp(argv[1], "run") != 0) {
+    if (kn_mpi_size() > 1 && strcmp(argv[1], "run") != 0 && strcmp(argv[1], "bench") != 0) {
         if (kn_mpi_rank() == 0)
-            fprintf(stderr, "kenyon %s: only `kenyon run` is spread over MPI ranks; start it "
-                    "without mpirun (or with -n 1)\n", argv[1]);
+            fprintf(stderr, "kenyon %s: only `kenyon run` and `kenyon bench` are spread over "
+                    "MPI ranks; start it without mpirun (or with -n 1)\n", argv[1]);
         return 2;
     }
 #endif

@@ -1,0 +1,267 @@
+/* `kenyon bench` under mpirun (mpi_driver.h): the benchmark's (method, seed) items spread over
+ * the ranks. Every rank loads the data and builds the same plan; then rank 0 is the dispatcher
+ * and every other rank a worker.
+ *
+ * Rank 0 only dispatches, it does not run items itself: a dispatcher busy with a run could not
+ * hand out the next job until that run ended (a GEM seed takes minutes), so workers would stand
+ * idle. It waits without holding a core, so start one rank more than there are cores.
+ *
+ * Rank 0 looks every item up in the result cache first; the cached ones are not handed out
+ * (this is how a killed job resumes). The others go out most expensive first, by the
+ * benchmark's per-method cost priors (bench_eta.c), one job per worker at a time: a job index
+ * out, "done" or a failure with its message back, then the next job. A worker runs its item with
+ * bench_run_item, which stores the result in the cache atomically; each item is handed out
+ * exactly once, so no two ranks write the same entry. Rank 0 reads every result back from the
+ * cache (the output directory must be on a file system all ranks share) and writes the reports
+ * exactly as a single process does. Every wait (the dispatcher's for results, a worker's for its
+ * next job) sleeps between polls instead of spinning (mpi_wait.h).
+ *
+ * A failed item stops the hand-out: the jobs still running finish (their results are valid
+ * cache entries, which a re-run reuses), then every worker is stopped and rank 0 fails with
+ * "rank R of N: reason" of the first failure; no report is written. */
+#include <inttypes.h>
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/bench_internal.h"
+#include "mpi/mpi_internal.h"
+#include "mpi/mpi_wait.h"
+
+#define TAG_JOB 1601    /* rank 0 -> worker: int64 item index, or -1: stop */
+#define TAG_RESULT 1602 /* worker -> rank 0: a sweep_result */
+
+typedef struct sweep_result {
+    int64_t item;
+    int32_t failed;
+    int32_t unused;
+    double seconds;
+    char msg[KN_ERROR_MSG_MAX];
+} sweep_result;
+
+static int send_job(int64_t item, int worker)
+{
+    return kn_mpi_idle_send(&item, 1, MPI_INT64_T, worker, TAG_JOB, MPI_COMM_WORLD) ==
+                   MPI_SUCCESS ? 0 : -1;
+}
+
+/* The worker's loop: run what rank 0 hands out until it says stop. A failed item is reported to
+ * rank 0, which reports it for the job; the worker itself ends without error. */
+static int work(const bench_plan *pl, kn_error *err)
+{
+    const size_t n_items = pl->eta->n;
+    for (;;) {
+        int64_t item;
+        if (kn_mpi_idle_recv(&item, 1, MPI_INT64_T, 0, TAG_JOB, MPI_COMM_WORLD,
+                             MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return kn_fail(err, KN_ESTATE, "MPI_Recv of a job failed");
+        if (item < 0)
+            return KN_OK;
+        sweep_result r;
+        memset(&r, 0, sizeof r);
+        r.item = item;
+        if ((uint64_t)item >= n_items) {
+            r.failed = 1;
+            snprintf(r.msg, sizeof r.msg, "job %" PRId64 " is not one of the %zu items", item,
+                     n_items);
+        } else {
+            bench_run run;
+            kn_error e;
+            kn_error_clear(&e);
+            double t0 = kn_seconds();
+            int rc = bench_run_item(pl, (size_t)item / pl->n_seeds, (size_t)item % pl->n_seeds,
+                                    &run, &e);
+            r.seconds = kn_seconds() - t0;
+            if (rc) {
+                r.failed = 1;
+                snprintf(r.msg, sizeof r.msg, "%s", e.msg[0] ? e.msg : "failed");
+            } else
+                kn_run_result_free(&run.res);
+        }
+        if (kn_mpi_idle_send(&r, (int)sizeof r, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD) !=
+            MPI_SUCCESS)
+            return kn_fail(err, KN_ESTATE, "MPI_Send of a result failed");
+    }
+}
+
+/* The per-run line a single process prints, with the rank that ran it. */
+static void log_run(const bench_plan *pl, const bench_run *run, int rank)
+{
+    FILE *log = pl->o->log;
+    if (!log)
+        return;
+    if (pl->o->progress && isatty(STDERR_FILENO))
+        fprintf(stderr, "\r\033[K");
+    char where[32] = "  (cached)";
+    if (rank > 0)
+        snprintf(where, sizeof where, "  (rank %d)", rank);
+    fprintf(log, "%-10s seed %-4" PRIu64 " final %.4f  memory loss %.4f  train %.2f s%s\n",
+            run->method, run->seed, run->res.final_accuracy, run->res.memory_loss,
+            run->res.train_seconds, where);
+    fflush(log);
+}
+
+static void show_progress(const bench_plan *pl, const char *detail)
+{
+    double done, total;
+    bench_eta_progress(pl->eta, SIZE_MAX, 0, &done, &total);
+    pl->bar->total = (size_t)(total * 1000.0 + 0.5);
+    kn_progress_update(pl->bar, (size_t)(done * 1000.0 + 0.5), detail);
+}
+
+typedef struct pending {
+    double cost;
+    size_t item;
+} pending;
+
+/* Most expensive first; equal costs keep the item order. */
+static int by_cost(const void *a, const void *b)
+{
+    const pending *x = a, *y = b;
+    if (x->cost != y->cost)
+        return x->cost > y->cost ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+/* Rank 0: hands out the items not in the cache, collects the outcomes, reads the results. */
+static int dispatch(const bench_plan *pl, int size, bench_run *runs, size_t *n_runs,
+                    kn_error *err)
+{
+    const size_t n_items = pl->eta->n;
+    pending *todo = malloc(sizeof *todo * (n_items ? n_items : 1));
+    unsigned char *have = calloc(n_items ? n_items : 1, 1);
+    if (!todo || !have) {
+        free(todo);
+        free(have);
+        return kn_fail(err, KN_ENOMEM, "out of memory");
+    }
+    size_t n_todo = 0;
+    int rc = KN_OK;
+    for (size_t i = 0; i < n_items && !rc; i++) {
+        int found = bench_find_item(pl, i / pl->n_seeds, i % pl->n_seeds, &runs[i], err);
+        if (found < 0)
+            rc = found;
+        else if (found) {
+            have[i] = 1;
+            bench_eta_mark_cached(pl->eta, i);
+            log_run(pl, &runs[i], 0);
+        } else
+            todo[n_todo++] = (pending){pl->eta->prior[i], i};
+    }
+    qsort(todo, n_todo, sizeof *todo, by_cost);
+    if (!rc)
+        show_progress(pl, "dispatching");
+
+    /* The first failure (its rank and message) ends the hand-out. */
+    int failed_rank = -1;
+    char failure[KN_ERROR_MSG_MAX] = "";
+    if (rc) {
+        failed_rank = 0;
+        snprintf(failure, sizeof failure, "%s", err->msg);
+    }
+    /* One job per worker; a worker without one waits for the stop at the end. */
+    size_t next = 0;
+    int busy = 0;
+    for (int w = 1; w < size && failed_rank < 0 && next < n_todo; w++) {
+        if (send_job((int64_t)todo[next].item, w)) {
+            failed_rank = 0;
+            snprintf(failure, sizeof failure, "MPI_Send of a job to rank %d failed", w);
+            break;
+        }
+        next++;
+        busy++;
+    }
+    while (busy > 0) {
+        sweep_result r;
+        MPI_Status st;
+        if (kn_mpi_idle_recv(&r, (int)sizeof r, MPI_BYTE, MPI_ANY_SOURCE, TAG_RESULT,
+                             MPI_COMM_WORLD, &st) != MPI_SUCCESS) {
+            /* Nothing can be collected any more: stop the whole job. */
+            fprintf(stderr, "kenyon bench: rank 0 of %d: MPI_Recv of a result failed\n", size);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        busy--;
+        const int w = st.MPI_SOURCE;
+        r.msg[sizeof r.msg - 1] = '\0';
+        if (r.failed) {
+            if (failed_rank < 0) {
+                failed_rank = w;
+                snprintf(failure, sizeof failure, "%s", r.msg);
+            }
+        } else if (r.item >= 0 && (uint64_t)r.item < n_items && !have[r.item]) {
+            const size_t i = (size_t)r.item;
+            int found = bench_find_item(pl, i / pl->n_seeds, i % pl->n_seeds, &runs[i], err);
+            if (found == 1) {
+                have[i] = 1;
+                runs[i].from_cache = 0; /* it ran in this job */
+                bench_eta_mark_ran(pl->eta, i, r.seconds);
+                log_run(pl, &runs[i], w);
+                char detail[128];
+                snprintf(detail, sizeof detail, "%s seed %" PRIu64 " done on rank %d",
+                         runs[i].method, runs[i].seed, w);
+                show_progress(pl, detail);
+            } else if (failed_rank < 0) {
+                failed_rank = 0;
+                if (found < 0)
+                    snprintf(failure, sizeof failure, "%s", err->msg);
+                else
+                    snprintf(failure, sizeof failure,
+                             "the result of %s seed %" PRIu64 " that rank %d stored is not in "
+                             "%.200s/cache as this rank sees it (the output directory must be "
+                             "on a file system every rank shares, and every rank must use the "
+                             "same thread counts)",
+                             pl->methods[i / pl->n_seeds], pl->seeds[i % pl->n_seeds], w,
+                             pl->o->out_dir);
+            }
+        }
+        if (failed_rank < 0 && next < n_todo) {
+            if (send_job((int64_t)todo[next].item, w) == 0) {
+                next++;
+                busy++;
+            } else {
+                failed_rank = 0;
+                snprintf(failure, sizeof failure, "MPI_Send of a job to rank %d failed", w);
+            }
+        }
+    }
+    for (int w = 1; w < size; w++)
+        send_job(-1, w);
+    /* The runs in item order, as a single process holds them (the reports list them so). */
+    size_t n = 0;
+    for (size_t i = 0; i < n_items; i++)
+        if (have[i])
+            runs[n++] = runs[i];
+    *n_runs = n;
+    free(todo);
+    free(have);
+    if (failed_rank >= 0)
+        return kn_fail(err, KN_ESTATE, "rank %d of %d: %.450s", failed_rank, size, failure);
+    return KN_OK;
+}
+
+static int run_items(void *ctx, const bench_plan *pl, size_t n_methods, bench_run *runs,
+                     size_t *n_runs, int *write_reports, kn_error *err)
+{
+    (void)ctx;
+    (void)n_methods;
+    kn_mpi_run mr = {.rank = kn_mpi_rank(), .size = kn_mpi_size()};
+    *n_runs = 0;
+    *write_reports = 0;
+    /* Every rank has its data and plan: a rank that failed before (its copy of the data is bad)
+     * joins this exchange from kn_mpi_settle, and the job stops here with its rank and reason. */
+    kn_mpi_mark_settled();
+    if (kn_mpi_exchange(&mr, 0, NULL, err))
+        /* Rank 0 reports the failure for the job; the failing rank has said why. */
+        return mr.rank == 0 ? (err->code ? err->code : KN_ESTATE) : KN_OK;
+    if (mr.rank != 0)
+        return work(pl, err);
+    *write_reports = 1;
+    return dispatch(pl, mr.size, runs, n_runs, err);
+}
+
+static const struct kn_bench_driver sweep_driver = {run_items, NULL};
+
+const struct kn_bench_driver *kn_mpi_sweep_driver(void) { return &sweep_driver; }
