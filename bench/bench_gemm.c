@@ -1,8 +1,10 @@
 /* Benchmark of the GEMM backend layer (not a test): single-precision GEMM rate (GFLOP/s) of the
- * MLP's shapes, through kn_sgemm, for every backend and kernel in the same run:
+ * MLP's shapes, through kn_sgemm_tuned (what the dense layers call), for every backend and kernel
+ * in the same run:
  *   openblas as the library detected it, openblas forced to its SSE3 "Prescott" kernel (what
  *   Debian 12's OpenBLAS picks on CPUs newer than itself), the same with kenyon's fix (re-run
- *   with the right OPENBLAS_CORETYPE), and oneDNN (when built in);
+ *   with the right OPENBLAS_CORETYPE) on openblas alone and with the default backend choice
+ *   (auto: per shape when oneDNN is built in), and oneDNN (when built in);
  * each at 1 and 2 threads. Every configuration runs in a child process (the kernel is chosen
  * when OpenBLAS loads, the backend once per process); each rate is the best of several timed
  * repeats over interleaved rounds (the machine may be shared), and the table gives each as a
@@ -66,13 +68,13 @@ static int child(double secs)
         int lda = shapes[s].ta ? m : k, ldb = shapes[s].tb ? k : n;
         int ta = shapes[s].ta ? KN_GEMM_TRANS : KN_GEMM_NO_TRANS;
         int tb = shapes[s].tb ? KN_GEMM_TRANS : KN_GEMM_NO_TRANS;
-        kn_sgemm(KN_GEMM_ROW_MAJOR, ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, n); /* warm up */
+        kn_sgemm_tuned(KN_GEMM_ROW_MAJOR, ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, n); /* warm */
         double best = 1e30;
         for (int rep = 0; rep < 5; rep++) {
             double t0 = now(), t;
             int calls = 0;
             do {
-                kn_sgemm(KN_GEMM_ROW_MAJOR, ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, n);
+                kn_sgemm_tuned(KN_GEMM_ROW_MAJOR, ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, n);
                 calls++;
                 t = now() - t0;
             } while (t < secs / 5);
@@ -106,11 +108,13 @@ int main(int argc, char **argv)
          "KENYON_GEMM=openblas KENYON_BLAS_FIX=0 OPENBLAS_CORETYPE=Prescott"},
         {"Prescott+fix", "openblas Prescott + kenyon fix",
          "KENYON_GEMM=openblas OPENBLAS_CORETYPE=Prescott"},
+        {"Prescott+fix auto", "openblas Prescott + kenyon fix, default backend choice",
+         "OPENBLAS_CORETYPE=Prescott"},
         {"onednn", "onednn", "KENYON_GEMM=onednn"},
     };
-    const int n_configs = kn_gemm_have_onednn() ? 4 : 3;
-    double rate[4][2][N_SHAPES] = {{{0}}};
-    char desc[4][2][512];
+    const int n_configs = kn_gemm_have_onednn() ? 5 : 3;
+    double rate[5][2][N_SHAPES] = {{{0}}};
+    char desc[5][2][512];
     char self[512];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len <= 0) {

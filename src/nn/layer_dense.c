@@ -12,15 +12,15 @@ void kn_dense_forward(const kn_real *x, size_t n, size_t in, size_t out, const k
         for (size_t r = 0; r < n; r++)
             memcpy(y + r * out, b, out * sizeof(kn_real));
     }
-    KN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1, x, (int)in, W,
-            (int)in, b ? 1 : 0, y, (int)out);
+    KN_GEMM_DENSE(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1, x,
+                  (int)in, W, (int)in, b ? 1 : 0, y, (int)out);
 }
 
 void kn_dense_backward(const kn_real *x, const kn_real *dy, size_t n, size_t in, size_t out,
                        const kn_real *W, kn_real *dW, kn_real *db, kn_real *dx)
 {
     if (dW)
-        KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1, dy,
+        KN_GEMM_DENSE(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1, dy,
                 (int)out, x, (int)in, 1, dW, (int)in);
     if (db) {
         for (size_t r = 0; r < n; r++) {
@@ -30,7 +30,7 @@ void kn_dense_backward(const kn_real *x, const kn_real *dy, size_t n, size_t in,
         }
     }
     if (dx)
-        KN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1, dy,
+        KN_GEMM_DENSE(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1, dy,
                 (int)out, W, (int)in, 0, dx, (int)in);
 }
 
@@ -54,14 +54,14 @@ void kn_dense_backward_step(const kn_real *x, const kn_real *dy, size_t n, size_
     kn_real *dW = grads + p_off, *db = dW + out * in;
     /* dx first: it needs the weights before the step. */
     if (dx)
-        KN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1, dy,
+        KN_GEMM_DENSE(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1, dy,
                 (int)out, W, (int)in, 0, dx, (int)in);
     /* dW[o][j] = sum_r dy[r][o] x[r][j] for a block of rows o; beta 0 gives the bits of an
      * accumulation onto zeroed gradients (0 + s = s). */
     const size_t rows = dense_step_rows(in);
     for (size_t o0 = 0; o0 < out; o0 += rows) {
         size_t r = out - o0 < rows ? out - o0 : rows;
-        KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)in, (int)n, 1, dy + o0,
+        KN_GEMM_DENSE(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)in, (int)n, 1, dy + o0,
                 (int)out, x, (int)in, 0, dW + o0 * in, (int)in);
         kn_optim_step_range(opt, params, grads, p_off + o0 * in, r * in);
     }

@@ -18,8 +18,10 @@
 
 #ifdef KN_NN_DOUBLE
 #define KN_GEMM cblas_dgemm
+#define KN_GEMM_DENSE cblas_dgemm
 #else
 #define KN_GEMM kn_sgemm /* the backend layer: OpenBLAS or oneDNN (kenyon/gemm.h) */
+#define KN_GEMM_DENSE kn_sgemm_tuned /* the same, backend chosen per shape (dense layers) */
 #endif
 
 typedef struct kn_layer {
