@@ -15,7 +15,9 @@
  *
  * Backends: "openblas" (cblas_sgemm/sgemv) and, if built with oneDNN (libdnnl), "onednn"
  * (dnnl_sgemm). The environment variable KENYON_GEMM chooses: "openblas", "onednn" or "auto"
- * (the default: openblas, unless its kernel is below the CPU and oneDNN is built in).
+ * (the default: openblas, unless its kernel is below the CPU and oneDNN is built in; and with
+ * oneDNN built in, the dense layers' products go per shape to the faster of the two, from a
+ * fixed table: see kn_sgemm_tuned).
  * KENYON_BLAS_FIX=0 turns the re-execution off (to measure the slow kernel on purpose).
  *
  * Results: for a fixed backend, kernel and thread count every product is bit-identical from
@@ -41,6 +43,20 @@ typedef enum kn_gemm_backend {
  * cblas_sgemm's (order must be KN_GEMM_ROW_MAJOR / CblasRowMajor). */
 void kn_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
               const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+/* kn_sgemm for the products of the dense layers (the MLPs' forward, weight and input
+ * gradients). Under KENYON_GEMM=auto with oneDNN built in and a right OpenBLAS kernel, a call
+ * whose shape oneDNN measured clearly faster at runs on oneDNN, every other call on OpenBLAS:
+ * today the products with neither operand transposed and n, k >= 1024 (the input gradient of a
+ * 3200 -> 3200 layer). The table is fixed, so results repeat bit for bit from run to run; they
+ * differ from KENYON_GEMM=openblas in those products' rounding only. With KENYON_GEMM=openblas
+ * or onednn it is kn_sgemm. */
+void kn_sgemm_tuned(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                    const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                    int ldc);
+
+/* 1 if kn_sgemm_tuned may move a product to oneDNN in this process (see above). */
+int kn_gemm_per_shape(void);
 
 /* y = alpha op(A) x + beta y with A m x n (row-major); cblas_sgemv's arguments. */
 void kn_sgemv(int order, int trans_a, int m, int n, float alpha, const float *a, int lda,
@@ -100,7 +116,9 @@ void kn_blas_kernel_get(kn_blas_kernel *out);
 int kn_blas_fix_kernel(char **argv);
 
 /* One line naming the backend and the kernel that run the products, e.g.
- * "gemm openblas, OpenBLAS 0.3.21 kernel Cooperlake (avx512-bf16; CPU avx512-bf16), 2 threads".
+ * "gemm openblas, OpenBLAS 0.3.21 kernel Cooperlake (avx512-bf16; CPU avx512-bf16), 2 threads"
+ * (with "(onednn 2.6.3 for the dense layers' NN n,k >= 1024)" after "openblas" when
+ * kn_gemm_per_shape).
  * Writes at most size bytes (always terminated); returns buf. */
 char *kn_gemm_describe(char *buf, size_t size);
 

@@ -118,7 +118,10 @@ int kn_net_predict(kn_net *net, const kn_real *x, size_t n, kn_real *out, kn_err
 
 /* One training step on a labelled batch: zero_grad, forward, cross-entropy over the active
  * outputs (NULL = all), backward, optimiser step. *loss (may be NULL) gets the batch loss.
- * Uses the net's current mode (set training first). */
+ * Uses the net's current mode (set training first). The backward pass overwrites the gradients
+ * instead of zeroing and accumulating, and steps each layer's parameters as soon as their
+ * gradient is complete (while it is in cache): the parameters, the gradient vector and the
+ * optimiser state come out bit-identical to the four steps done one after the other. */
 struct kn_optim;
 int kn_net_train_step(kn_net *net, struct kn_optim *opt, const kn_real *x, const int32_t *y,
                       size_t n, const uint8_t *active, double *loss, kn_error *err);

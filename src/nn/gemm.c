@@ -1,6 +1,7 @@
 /* The GEMM backend layer (kenyon/gemm.h): kn_sgemm / kn_sgemv run on OpenBLAS or, when built
  * with oneDNN (KENYON_HAVE_ONEDNN), on dnnl_sgemm; the choice is made once per process from
- * KENYON_GEMM and the BLAS kernel check, and reported by kn_gemm_describe. */
+ * KENYON_GEMM and the BLAS kernel check, and reported by kn_gemm_describe. kn_sgemm_tuned
+ * (the dense layers' products) also picks the backend per shape from a fixed table. */
 #include <cblas.h>
 #include <omp.h>
 #include <pthread.h>
@@ -21,6 +22,7 @@
 
 static pthread_once_t gemm_once = PTHREAD_ONCE_INIT;
 static kn_gemm_backend gemm_backend = KN_GEMM_OPENBLAS;
+static int gemm_per_shape;  /* 1: kn_sgemm_tuned may move a call to oneDNN (see onednn_wins) */
 static int gemm_bad_choice; /* 1: KENYON_GEMM unknown, 2: onednn asked for, not built */
 
 int kn_gemm_have_onednn(void)
@@ -39,6 +41,7 @@ static void gemm_choose(void)
         kn_blas_kernel k;
         kn_blas_kernel_get(&k);
         gemm_backend = k.below_cpu && kn_gemm_have_onednn() ? KN_GEMM_ONEDNN : KN_GEMM_OPENBLAS;
+        gemm_per_shape = gemm_backend == KN_GEMM_OPENBLAS && kn_gemm_have_onednn();
     } else if (strcmp(want, "openblas") == 0) {
         gemm_backend = KN_GEMM_OPENBLAS;
     } else if (strcmp(want, "onednn") == 0) {
@@ -87,6 +90,38 @@ void kn_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float al
                 alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+int kn_gemm_per_shape(void)
+{
+    pthread_once(&gemm_once, gemm_choose);
+    return gemm_per_shape;
+}
+
+/* The shapes oneDNN's dnnl_sgemm runs clearly faster than OpenBLAS (with its right kernel), from
+ * bench_gemm on the machines measured (BENCHMARKS.md, issue 19): row-major, neither operand
+ * transposed, n and k both at least 1024, e.g. the input gradient dy W of a 3200 -> 3200 dense
+ * layer (64 x 3200 x 3200: oneDNN 1.4-1.7x OpenBLAS's rate at 1 and 2 threads). OpenBLAS is as
+ * fast or faster at the MLP's other products (forward x W^T and weight gradient dy^T x, and the
+ * NN input gradient of a 20-output layer, k 20). A fixed table, not a timing at start-up, so
+ * that the backend of every call, and so every result, is the same from run to run. */
+static int onednn_wins(int order, int trans_a, int trans_b, int n, int k)
+{
+    return order == KN_GEMM_ROW_MAJOR && trans_a == KN_GEMM_NO_TRANS &&
+           trans_b == KN_GEMM_NO_TRANS && n >= 1024 && k >= 1024;
+}
+
+void kn_sgemm_tuned(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                    const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                    int ldc)
+{
+#ifdef KENYON_HAVE_ONEDNN
+    if (kn_gemm_per_shape() && onednn_wins(order, trans_a, trans_b, n, k)) {
+        (void)dnnl_sgemm('N', 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+#endif
+    kn_sgemm(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 void kn_sgemv(int order, int trans_a, int m, int n, float alpha, const float *a, int lda,
               const float *x, int incx, float beta, float *y, int incy)
 {
@@ -129,8 +164,16 @@ char *kn_gemm_describe(char *buf, size_t size)
                  kn_isa_name(k.core_isa), kn_isa_name(k.cpu_isa), slow, fixed);
 #endif
     } else {
-        snprintf(buf, size, "gemm openblas, %s kernel %s (%s; CPU %s%s%s), %d threads", version,
-                 k.core, kn_isa_name(k.core_isa), kn_isa_name(k.cpu_isa), slow, fixed,
+        char mix[96] = "";
+#ifdef KENYON_HAVE_ONEDNN
+        if (kn_gemm_per_shape()) {
+            const dnnl_version_t *v = dnnl_version();
+            snprintf(mix, sizeof mix, " (onednn %d.%d.%d for the dense layers' NN n,k >= 1024)",
+                     v->major, v->minor, v->patch);
+        }
+#endif
+        snprintf(buf, size, "gemm openblas%s, %s kernel %s (%s; CPU %s%s%s), %d threads", mix,
+                 version, k.core, kn_isa_name(k.core_isa), kn_isa_name(k.cpu_isa), slow, fixed,
                  openblas_get_num_threads());
     }
     return buf;

@@ -416,10 +416,23 @@ static size_t net_max_dim(const kn_net *net)
     return m;
 }
 
-/* Shared walk of backward and backward_sqgrad: `sq` selects squared-gradient accumulation. */
+/* dx = dy where the ReLU's output is positive, else 0. Separate, with restrict, so that the
+ * compiler vectorises it (in the walk below it cannot rule out aliasing). */
+static void relu_backward(const kn_real *restrict y, const kn_real *restrict dy, size_t m,
+                          kn_real *restrict dx)
+{
+    for (size_t k = 0; k < m; k++) {
+        kn_real d = dy[k]; /* loaded unconditionally: a conditional load is not vectorised */
+        dx[k] = y[k] > 0 ? d : 0;
+    }
+}
+
+/* Shared walk of backward, backward_sqgrad and backward_step: `accum` selects squared-gradient
+ * accumulation; `opt` overwrites the gradients and steps each layer's parameters once its
+ * gradient and input gradient are done. */
 static int net_backward_impl(kn_net *net, const kn_real *dout, kn_real *dx,
-                             const kn_real *row_weight, kn_real *accum, const char *what,
-                             kn_error *err)
+                             const kn_real *row_weight, kn_real *accum, kn_optim *opt,
+                             const char *what, kn_error *err)
 {
     size_t n = net->n;
     if (n == 0)
@@ -434,6 +447,8 @@ static int net_backward_impl(kn_net *net, const kn_real *dout, kn_real *dx,
             return kn_fail(err, KN_ENOMEM, "%s: out of memory", what);
         net->sq[1] = net->sq[0] + n * maxd;
     }
+    if (opt)
+        kn_optim_step_begin(opt);
     const kn_real *dy = dout;
     int which = 0;
     for (int i = net->n_layers - 1; i >= 0; i--) {
@@ -445,6 +460,11 @@ static int net_backward_impl(kn_net *net, const kn_real *dout, kn_real *dx,
             dxi = dx; /* may be NULL: the input gradient is then not computed */
         else
             dxi = net->gbuf[which];
+        /* The fused step overwrites the gradients: the dense layer writes its own, the others
+         * accumulate onto a zeroed range and are stepped after their backward. */
+        const int step_after = opt && L->kind != KN_LAYER_DENSE && L->p_count > 0;
+        if (step_after)
+            memset(g, 0, L->p_count * sizeof(kn_real));
         switch (L->kind) {
         case KN_LAYER_DENSE:
             if (accum) {
@@ -468,18 +488,17 @@ static int net_backward_impl(kn_net *net, const kn_real *dout, kn_real *dx,
                         (int)L->in_dim);
                 kn_dense_backward(x, dy, n, L->in_dim, L->out_dim, net->params + L->p_off, NULL,
                                   NULL, dxi);
+            } else if (opt) {
+                kn_dense_backward_step(x, dy, n, L->in_dim, L->out_dim, net->params, net->grads,
+                                       L->p_off, opt, dxi);
             } else {
                 kn_dense_backward(x, dy, n, L->in_dim, L->out_dim, net->params + L->p_off, g,
                                   g + L->w_count, dxi);
             }
             break;
         case KN_LAYER_RELU:
-            if (dxi) {
-                const kn_real *y = L->out;
-                size_t m = n * L->out_dim;
-                for (size_t k = 0; k < m; k++)
-                    dxi[k] = y[k] > 0 ? dy[k] : 0;
-            }
+            if (dxi)
+                relu_backward(L->out, dy, n * L->out_dim, dxi);
             break;
         case KN_LAYER_FLATTEN:
             if (dxi)
@@ -504,6 +523,8 @@ static int net_backward_impl(kn_net *net, const kn_real *dout, kn_real *dx,
                 kn_pool_backward(L, dy, n, dxi);
             break;
         }
+        if (step_after)
+            kn_optim_step_range(opt, net->params, net->grads, L->p_off, L->p_count);
         dy = dxi;
         which ^= 1;
     }
@@ -512,13 +533,19 @@ static int net_backward_impl(kn_net *net, const kn_real *dout, kn_real *dx,
 
 int kn_net_backward(kn_net *net, const kn_real *dout, kn_real *dx, kn_error *err)
 {
-    return net_backward_impl(net, dout, dx, NULL, NULL, "kn_net_backward", err);
+    return net_backward_impl(net, dout, dx, NULL, NULL, NULL, "kn_net_backward", err);
+}
+
+int kn_net_backward_step(kn_net *net, const kn_real *dout, kn_optim *opt, kn_error *err)
+{
+    return net_backward_impl(net, dout, NULL, NULL, NULL, opt, "kn_net_backward_step", err);
 }
 
 int kn_net_backward_sqgrad(kn_net *net, const kn_real *dout, const kn_real *row_weight,
                            kn_real *accum, kn_error *err)
 {
-    return net_backward_impl(net, dout, NULL, row_weight, accum, "kn_net_backward_sqgrad", err);
+    return net_backward_impl(net, dout, NULL, row_weight, accum, NULL, "kn_net_backward_sqgrad",
+                             err);
 }
 
 int kn_net_predict(kn_net *net, const kn_real *x, size_t n, kn_real *out, kn_error *err)

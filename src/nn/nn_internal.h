@@ -18,8 +18,10 @@
 
 #ifdef KN_NN_DOUBLE
 #define KN_GEMM cblas_dgemm
+#define KN_GEMM_DENSE cblas_dgemm
 #else
 #define KN_GEMM kn_sgemm /* the backend layer: OpenBLAS or oneDNN (kenyon/gemm.h) */
+#define KN_GEMM_DENSE kn_sgemm_tuned /* the same, backend chosen per shape (dense layers) */
 #endif
 
 typedef struct kn_layer {
@@ -82,5 +84,29 @@ void kn_bn_backward(const kn_layer *L, const kn_real *params, kn_real *grads,
                     const kn_real *dy, size_t n, kn_real *dx);
 int kn_pool_forward(kn_layer *L, const kn_real *x, size_t n);
 void kn_pool_backward(const kn_layer *L, const kn_real *dy, size_t n, kn_real *dx);
+
+/* The optimiser in pieces (optim.c), for a backward pass that steps each layer's parameters as
+ * soon as their gradient is complete, while it is still in cache: kn_optim_step equals
+ * kn_optim_step_begin followed by kn_optim_step_range over [0, kn_optim_size) in any partition
+ * (the updates are elementwise), bit for bit. */
+size_t kn_optim_size(const kn_optim *o);
+void kn_optim_step_begin(kn_optim *o);
+void kn_optim_step_range(kn_optim *o, kn_real *params, const kn_real *grads, size_t off,
+                         size_t count);
+
+/* The dense layer's backward pass fused with the optimiser step (layer_dense.c): dx (if wanted)
+ * from the weights before the step, then dW (overwritten, not accumulated) in blocks of rows,
+ * each block stepped while it is in cache, then db (overwritten) and its step. `p_off` is the
+ * layer's offset in the flat `params` / `grads` vectors the optimiser runs over. The gradients
+ * left in `grads` and the parameters after the step are bit-identical to zeroing the gradients,
+ * kn_dense_backward and one kn_optim_step over the whole vector. */
+void kn_dense_backward_step(const kn_real *x, const kn_real *dy, size_t n, size_t in, size_t out,
+                            kn_real *params, kn_real *grads, size_t p_off, kn_optim *opt,
+                            kn_real *dx);
+
+/* The backward pass of net.c with the optimiser step fused in (every parameter of every layer is
+ * stepped once, after its gradient is complete and its input gradient taken): the gradients are
+ * overwritten, so no zeroing is needed first. Used by kn_net_train_step. */
+int kn_net_backward_step(kn_net *net, const kn_real *dout, kn_optim *opt, kn_error *err);
 
 #endif

@@ -85,12 +85,20 @@ void kn_optim_reset(kn_optim *o)
 void kn_optim_set_lr(kn_optim *o, double lr) { o->cfg.lr = lr; }
 double kn_optim_lr(const kn_optim *o) { return o->cfg.lr; }
 
-void kn_optim_step(kn_optim *o, kn_real *p, const kn_real *g)
+size_t kn_optim_size(const kn_optim *o) { return o->n; }
+
+void kn_optim_step_begin(kn_optim *o) { o->t++; }
+
+/* One step on entries [off, off + count): every update is elementwise, so stepping a vector range
+ * by range gives the same bits as one call over the whole vector. */
+void kn_optim_step_range(kn_optim *o, kn_real *p, const kn_real *g, size_t off, size_t count)
 {
     const kn_optim_config *c = &o->cfg;
-    const size_t n = o->n;
     const kn_real lr = (kn_real)c->lr, wd = (kn_real)c->weight_decay;
-    o->t++;
+    p += off;
+    g += off;
+    kn_real *restrict mb = o->m + off;
+    const size_t n = count;
     switch (c->kind) {
     case KN_OPTIM_SGD: {
         const kn_real mom = (kn_real)c->momentum;
@@ -101,19 +109,20 @@ void kn_optim_step(kn_optim *o, kn_real *p, const kn_real *g)
             /* PyTorch: the first momentum buffer is the gradient itself. */
             for (size_t i = 0; i < n; i++) {
                 kn_real d = g[i] + wd * p[i];
-                o->m[i] = d;
+                mb[i] = d;
                 p[i] -= lr * d;
             }
         } else {
             for (size_t i = 0; i < n; i++) {
-                kn_real b = mom * o->m[i] + g[i] + wd * p[i];
-                o->m[i] = b;
+                kn_real b = mom * mb[i] + g[i] + wd * p[i];
+                mb[i] = b;
                 p[i] -= lr * b;
             }
         }
         break;
     }
     case KN_OPTIM_ADAM: {
+        kn_real *restrict vb = o->v + off;
         const kn_real b1 = (kn_real)c->beta1, b2 = (kn_real)c->beta2;
         const double bc1 = 1 - pow(c->beta1, (double)o->t);
         const double bc2 = 1 - pow(c->beta2, (double)o->t);
@@ -121,9 +130,9 @@ void kn_optim_step(kn_optim *o, kn_real *p, const kn_real *g)
         const kn_real eps = (kn_real)c->eps;
         for (size_t i = 0; i < n; i++) {
             kn_real d = g[i] + wd * p[i];
-            o->m[i] = b1 * o->m[i] + (1 - b1) * d;
-            o->v[i] = b2 * o->v[i] + (1 - b2) * d * d;
-            p[i] -= step * o->m[i] / ((kn_real)sqrt(o->v[i]) / sq2 + eps);
+            mb[i] = b1 * mb[i] + (1 - b1) * d;
+            vb[i] = b2 * vb[i] + (1 - b2) * d * d;
+            p[i] -= step * mb[i] / ((kn_real)sqrt(vb[i]) / sq2 + eps);
         }
         break;
     }
@@ -131,12 +140,18 @@ void kn_optim_step(kn_optim *o, kn_real *p, const kn_real *g)
         const kn_real a = (kn_real)c->alpha, eps = (kn_real)c->eps;
         for (size_t i = 0; i < n; i++) {
             kn_real d = g[i] + wd * p[i];
-            o->m[i] = a * o->m[i] + (1 - a) * d * d;
-            p[i] -= lr * d / ((kn_real)sqrt(o->m[i]) + eps);
+            mb[i] = a * mb[i] + (1 - a) * d * d;
+            p[i] -= lr * d / ((kn_real)sqrt(mb[i]) + eps);
         }
         break;
     }
     }
+}
+
+void kn_optim_step(kn_optim *o, kn_real *p, const kn_real *g)
+{
+    kn_optim_step_begin(o);
+    kn_optim_step_range(o, p, g, 0, o->n);
 }
 
 double kn_step_lr(double base_lr, double gamma, int step_size, int epoch)
