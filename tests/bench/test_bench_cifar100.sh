@@ -151,6 +151,8 @@ PYEOF
     fail "model, second run did not reuse the cache: $out"
   grep -q "extracting" <<<"$out" && fail "model, second run extracted again: $out"
   cmp -s <(cut -d, -f1-6,8-11 m1/results.csv) <(cut -d, -f1-6,8-11 m2/results.csv) || fail "cached features gave other numbers"
+  # The same output directory again: the runs themselves come from the benchmark's cache.
+  expect_rc "model, runs cached" 0 "\(cached\)" "$KENYON" bench cifar100 "${B[@]}" --out m1
   # A changed test.bin is a new key (its part only); a damaged cache file is extracted again.
   "$PY" - m <<'PYEOF' || { echo "FAIL: changing the files"; exit 1; }
 import glob, sys
