@@ -7,10 +7,11 @@
  * beta > 0, v1-v3, the back-prop learners) cannot be split exactly: they run on rank 0 alone and
  * say so; the other ranks wait for its outcome sleeping between polls, not spinning on a core.
  *
- * Failures: every rank takes part in one status exchange per task (and one after the last task's
- * evaluation); a rank that fails anywhere (bad data in its shard, a file it cannot read) joins
- * the next exchange with its message, and every rank then stops with "rank R of N: reason" and
- * a non-zero exit. Rank 0 writes the outputs only after the last exchange succeeded. */
+ * Failures: every rank takes part in one status exchange before training (which settles the
+ * memory check of all ranks), one per task and one after the last task's evaluation; a rank
+ * that fails anywhere (bad data in its shard, a file it cannot read) joins the next exchange
+ * with its message, and every rank then stops with "rank R of N: reason" and a non-zero exit.
+ * Rank 0 writes the outputs only after the last exchange succeeded. */
 #ifndef KENYON_MPI_DRIVER_H
 #define KENYON_MPI_DRIVER_H
 

@@ -1,5 +1,6 @@
 /* One data-parallel `kenyon run` under mpirun (mpi_driver.h): what each rank logs and writes,
- * the wrapping of the learner, the exchange after the last task and the job's outcome. */
+ * the memory check of all ranks, the wrapping of the learner, the exchange after the last task
+ * and the job's outcome. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,12 @@
 /* Returned by on_learner on the ranks that sit out a method that runs on rank 0 alone. */
 #define IDLE_CODE KN_ESTATE
 
+/* ncm and slda are wrapped by mpi_class_shard.c, fly and fly-ridge by mpi_shard.c. */
+static int keeps_class_sums(const kn_learner *l)
+{
+    return strcmp(l->method->name, "ncm") == 0 || strcmp(l->method->name, "slda") == 0;
+}
+
 /* Every rank of a data-parallel method holds a copy of the learner and its reduction buffers:
  * refuse when this machine's ranks together would not fit. (A method that runs on rank 0 alone
  * was checked as a single process: the other ranks free their copy.) */
@@ -16,9 +23,8 @@ static int check_memory(kn_learner *l, kn_error *err)
 {
     if (!kn_mpi_can_split(l))
         return 0;
-    const int class_sums = strcmp(l->method->name, "ncm") == 0 ||
-                           strcmp(l->method->name, "slda") == 0;
-    const double extra = class_sums ? kn_mpi_class_shard_bytes(l) : kn_mpi_shard_bytes(l);
+    const double extra = keeps_class_sums(l) ? kn_mpi_class_shard_bytes(l)
+                                             : kn_mpi_shard_bytes(l);
     return kn_learner_check_memory_copies(l, kn_mpi_local_size(), extra,
                                           "MPI reduction buffers", err);
 }
@@ -32,9 +38,8 @@ static int on_learner(void *ctx, kn_learner *l, kn_error *err)
     if (rc)
         return rc;
     if (kn_mpi_can_split(l))
-        return strcmp(l->method->name, "ncm") == 0 || strcmp(l->method->name, "slda") == 0
-                   ? kn_mpi_class_shard_learner(mr, l, err)
-                   : kn_mpi_shard_learner(mr, l, err);
+        return keeps_class_sums(l) ? kn_mpi_class_shard_learner(mr, l, err)
+                                   : kn_mpi_shard_learner(mr, l, err);
     if (mr->rank == 0) {
         fprintf(stderr, "kenyon run: method %s cannot be split over ranks with the "
                 "single-process result (%s); it runs on rank 0 alone\n", l->method->name,
