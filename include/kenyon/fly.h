@@ -60,7 +60,8 @@ int kn_kc_codes_alloc(kn_kc_codes *codes, size_t cap, int k, kn_error *err);
 void kn_kc_codes_free(kn_kc_codes *codes);
 
 /* Encodes n samples (row-major n x d) into codes (cap >= n); sets codes->n = n. Threaded with
- * OpenMP over blocks of samples; bit-identical for any thread count. */
+ * OpenMP over blocks of samples when n >= 4096 (below that, one thread: waking and spinning
+ * threads cost more than they save); bit-identical for any thread count. */
 int kn_kc_encode(const kn_kc_encoder *e, const float *x, size_t n, kn_kc_codes *codes,
                  kn_error *err);
 /* The encoder's compute kernels, chosen at run time: one portable binary carries all of them and
