@@ -133,9 +133,11 @@ static int dispatch(const bench_plan *pl, int size, bench_run *runs, size_t *n_r
     const size_t n_items = pl->eta->n;
     pending *todo = malloc(sizeof *todo * (n_items ? n_items : 1));
     unsigned char *have = calloc(n_items ? n_items : 1, 1);
-    if (!todo || !have) {
+    int *holder = calloc(n_items ? n_items : 1, sizeof *holder); /* the worker given item i */
+    if (!todo || !have || !holder) {
         free(todo);
         free(have);
+        free(holder);
         return kn_fail(err, KN_ENOMEM, "out of memory");
     }
     size_t n_todo = 0;
@@ -171,6 +173,7 @@ static int dispatch(const bench_plan *pl, int size, bench_run *runs, size_t *n_r
             snprintf(failure, sizeof failure, "MPI_Send of a job to rank %d failed", w);
             break;
         }
+        holder[todo[next].item] = w;
         next++;
         busy++;
     }
@@ -191,7 +194,15 @@ static int dispatch(const bench_plan *pl, int size, bench_run *runs, size_t *n_r
                 failed_rank = w;
                 snprintf(failure, sizeof failure, "%s", r.msg);
             }
-        } else if (r.item >= 0 && (uint64_t)r.item < n_items && !have[r.item]) {
+        } else if (r.item < 0 || (uint64_t)r.item >= n_items || holder[r.item] != w ||
+                   have[r.item]) {
+            /* Each item goes out once; anything else is a fault of this code, not of the data. */
+            if (failed_rank < 0) {
+                failed_rank = 0;
+                snprintf(failure, sizeof failure, "rank %d returned job %" PRId64 ", which was "
+                         "not handed out to it", w, r.item);
+            }
+        } else {
             const size_t i = (size_t)r.item;
             int found = bench_find_item(pl, i / pl->n_seeds, i % pl->n_seeds, &runs[i], err);
             if (found == 1) {
@@ -219,6 +230,7 @@ static int dispatch(const bench_plan *pl, int size, bench_run *runs, size_t *n_r
         }
         if (failed_rank < 0 && next < n_todo) {
             if (send_job((int64_t)todo[next].item, w) == 0) {
+                holder[todo[next].item] = w;
                 next++;
                 busy++;
             } else {
@@ -237,6 +249,7 @@ static int dispatch(const bench_plan *pl, int size, bench_run *runs, size_t *n_r
     *n_runs = n;
     free(todo);
     free(have);
+    free(holder);
     if (failed_rank >= 0)
         return kn_fail(err, KN_ESTATE, "rank %d of %d: %.450s", failed_rank, size, failure);
     return KN_OK;
