@@ -131,20 +131,19 @@ int kn_net_loss_grad(kn_net *net, const kn_real *x, const int32_t *y, size_t n,
                      const uint8_t *active, double *loss, kn_error *err);
 
 /* Loss gradients of n_groups labelled groups (group g: rows[g] rows at x[g], labels y[g]) in
- * one pass: row g of grads (stride ld >= kn_net_n_params) gets exactly what kn_net_zero_grad +
+ * one call: row g of grads (stride ld >= kn_net_n_params) gets exactly what kn_net_zero_grad +
  * kn_net_loss_grad on group g alone would leave in the net's gradient vector, in group order
  * (BatchNorm in training mode uses each group's own statistics and updates the running
- * statistics group after group). A group of 0 rows gets a zero row. joint != 0 lets the dense
- * layers' forward and input-gradient products run over all groups at once, which is done only
- * on the OpenBLAS backend, where it is bit-identical; otherwise the groups go one at a time.
- * The net's gradient vector and its layers' forward state are not touched. Only nets of dense,
- * relu and batchnorm layers (not starting with relu). ws: from kn_net_group_ws_create, kept
- * between calls for one net (its buffers are reused), freed with kn_net_group_ws_free. */
+ * statistics group after group). A group of 0 rows gets a zero row. The gradients go straight
+ * into grads (no copy of the net's gradient vector per group); the net's gradient vector and
+ * its layers' forward state are not touched. Only nets of dense, relu and batchnorm layers (not
+ * starting with relu). ws: from kn_net_group_ws_create, kept between calls for one net (its
+ * buffers are reused), freed with kn_net_group_ws_free. */
 typedef struct kn_net_group_ws kn_net_group_ws;
 kn_net_group_ws *kn_net_group_ws_create(void); /* NULL when out of memory */
 void kn_net_group_ws_free(kn_net_group_ws *ws);
 int kn_net_group_grads(kn_net *net, kn_net_group_ws *ws, const kn_real *const *x,
-                       const int32_t *const *y, const size_t *rows, int n_groups, int joint,
+                       const int32_t *const *y, const size_t *rows, int n_groups,
                        kn_real *grads, size_t ld, kn_error *err);
 
 /* Model files (safetensors, kenyon/safetensors.h). Tensors are named "<prefix>layer<i>.weight",

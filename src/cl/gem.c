@@ -11,10 +11,10 @@
  * As in the reference code the current batch enters its task's memory before the step, and the
  * memory forwards run in training mode (BatchNorm uses their batch statistics).
  *
- * Speed: the past tasks' gradients come from one kn_net_group_grads pass (kenyon/nn.h), which
- * runs the row-wise products over all memories at once and keeps BatchNorm's statistics per
- * task, bit-identical to one forward/backward per task. KENYON_GEM_SEPARATE=1 processes the
- * tasks one at a time (the same numbers; for measuring the difference).
+ * The past tasks' gradients come from one kn_net_group_grads call (kenyon/nn.h): the same
+ * forward/backward per task, bit-identical, written straight into the rows of G. One forward
+ * over all memories at once is not possible exactly (BatchNorm needs each task's own batch
+ * statistics, and the tall products would round some rows differently); see src/nn/net_groups.c.
  *
  * Model file: common metadata + net tensors + "memory_x" F32 [tasks, n-memories, d],
  * "memory_y" I32 [tasks, n-memories], "memory_count" I64 [tasks], "memory_pos" I64 [tasks]. */
@@ -43,7 +43,6 @@ typedef struct gem_state {
     kn_net_group_ws *ws;      /* workspace of the memory-gradient pass */
     size_t *mem_rows;         /* rows per past task, for that pass */
     int mem_rows_cap;
-    int separate;             /* KENYON_GEM_SEPARATE=1: one task at a time (to compare) */
 } gem_state;
 
 static const kn_param_spec gem_params[] = {
@@ -127,8 +126,8 @@ static int gem_step(kn_learner *l, gem_state *s, const float *x, const int32_t *
         for (int k = 0; k < past; k++)
             s->mem_rows[k] = (size_t)s->mem_count[k];
         rc = kn_net_group_grads(s->net, s->ws, (const float *const *)s->mem_x,
-                                (const int32_t *const *)s->mem_y, s->mem_rows, past,
-                                !s->separate, s->G, np, err);
+                                (const int32_t *const *)s->mem_y, s->mem_rows, past, s->G, np,
+                                err);
         if (rc)
             return rc;
     }
@@ -290,8 +289,6 @@ static int gem_create(kn_learner *l, kn_error *err)
                        s->n_memories);
     if (!(s->margin >= 0))
         return kn_fail(err, KN_EINVAL, "method gem: --margin %g must be >= 0", s->margin);
-    const char *sep = getenv("KENYON_GEM_SEPARATE");
-    s->separate = sep && strcmp(sep, "1") == 0;
     rc = kn_bp_build_mlp(l, s->c.hidden, 1, 0, &s->net, err);
     if (!rc)
         rc = kn_bp_make_sgd(s->net, &s->c, &s->opt, err);

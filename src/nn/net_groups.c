@@ -1,38 +1,32 @@
-/* Loss gradients of several labelled groups of rows in one pass (kn_net_group_grads in
+/* Loss gradients of several labelled groups of rows in one call (kn_net_group_grads in
  * kenyon/nn.h): what GEM needs for the memories of every past task. The result equals, bit for
  * bit, one kn_net_zero_grad + kn_net_loss_grad per group in order, with each group's gradient
  * written to its own row of the caller's matrix; BatchNorm in training mode normalises every
  * group by its own statistics and updates the running statistics group by group, as the
  * separate calls do.
  *
- * Why it is faster: the products whose rows do not interact (every dense layer's forward and
- * input gradient) run once over all groups, as one tall GEMM instead of one short GEMM per
- * group; only the weight gradients (a sum over a group's rows) stay per group. That is exact
- * only on a backend whose per-row results do not depend on the number of rows: OpenBLAS (its
- * sgemm never splits the inner dimension, which was checked on this code's shapes) but not
- * oneDNN (it blocks the inner dimension by the matrix size). On oneDNN, or when asked, the
- * groups are processed one at a time, which is still exact and saves the per-group copies of
- * the gradient vector. The gradients are written straight into the caller's rows (no copy of
- * the net's gradient vector), and the pass leaves the net's own forward state alone.
+ * What it saves: the gradients are written straight into the caller's rows (GEM used to copy
+ * the net's 51 MB gradient vector once per past task), the workspace is kept between calls, and
+ * the net's own forward state is left alone (its buffers stay sized for the current batch).
+ *
+ * What it does not do, and why: run the row-wise products (every dense layer's forward and
+ * input gradient) once over all groups as one tall GEMM. That was built and measured: on this
+ * code's GEM shapes it saved no CPU time (the 256-row products already run near the sgemm rate),
+ * and it is not bit-identical in general, because OpenBLAS computes a row of an edge tile (a
+ * row count that is not a multiple of its 16-row kernel) with another kernel, and oneDNN blocks
+ * the inner dimension by the matrix size. So each group goes through its own products, the
+ * same calls kn_net_loss_grad makes.
  *
  * Only nets of dense, relu and batchnorm layers are supported (GEM's MLP). The layer kernels are
- * the net's own (kn_dense_*, kn_bn_*), called on this file's buffers, so the arithmetic is
- * the same code as kn_net_loss_grad's. */
+ * the net's own (kn_dense_*, kn_bn_*), called on this file's buffers, so the arithmetic is the
+ * same code as kn_net_loss_grad's. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
 
-/* Rows processed together. It bounds the workspace (about 5 x rows x the widest layer floats:
- * 34 MB for GEM at H 3200, about what the net's own buffers for one 256-row memory held more
- * than for a 64-row batch), while a product of 512 rows is already tall enough to be cheap to
- * pack (bench/bench_gem_grads measures the pass). */
-#define GROUP_CHUNK_ROWS 512
-
 struct kn_net_group_ws {
-    kn_real *input;          /* the chunk's rows, copied together */
-    size_t input_cap;
     kn_real **act;           /* per layer: its output (NULL for relu: in place) */
     size_t *act_cap;
     kn_real *aux;            /* BatchNorm's normalised values when not written in place */
@@ -52,7 +46,6 @@ void kn_net_group_ws_free(kn_net_group_ws *ws)
 {
     if (!ws)
         return;
-    free(ws->input);
     for (int i = 0; i < ws->n_layers; i++)
         free(ws->act[i]);
     free(ws->act);
@@ -99,15 +92,17 @@ static kn_layer bn_view(const kn_layer *L, kn_real *out, kn_real *aux, double *i
     return v;
 }
 
-/* One chunk of groups (rows[0..ng), total N rows, x packed). joint: products over all rows. */
-static int chunk_grads(kn_net *net, kn_net_group_ws *ws, const int32_t *y, const size_t *rows,
-                       int ng, size_t N, int joint, kn_real *grads, size_t ld, kn_error *err)
+/* The rows in[0..N) split into ng consecutive groups of rows[g] rows (kn_net_group_grads passes
+ * one group at a time; see the top comment), group g's gradient into grads + g ld. */
+static int group_pass(kn_net *net, kn_net_group_ws *ws, const kn_real *in, const int32_t *y,
+                      const size_t *rows, int ng, size_t N, kn_real *grads, size_t ld,
+                      kn_error *err)
 {
     const int nl = net->n_layers;
     const int training = net->training;
     const char *what = "kn_net_group_grads";
     /* ---- forward */
-    const kn_real *cur = ws->input;
+    const kn_real *cur = in;
     size_t inv_used = 0;
     for (int i = 0; i < nl; i++) {
         kn_layer *L = &net->layers[i];
@@ -124,14 +119,10 @@ static int chunk_grads(kn_net *net, kn_net_group_ws *ws, const int32_t *y, const
         if (kn_nn_reserve(&ws->act[i], &ws->act_cap[i], N * L->out_dim))
             return kn_fail(err, KN_ENOMEM, "%s: out of memory at layer %d", what, i);
         if (L->kind == KN_LAYER_DENSE) {
-            if (joint) {
-                kn_dense_forward(cur, N, L->in_dim, L->out_dim, p, p + L->w_count, ws->act[i]);
-            } else {
-                size_t r0 = 0;
-                for (int g = 0; g < ng; r0 += rows[g], g++)
-                    kn_dense_forward(cur + r0 * L->in_dim, rows[g], L->in_dim, L->out_dim, p,
-                                     p + L->w_count, ws->act[i] + r0 * L->out_dim);
-            }
+            size_t r0 = 0;
+            for (int g = 0; g < ng; r0 += rows[g], g++)
+                kn_dense_forward(cur + r0 * L->in_dim, rows[g], L->in_dim, L->out_dim, p,
+                                 p + L->w_count, ws->act[i] + r0 * L->out_dim);
         } else { /* batchnorm: the normalised values overwrite a dense output (used only here) */
             kn_real *aux = (kn_real *)cur;
             if (i == 0 || net->layers[i - 1].kind != KN_LAYER_DENSE) {
@@ -190,7 +181,7 @@ static int chunk_grads(kn_net *net, kn_net_group_ws *ws, const int32_t *y, const
         kn_layer *L = &net->layers[i];
         const kn_real *p = net->params + L->p_off;
         /* the layer's input: the last non-relu output before it (relus work in place) */
-        const kn_real *x = ws->input;
+        const kn_real *x = in;
         for (int j = i - 1; j >= 0; j--)
             if (net->layers[j].kind != KN_LAYER_RELU) {
                 x = ws->act[j];
@@ -210,10 +201,8 @@ static int chunk_grads(kn_net *net, kn_net_group_ws *ws, const int32_t *y, const
                 kn_real *gw = grads + (size_t)g * ld + L->p_off;
                 kn_dense_backward(x + r0 * L->in_dim, dy + r0 * L->out_dim, rows[g], L->in_dim,
                                   L->out_dim, p, gw, gw + L->w_count,
-                                  joint || !dx ? NULL : dx + r0 * L->in_dim);
+                                  dx ? dx + r0 * L->in_dim : NULL);
             }
-            if (joint && dx)
-                kn_dense_backward(x, dy, N, L->in_dim, L->out_dim, p, NULL, NULL, dx);
         } else { /* batchnorm, with the per-group normalised values and scales of the forward */
             kn_real *aux = (i > 0 && net->layers[i - 1].kind == KN_LAYER_DENSE)
                                ? ws->act[i - 1] : ws->aux;
@@ -235,7 +224,7 @@ static int chunk_grads(kn_net *net, kn_net_group_ws *ws, const int32_t *y, const
 }
 
 int kn_net_group_grads(kn_net *net, kn_net_group_ws *ws, const kn_real *const *x,
-                       const int32_t *const *y, const size_t *rows, int n_groups, int joint,
+                       const int32_t *const *y, const size_t *rows, int n_groups,
                        kn_real *grads, size_t ld, kn_error *err)
 {
     const char *what = "kn_net_group_grads";
@@ -254,56 +243,23 @@ int kn_net_group_grads(kn_net *net, kn_net_group_ws *ws, const kn_real *const *x
         return kn_fail(err, KN_EINVAL, "%s: a relu first layer is not supported", what);
     if (ws_layers(ws, net->n_layers))
         return kn_fail(err, KN_ENOMEM, "%s: out of memory (or a workspace of another net)", what);
-    /* Rows of the whole backend must not depend on the row count to join groups. */
-    if (kn_gemm_backend_used() != KN_GEMM_OPENBLAS)
-        joint = 0;
     const size_t d = net->in_dim;
     size_t maxd = d; /* the widest layer bounds the rows of one product (int dimensions) */
     for (int i = 0; i < net->n_layers; i++)
         if (net->layers[i].out_dim > maxd)
             maxd = net->layers[i].out_dim;
-    int32_t *ybuf = NULL;
-    size_t ycap = 0;
     int rc = 0;
-    for (int g0 = 0; g0 < n_groups && !rc;) {
-        /* empty groups get a zero gradient, as a zero_grad with nothing added would give */
-        if (rows[g0] == 0) {
-            memset(grads + (size_t)g0 * ld, 0, net->n_params * sizeof(kn_real));
-            g0++;
+    for (int g = 0; g < n_groups && !rc; g++) {
+        /* an empty group gets a zero gradient, as a zero_grad with nothing added would give */
+        if (rows[g] == 0) {
+            memset(grads + (size_t)g * ld, 0, net->n_params * sizeof(kn_real));
             continue;
         }
-        int g1 = g0;
-        size_t N = 0;
-        while (g1 < n_groups && rows[g1] > 0 &&
-               (g1 == g0 || (joint && N + rows[g1] <= GROUP_CHUNK_ROWS))) {
-            if (rows[g1] > (size_t)INT32_MAX / (maxd ? maxd : 1) - N) {
-                free(ybuf);
-                return kn_fail(err, KN_EINVAL, "%s: group %d has too many rows", what, g1);
-            }
-            N += rows[g1];
-            g1++;
-        }
-        if (kn_nn_reserve(&ws->input, &ws->input_cap, N * d))
-            rc = kn_fail(err, KN_ENOMEM, "%s: out of memory for %zu rows", what, N);
-        if (!rc && N > ycap) {
-            int32_t *q = realloc(ybuf, N * sizeof *q);
-            if (!q)
-                rc = kn_fail(err, KN_ENOMEM, "%s: out of memory for %zu labels", what, N);
-            else {
-                ybuf = q;
-                ycap = N;
-            }
-        }
-        size_t r0 = 0;
-        for (int g = g0; !rc && g < g1; r0 += rows[g], g++) {
-            memcpy(ws->input + r0 * d, x[g], rows[g] * d * sizeof(kn_real));
-            memcpy(ybuf + r0, y[g], rows[g] * sizeof(int32_t));
-        }
-        if (!rc)
-            rc = chunk_grads(net, ws, ybuf, rows + g0, g1 - g0, N, joint,
-                             grads + (size_t)g0 * ld, ld, err);
-        g0 = g1;
+        if (rows[g] > (size_t)INT32_MAX / (maxd ? maxd : 1))
+            return kn_fail(err, KN_EINVAL, "%s: group %d has too many rows (%zu)", what, g,
+                           rows[g]);
+        rc = group_pass(net, ws, x[g], y[g], rows + g, 1, rows[g], grads + (size_t)g * ld, ld,
+                        err);
     }
-    free(ybuf);
     return rc;
 }

@@ -1,9 +1,8 @@
 /* Tests of kn_net_group_grads (kenyon/nn.h), GEM's one-pass memory gradients: on a net shaped
  * like GEM's (dense, relu, dense, batchnorm, relu, dense) every group's gradient row, and the
  * BatchNorm running statistics afterwards, must be bit-identical to one kn_net_zero_grad +
- * kn_net_loss_grad per group in order; with the groups joined (the default backend) and one at a
- * time, over groups of mixed sizes (an empty group, one larger than a joined chunk) and with the
- * workspace reused. The net's own gradient vector must be left alone, and a single call on the
+ * kn_net_loss_grad per group in order, over groups of mixed sizes (an empty group among them) and
+ * with the workspace reused. The net's own gradient vector must be left alone, and a single call on the
  * concatenated groups must differ (BatchNorm statistics per group are what is tested). Bad
  * arguments are refused. */
 #include <math.h>
@@ -45,7 +44,7 @@ typedef struct groups {
     int32_t *y[NG];
 } groups;
 
-/* Group sizes: 7, empty, 600 (alone in its chunk), 33, 16, 64. */
+/* Group sizes: 7, empty, 600, 33, 16, 64. */
 static void make_groups(groups *g, uint64_t seed)
 {
     static const size_t sizes[NG] = {7, 0, 600, 33, 16, 64};
@@ -88,8 +87,9 @@ static void reference_grads(kn_net *net, const groups *g, kn_real *G)
     }
 }
 
-static void check_identical(int joint)
+static void test_identical(void **st)
 {
+    (void)st;
     kn_net *ref = gem_like_net(5), *net;
     kn_error err;
     assert_int_equal(kn_net_clone(ref, &net, &err), 0);
@@ -109,8 +109,8 @@ static void check_identical(int joint)
         for (size_t i = 0; i < NG * ld; i++)
             G1[i] = -7; /* the gaps past each row must stay */
         assert_int_equal(kn_net_group_grads(net, ws, (const kn_real *const *)g.x,
-                                            (const int32_t *const *)g.y, g.rows, NG, joint, G1,
-                                            ld, &err), 0);
+                                            (const int32_t *const *)g.y, g.rows, NG, G1, ld,
+                                            &err), 0);
         int nonzero = 0;
         for (int k = 0; k < NG; k++) {
             assert_memory_equal(G0 + k * np, G1 + k * ld, np * sizeof *G0);
@@ -130,18 +130,6 @@ static void check_identical(int joint)
     kn_net_free(net);
     free(G0);
     free(G1);
-}
-
-static void test_joint_identical(void **st)
-{
-    (void)st;
-    check_identical(1);
-}
-
-static void test_separate_identical(void **st)
-{
-    (void)st;
-    check_identical(0);
 }
 
 /* Statistics per group matter: one call over the concatenation gives other gradients. */
@@ -167,8 +155,8 @@ static void test_statistics_are_per_group(void **st)
     kn_net_group_ws *ws = kn_net_group_ws_create();
     assert_non_null(ws);
     assert_int_equal(kn_net_group_grads(a, ws, (const kn_real *const *)(g.x + 3),
-                                        (const int32_t *const *)(g.y + 3), g.rows + 3, 2, 1, G,
-                                        np, &err), 0);
+                                        (const int32_t *const *)(g.y + 3), g.rows + 3, 2, G, np,
+                                        &err), 0);
     kn_net_zero_grad(b);
     assert_int_equal(kn_net_loss_grad(b, x, y, 49, NULL, NULL, &err), 0);
     /* the joint gradient of 49 rows is not the row-weighted mix of the two groups' gradients */
@@ -199,14 +187,14 @@ static void test_bad_arguments(void **st)
     assert_non_null(ws);
     /* a row stride shorter than the gradient */
     assert_int_equal(kn_net_group_grads(net, ws, (const kn_real *const *)g.x,
-                                        (const int32_t *const *)g.y, g.rows, NG, 1, G, np - 1,
-                                        &err), KN_EINVAL);
+                                        (const int32_t *const *)g.y, g.rows, NG, G, np - 1, &err),
+                     KN_EINVAL);
     assert_non_null(strstr(err.msg, "stride"));
     /* a label out of range is named by the loss */
     g.y[3][2] = C;
     assert_int_not_equal(kn_net_group_grads(net, ws, (const kn_real *const *)g.x,
-                                            (const int32_t *const *)g.y, g.rows, NG, 1, G, np,
-                                            &err), 0);
+                                            (const int32_t *const *)g.y, g.rows, NG, G, np, &err),
+                         0);
     /* a layer the pass does not support */
     assert_int_equal(kn_net_create(&conv, 1, 6, 6, &err), 0);
     assert_int_equal(kn_net_add_conv2d(conv, 2, 3, 1, 0, &err), 0);
@@ -218,7 +206,7 @@ static void test_bad_arguments(void **st)
     kn_net_group_ws *ws2 = kn_net_group_ws_create();
     assert_non_null(ws2);
     assert_int_equal(kn_net_group_grads(conv, ws2, (const kn_real *const *)g.x,
-                                        (const int32_t *const *)g.y, g.rows, 1, 1, G, np, &err),
+                                        (const int32_t *const *)g.y, g.rows, 1, G, np, &err),
                      KN_EINVAL);
     assert_non_null(strstr(err.msg, "layer 0"));
     kn_net_group_ws_free(ws2);
@@ -232,8 +220,7 @@ static void test_bad_arguments(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_joint_identical),
-        cmocka_unit_test(test_separate_identical),
+        cmocka_unit_test(test_identical),
         cmocka_unit_test(test_statistics_are_per_group),
         cmocka_unit_test(test_bad_arguments),
     };
