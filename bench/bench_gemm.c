@@ -148,8 +148,8 @@ int main(int argc, char **argv)
                 }
                 pclose(p);
             }
-    printf("bench_gemm: sgemm GFLOP/s through kn_sgemm_tuned, best of %d rounds x 5 repeats of %.2f s "
-           "each; %% of the best configuration at the same shape and thread count\n",
+    printf("bench_gemm: sgemm GFLOP/s through kn_sgemm_tuned, best of %d rounds x 5 repeats of "
+           "%.2f s each; %% of the best configuration at the same shape and thread count\n",
            rounds, secs / 5);
     for (int th = 1; th <= 2; th++) {
         printf("\n%d thread%s: GFLOP/s (%% of the best at this shape)\n", th, th > 1 ? "s" : "");

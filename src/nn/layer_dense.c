@@ -21,7 +21,7 @@ void kn_dense_backward(const kn_real *x, const kn_real *dy, size_t n, size_t in,
 {
     if (dW)
         KN_GEMM_DENSE(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1, dy,
-                (int)out, x, (int)in, 1, dW, (int)in);
+                      (int)out, x, (int)in, 1, dW, (int)in);
     if (db) {
         for (size_t r = 0; r < n; r++) {
             const kn_real *row = dy + r * out;
@@ -31,7 +31,7 @@ void kn_dense_backward(const kn_real *x, const kn_real *dy, size_t n, size_t in,
     }
     if (dx)
         KN_GEMM_DENSE(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1, dy,
-                (int)out, W, (int)in, 0, dx, (int)in);
+                      (int)out, W, (int)in, 0, dx, (int)in);
 }
 
 /* Rows of dW per block of the fused step: about 1 MB (262144 numbers) of each of dW, W and the
@@ -54,15 +54,15 @@ void kn_dense_backward_step(const kn_real *x, const kn_real *dy, size_t n, size_
     kn_real *dW = grads + p_off, *db = dW + out * in;
     /* dx first: it needs the weights before the step. */
     if (dx)
-        KN_GEMM_DENSE(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1, dy,
-                (int)out, W, (int)in, 0, dx, (int)in);
+        KN_GEMM_DENSE(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1,
+                      dy, (int)out, W, (int)in, 0, dx, (int)in);
     /* dW[o][j] = sum_r dy[r][o] x[r][j] for a block of rows o; beta 0 gives the bits of an
      * accumulation onto zeroed gradients (0 + s = s). */
     const size_t rows = dense_step_rows(in);
     for (size_t o0 = 0; o0 < out; o0 += rows) {
         size_t r = out - o0 < rows ? out - o0 : rows;
-        KN_GEMM_DENSE(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)in, (int)n, 1, dy + o0,
-                (int)out, x, (int)in, 0, dW + o0 * in, (int)in);
+        KN_GEMM_DENSE(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)in, (int)n, 1,
+                      dy + o0, (int)out, x, (int)in, 0, dW + o0 * in, (int)in);
         kn_optim_step_range(opt, params, grads, p_off + o0 * in, r * in);
     }
     memset(db, 0, out * sizeof(kn_real));
