@@ -14,7 +14,13 @@
  *    seen, GCV(lambda) = n RSS / (n - df)^2 with df = sum_i s_i / (s_i + lambda) over the
  *    eigenvalues s_i of G and RSS = n - tr(W^T B) - lambda ||W||^2 (exact for one-hot targets,
  *    since G W = B - lambda W); the smallest GCV wins.
- * A lambda whose Cholesky factorisation fails (G + lambda I numerically singular) is skipped. */
+ * A lambda whose factorisation fails (G + lambda I numerically singular) is skipped.
+ *
+ * How the grid is evaluated (same choice either way, to rounding): one tridiagonal reduction of
+ * G for the whole grid (4/3 m^3 flops, but half of them matrix-vector products limited by
+ * memory bandwidth), or one Cholesky factorisation per grid value (17 m^3 / 3 flops, all in
+ * matrix-matrix kernels). The first is faster on small G, the second on large G; the plain
+ * functions pick by m (KN_RIDGE_CHOLESKY_FROM, measured on a 2-core AVX-512 machine). */
 #ifndef KENYON_RIDGE_H
 #define KENYON_RIDGE_H
 
@@ -52,6 +58,14 @@ int kn_ridge_check_memory(const char *who, const char *param, size_t m, size_t n
 int kn_ridge_solve(const double *g, const double *b, size_t m, size_t n_classes, double lambda,
                    double *factor, double *rhs, float *w, kn_error *err);
 
+/* The grid evaluation of a choice (see the top comment). */
+typedef enum kn_ridge_search {
+    KN_RIDGE_SEARCH_AUTO = 0,    /* tridiagonal below KN_RIDGE_CHOLESKY_FROM cells, else Cholesky */
+    KN_RIDGE_SEARCH_TRIDIAGONAL, /* one reduction of G for the whole grid */
+    KN_RIDGE_SEARCH_CHOLESKY,    /* one Cholesky factorisation of G + lambda I per grid value */
+} kn_ridge_search;
+#define KN_RIDGE_CHOLESKY_FROM 4096
+
 /* Hold-out choice: h_hold is n_hold x m (row-major, dense), y_hold its labels, allowed the
  * n_classes flags of the classes predictions range over. factor: m x m doubles of workspace. */
 int kn_ridge_choose_holdout(const double *g, const double *b, size_t m, size_t n_classes,
@@ -62,6 +76,15 @@ int kn_ridge_choose_holdout(const double *g, const double *b, size_t m, size_t n
 /* GCV choice on all n_seen samples behind g and b. factor: m x m doubles of workspace. */
 int kn_ridge_choose_gcv(const double *g, const double *b, size_t m, size_t n_classes,
                         double n_seen, double *factor, kn_ridge_choice *out, kn_error *err);
+
+/* The same choices with the grid evaluation named. */
+int kn_ridge_choose_holdout_with(kn_ridge_search how, const double *g, const double *b, size_t m,
+                                 size_t n_classes, const float *h_hold, const int32_t *y_hold,
+                                 size_t n_hold, const uint8_t *allowed, double *factor,
+                                 kn_ridge_choice *out, kn_error *err);
+int kn_ridge_choose_gcv_with(kn_ridge_search how, const double *g, const double *b, size_t m,
+                             size_t n_classes, double n_seen, double *factor,
+                             kn_ridge_choice *out, kn_error *err);
 
 #ifdef __cplusplus
 }

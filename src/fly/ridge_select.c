@@ -1,7 +1,12 @@
 /* Choosing the ridge penalty of a streaming ridge readout on a log grid, by a hold-out split
  * (RanPAC) or by generalised cross-validation (Fly-CL), and the Cholesky solve both use; see
- * kenyon/ridge.h. Every factorisation works on a copy of G (the caller's factor buffer), so G
- * itself is never changed and only two m x m matrices exist at any time. */
+ * kenyon/ridge.h. Two ways to evaluate the grid, chosen by size (measured, BENCHMARKS.md):
+ *  - below KN_RIDGE_CHOLESKY_FROM cells, one tridiagonal reduction G = Q T Q^T for the whole
+ *    grid, after which each value costs O(m) per right-hand side;
+ *  - from there on, one Cholesky factorisation of G + lambda I per grid value (see
+ *    grid_solve for why that is faster on large G).
+ * Either works in a copy of G (the caller's factor buffer), so G itself is never changed and
+ * only two m x m matrices exist at any time. */
 #include "kenyon/ridge.h"
 
 #include <cblas.h>
@@ -42,12 +47,15 @@ int kn_ridge_check_memory(const char *who, const char *param, size_t m, size_t n
                    who, param, m, need / 1e9, m, m, have / 1e9);
 }
 
-/* Factor G + lambda I into factor (column-major lower = row-major upper of G). */
+/* Factor G + lambda I into factor (column-major lower = row-major upper of G). Only that
+ * triangle is copied (row i of G from column i on is column i of the factor from row i on); the
+ * other triangle of factor is never read. */
 static lapack_int factorise(const double *g, size_t m, double lambda, double *factor)
 {
-    memcpy(factor, g, m * m * sizeof *factor);
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m; i++) {
+        memcpy(factor + i * m + i, g + i * m + i, (m - i) * sizeof *factor);
         factor[i * m + i] += lambda;
+    }
     return LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)m, factor, (lapack_int)m);
 }
 
@@ -147,10 +155,10 @@ static int tri_alloc(tri_work *t, size_t m, size_t C, kn_error *err)
     return 0;
 }
 
-int kn_ridge_choose_holdout(const double *g, const double *b, size_t m, size_t C,
-                            const float *h, const int32_t *y, size_t n_hold,
-                            const uint8_t *allowed, double *factor, kn_ridge_choice *out,
-                            kn_error *err)
+static int holdout_tridiagonal(const double *g, const double *b, size_t m, size_t C,
+                               const float *h, const int32_t *y, size_t n_hold,
+                               const uint8_t *allowed, double *factor, kn_ridge_choice *out,
+                               kn_error *err)
 {
     double t0 = now_seconds();
     memset(out, 0, sizeof *out);
@@ -221,8 +229,8 @@ int kn_ridge_choose_holdout(const double *g, const double *b, size_t m, size_t C
     return rc;
 }
 
-int kn_ridge_choose_gcv(const double *g, const double *b, size_t m, size_t C, double n_seen,
-                        double *factor, kn_ridge_choice *out, kn_error *err)
+static int gcv_tridiagonal(const double *g, const double *b, size_t m, size_t C, double n_seen,
+                           double *factor, kn_ridge_choice *out, kn_error *err)
 {
     double t0 = now_seconds();
     memset(out, 0, sizeof *out);
@@ -284,4 +292,187 @@ int kn_ridge_choose_gcv(const double *g, const double *b, size_t m, size_t C, do
                      "ridge: GCV found no usable lambda on the grid (n=%g samples, m=%zu)",
                      n_seen, m);
     return rc;
+}
+
+/* One grid value: factor G + lambda I in place in `factor` and solve for x (m x C,
+ * column-major). Returns 0, or non-zero when G + lambda I is not numerically positive definite.
+ *
+ * Why a Cholesky per grid value on large G, and not one decomposition of G for the whole grid:
+ * the tridiagonal (or eigen-) decomposition costs 4/3 m^3 flops, but half of them are
+ * matrix-vector products (LAPACK dsytrd) that stream G from memory once per column, while all of
+ * dpotrf's m^3 / 3 flops are matrix-matrix work. Measured with one thread (CPU seconds): at
+ * m 3200 dsytrd took 4.7 s and dpotrf 0.34 s (17 factorisations lose), at m 1600 0.28 s against
+ * 0.055 s; once G is far larger than the caches (m 10000: 800 MB) the reduction slows much more
+ * than the factorisations do; see BENCHMARKS.md (one-pass learners). */
+static lapack_int grid_solve(const double *g, const double *b, size_t m, size_t C, double lambda,
+                             double *factor, double *x)
+{
+    lapack_int info = factorise(g, m, lambda, factor);
+    if (info == 0)
+        info = solve_factored(b, m, C, factor, x);
+    return info;
+}
+
+static int holdout_cholesky(const double *g, const double *b, size_t m, size_t C,
+                            const float *h, const int32_t *y, size_t n_hold,
+                            const uint8_t *allowed, double *factor, kn_ridge_choice *out,
+                            kn_error *err)
+{
+    double t0 = now_seconds();
+    memset(out, 0, sizeof *out);
+    if (n_hold == 0)
+        return kn_fail(err, KN_EINVAL, "ridge: no held-out samples to choose lambda on");
+    /* p: the held-out features in double (n_hold x m, row-major); x: the solution. */
+    double *p = malloc(m * n_hold * sizeof *p);
+    double *sc = malloc(n_hold * C * sizeof *sc);
+    double *x = malloc(m * C * sizeof *x);
+    if (!p || !sc || !x) {
+        free(p);
+        free(sc);
+        free(x);
+        return kn_fail(err, KN_ENOMEM, "ridge: out of memory for %zu held-out samples", n_hold);
+    }
+    for (size_t q = 0; q < m * n_hold; q++)
+        p[q] = h[q];
+    double best_acc = -1, best_sse = INFINITY;
+    for (int gi = 0; gi < KN_RIDGE_GRID_N; gi++) {
+        double lambda = kn_ridge_grid(gi);
+        if (grid_solve(g, b, m, C, lambda, factor, x) != 0)
+            continue;
+        out->n_tried++;
+        /* scores (n_hold x C, row-major) = p x; column-major x is x^T row-major. */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n_hold, (int)C, (int)m, 1.0, p,
+                    (int)m, x, (int)m, 0.0, sc, (int)C);
+        size_t right = 0;
+        double sse = 0;
+        for (size_t s = 0; s < n_hold; s++) {
+            const double *si = sc + s * C;
+            int arg = -1;
+            for (size_t q = 0; q < C; q++) {
+                double tv = (int32_t)q == y[s] ? 1.0 : 0.0;
+                sse += (si[q] - tv) * (si[q] - tv);
+                if (allowed[q] && (arg < 0 || si[q] > si[arg]))
+                    arg = (int)q;
+            }
+            right += arg == y[s];
+        }
+        double acc = (double)right / (double)n_hold;
+        if (acc > best_acc || (acc == best_acc && sse < best_sse)) {
+            best_acc = acc;
+            best_sse = sse;
+            out->lambda = lambda;
+            out->score = acc;
+        }
+    }
+    free(p);
+    free(sc);
+    free(x);
+    out->seconds = now_seconds() - t0;
+    if (!out->n_tried)
+        return kn_fail(err, KN_EINVAL,
+                       "ridge: G + lambda I is not positive definite for any lambda of the grid");
+    return 0;
+}
+
+static int gcv_cholesky(const double *g, const double *b, size_t m, size_t C, double n_seen,
+                        double *factor, kn_ridge_choice *out, kn_error *err)
+{
+    double t0 = now_seconds();
+    memset(out, 0, sizeof *out);
+    if (!(n_seen > 0))
+        return kn_fail(err, KN_EINVAL, "ridge: GCV needs at least one sample");
+    double *ev = malloc(m * sizeof *ev);
+    double *x = malloc(m * C * sizeof *x);
+    if (!ev || !x) {
+        free(ev);
+        free(x);
+        return kn_fail(err, KN_ENOMEM, "ridge: out of memory for GCV (m=%zu)", m);
+    }
+    /* The eigenvalues of G (for df) from LAPACK's two-stage reduction, whose first stage is
+     * matrix-matrix work: no eigenvectors are needed. It destroys its input: a copy in factor. */
+    for (size_t i = 0; i < m; i++)
+        memcpy(factor + i * m + i, g + i * m + i, (m - i) * sizeof *factor);
+    lapack_int info = LAPACKE_dsyev_2stage(LAPACK_COL_MAJOR, 'N', 'L', (lapack_int)m, factor,
+                                           (lapack_int)m, ev);
+    if (info != 0) {
+        free(ev);
+        free(x);
+        return kn_fail(err, KN_EINVAL, "ridge: eigenvalues of G failed (LAPACK info %d)",
+                       (int)info);
+    }
+    double best = INFINITY;
+    for (int gi = 0; gi < KN_RIDGE_GRID_N; gi++) {
+        double lambda = kn_ridge_grid(gi);
+        if (grid_solve(g, b, m, C, lambda, factor, x) != 0)
+            continue;
+        out->n_tried++;
+        double df = 0, wb = 0, ww = 0;
+        for (size_t i = 0; i < m; i++) {
+            double s = ev[i] > 0 ? ev[i] : 0;
+            df += s / (s + lambda);
+        }
+        /* tr(W^T B) and ||W||^2, with x = W column-major. */
+        for (size_t q = 0; q < C; q++)
+            for (size_t i = 0; i < m; i++) {
+                wb += x[q * m + i] * b[i * C + q];
+                ww += x[q * m + i] * x[q * m + i];
+            }
+        double rss = n_seen - wb - lambda * ww;
+        if (rss < 0)
+            rss = 0;
+        double denom = n_seen - df;
+        double gcv = denom > 0 ? n_seen * rss / (denom * denom) : INFINITY;
+        if (gcv < best) {
+            best = gcv;
+            out->lambda = lambda;
+            out->score = gcv;
+        }
+    }
+    free(ev);
+    free(x);
+    out->seconds = now_seconds() - t0;
+    if (!isfinite(best))
+        return kn_fail(err, KN_EINVAL,
+                       "ridge: GCV found no usable lambda on the grid (n=%g samples, m=%zu)",
+                       n_seen, m);
+    return 0;
+}
+
+static int use_cholesky(kn_ridge_search how, size_t m)
+{
+    return how == KN_RIDGE_SEARCH_CHOLESKY ||
+           (how == KN_RIDGE_SEARCH_AUTO && m >= KN_RIDGE_CHOLESKY_FROM);
+}
+
+int kn_ridge_choose_holdout_with(kn_ridge_search how, const double *g, const double *b, size_t m,
+                                 size_t C, const float *h, const int32_t *y, size_t n_hold,
+                                 const uint8_t *allowed, double *factor, kn_ridge_choice *out,
+                                 kn_error *err)
+{
+    return use_cholesky(how, m)
+               ? holdout_cholesky(g, b, m, C, h, y, n_hold, allowed, factor, out, err)
+               : holdout_tridiagonal(g, b, m, C, h, y, n_hold, allowed, factor, out, err);
+}
+
+int kn_ridge_choose_gcv_with(kn_ridge_search how, const double *g, const double *b, size_t m,
+                             size_t C, double n_seen, double *factor, kn_ridge_choice *out,
+                             kn_error *err)
+{
+    return use_cholesky(how, m) ? gcv_cholesky(g, b, m, C, n_seen, factor, out, err)
+                                : gcv_tridiagonal(g, b, m, C, n_seen, factor, out, err);
+}
+
+int kn_ridge_choose_holdout(const double *g, const double *b, size_t m, size_t C,
+                            const float *h, const int32_t *y, size_t n_hold,
+                            const uint8_t *allowed, double *factor, kn_ridge_choice *out,
+                            kn_error *err)
+{
+    return kn_ridge_choose_holdout_with(KN_RIDGE_SEARCH_AUTO, g, b, m, C, h, y, n_hold, allowed,
+                                        factor, out, err);
+}
+
+int kn_ridge_choose_gcv(const double *g, const double *b, size_t m, size_t C, double n_seen,
+                        double *factor, kn_ridge_choice *out, kn_error *err)
+{
+    return kn_ridge_choose_gcv_with(KN_RIDGE_SEARCH_AUTO, g, b, m, C, n_seen, factor, out, err);
 }

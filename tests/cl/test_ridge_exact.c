@@ -281,9 +281,6 @@ static void test_choices_match_direct(void **state)
     double factor[M * M];
     kn_ridge_choice ch;
     kn_error err;
-    assert_int_equal(
-        kn_ridge_choose_holdout(G, B, M, C, hh, yh, NH, allowed, factor, &ch, &err), 0);
-    assert_int_equal(ch.n_tried, KN_RIDGE_GRID_N);
     double best_acc = -1, best_sse = INFINITY, best_lam = 0, best_gcv = INFINITY, gcv_lam = 0;
     for (int gi = 0; gi < KN_RIDGE_GRID_N; gi++) {
         double lam = kn_ridge_grid(gi);
@@ -331,12 +328,23 @@ static void test_choices_match_direct(void **state)
         if (gcv < best_gcv)
             best_gcv = gcv, gcv_lam = lam;
     }
-    assert_true(ch.lambda == best_lam);
-    assert_true(fabs(ch.score - best_acc) < 1e-12);
-    assert_int_equal(kn_ridge_choose_gcv(G, B, M, C, NS, factor, &ch, &err), 0);
-    assert_true(ch.lambda == gcv_lam);
-    if (!(fabs(ch.score - best_gcv) <= 1e-6 * best_gcv))
-        fail_msg("GCV %g, direct %g", ch.score, best_gcv);
+    /* Both grid evaluations (one tridiagonal reduction; a Cholesky per value) and the default. */
+    const kn_ridge_search how[3] = {KN_RIDGE_SEARCH_AUTO, KN_RIDGE_SEARCH_TRIDIAGONAL,
+                                    KN_RIDGE_SEARCH_CHOLESKY};
+    for (int hw = 0; hw < 3; hw++) {
+        assert_int_equal(kn_ridge_choose_holdout_with(how[hw], G, B, M, C, hh, yh, NH, allowed,
+                                                      factor, &ch, &err),
+                         0);
+        assert_int_equal(ch.n_tried, KN_RIDGE_GRID_N);
+        if (ch.lambda != best_lam || !(fabs(ch.score - best_acc) < 1e-12))
+            fail_msg("search %d: hold-out lambda %g (acc %g), direct %g (acc %g)", hw,
+                     ch.lambda, ch.score, best_lam, best_acc);
+        assert_int_equal(
+            kn_ridge_choose_gcv_with(how[hw], G, B, M, C, NS, factor, &ch, &err), 0);
+        if (ch.lambda != gcv_lam || !(fabs(ch.score - best_gcv) <= 1e-6 * best_gcv))
+            fail_msg("search %d: GCV lambda %g (%g), direct %g (%g)", hw, ch.lambda, ch.score,
+                     gcv_lam, best_gcv);
+    }
 }
 
 static void test_too_large_fails_with_the_need(void **state)
