@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "mpi/mpi_driver.h"
 #include "mpi/mpi_internal.h"
+#include "mpi/mpi_wait.h"
 
 /* Set once the process's run has settled its outcome with the other ranks. */
 static int g_initialised, g_rank, g_size = 1, g_settled, g_local_size = 1;
@@ -67,38 +67,18 @@ const char *kn_mpi_describe(char *buf, size_t cap)
     return buf;
 }
 
-/* Completes req by polling it with a sleep between polls. A blocking MPI call would do: but Open
- * MPI's blocking calls poll without sleeping, so a rank waiting there for a whole run (an idle
- * rank while rank 0 trains a method that cannot be split) keeps a core busy. The sleep starts at
- * 50 us, so a short wait costs little latency, and doubles up to 10 ms, so a long wait costs
- * about 100 polls a second. */
-static int wait_sleeping(MPI_Request *req)
-{
-    long nap_ns = 50000;
-    for (;;) {
-        int done = 0;
-        if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            return -1;
-        if (done)
-            return 0;
-        struct timespec ts = {0, nap_ns};
-        nanosleep(&ts, NULL);
-        if (nap_ns < 10000000)
-            nap_ns *= 2;
-    }
-}
-
 int kn_mpi_exchange(kn_mpi_run *mr, int failed, const char *msg, kn_error *err)
 {
     struct {
         int failed, rank;
     } in = {failed ? 1 : 0, mr->rank}, out;
     /* MAXLOC breaks ties by the smaller rank: the lowest failing rank is the one reported. The
-     * exchange is where ranks wait for each other, so it waits sleeping. */
+     * exchange is where ranks wait for each other (an idle rank for a whole run while rank 0
+     * trains a method that cannot be split), so it waits sleeping (mpi_wait.h). */
     MPI_Request req;
     if (MPI_Iallreduce(&in, &out, 1, MPI_2INT, MPI_MAXLOC, MPI_COMM_WORLD, &req) !=
             MPI_SUCCESS ||
-        wait_sleeping(&req) != 0) {
+        kn_mpi_idle_wait(&req, MPI_STATUS_IGNORE) != MPI_SUCCESS) {
         mr->job_failed = 1;
         snprintf(mr->failure, sizeof mr->failure, "rank %d of %d: the status exchange failed",
                  mr->rank, mr->size);
