@@ -146,6 +146,12 @@ int kn_net_group_grads(kn_net *net, kn_net_group_ws *ws, const kn_real *const *x
                        const int32_t *const *y, const size_t *rows, int n_groups,
                        kn_real *grads, size_t ld, kn_error *err);
 
+/* Frees the buffers the forward and backward passes keep between calls (they grow to the
+ * largest batch seen, e.g. kn_net_predict's 1,024-row chunks); the next pass allocates what it
+ * needs again. Parameters, gradients and statistics are kept, so results do not change; a
+ * backward now needs a new forward first. */
+void kn_net_release_buffers(kn_net *net);
+
 /* Model files (safetensors, kenyon/safetensors.h). Tensors are named "<prefix>layer<i>.weight",
  * "<prefix>layer<i>.bias" (dense/conv: PyTorch shapes [out, in] / [out, in, k, k]; BatchNorm:
  * weight, bias, running_mean, running_var), float32. The writer borrows the net's storage until
