@@ -7,9 +7,9 @@
  * Science 2011, and Lin et al., Nat. Neurosci. 2014, describe that feedback), read out by
  * streaming ridge regression to one-hot targets (G = sum h h^T, B = sum h y^T,
  * W = (G + lambda I)^-1 B, as fly-ridge; exact whatever the data order). The defaults (m 3200,
- * c 40, k 20% of m, apl 1, graded, lambda 10) are the best measured on MNIST-20 pixels and split
- * Fashion-MNIST (BENCHMARKS.md, one-pass learners); with --apl 0 --value graded the code is
- * fly-ridge's. --lambda gcv chooses lambda at the end of every task by generalised
+ * c 40, k 20% of m, apl 1, graded, lambda 10) come from a one-seed exploration on MNIST-20
+ * pixels (BENCHMARKS.md, one-pass learners); with --apl 0 --value graded --c 10 --k-fraction 0.1
+ * the code is fly-ridge's. --lambda gcv chooses lambda at the end of every task by generalised
  * cross-validation (kenyon/ridge.h), which costs a factorisation per grid value.
  *
  * Model file (safetensors): the common learner metadata (kenyon/learner.h) plus
