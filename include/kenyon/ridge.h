@@ -19,8 +19,9 @@
  * How the grid is evaluated (same choice either way, to rounding): one tridiagonal reduction of
  * G for the whole grid (4/3 m^3 flops, but half of them matrix-vector products limited by
  * memory bandwidth), or one Cholesky factorisation per grid value (17 m^3 / 3 flops, all in
- * matrix-matrix kernels). The first is faster on small G, the second on large G; the plain
- * functions pick by m (KN_RIDGE_CHOLESKY_FROM, measured on a 2-core AVX-512 machine). */
+ * matrix-matrix kernels). On a 2-core AVX-512 machine the reduction was faster at every size
+ * measured (m 1600-5000, one thread), so the plain functions use it; the _with functions name
+ * either. */
 #ifndef KENYON_RIDGE_H
 #define KENYON_RIDGE_H
 
@@ -60,11 +61,10 @@ int kn_ridge_solve(const double *g, const double *b, size_t m, size_t n_classes,
 
 /* The grid evaluation of a choice (see the top comment). */
 typedef enum kn_ridge_search {
-    KN_RIDGE_SEARCH_AUTO = 0,    /* tridiagonal below KN_RIDGE_CHOLESKY_FROM cells, else Cholesky */
+    KN_RIDGE_SEARCH_AUTO = 0,    /* the default: the tridiagonal reduction */
     KN_RIDGE_SEARCH_TRIDIAGONAL, /* one reduction of G for the whole grid */
     KN_RIDGE_SEARCH_CHOLESKY,    /* one Cholesky factorisation of G + lambda I per grid value */
 } kn_ridge_search;
-#define KN_RIDGE_CHOLESKY_FROM 4096
 
 /* Hold-out choice: h_hold is n_hold x m (row-major, dense), y_hold its labels, allowed the
  * n_classes flags of the classes predictions range over. factor: m x m doubles of workspace. */

@@ -12,6 +12,8 @@ extern const kn_method kn_method_v1;
 extern const kn_method kn_method_v2;
 extern const kn_method kn_method_v3;
 extern const kn_method kn_method_fly_ridge;
+/* fly-ridge on an APL-inhibited KC code (src/cl/fly_apl.c). */
+extern const kn_method kn_method_fly_apl;
 
 /* Back-prop baselines. */
 extern const kn_method kn_method_vanilla;

@@ -10,6 +10,7 @@ static const kn_method *const methods[] = {
     &kn_method_v2,
     &kn_method_v3,
     &kn_method_fly_ridge,
+    &kn_method_fly_apl,
     /* Back-prop baselines: one row each below (vanilla, offline, ewc, gem, ...). */
     &kn_method_vanilla,
     &kn_method_offline,

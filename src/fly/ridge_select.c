@@ -1,10 +1,9 @@
 /* Choosing the ridge penalty of a streaming ridge readout on a log grid, by a hold-out split
  * (RanPAC) or by generalised cross-validation (Fly-CL), and the Cholesky solve both use; see
- * kenyon/ridge.h. Two ways to evaluate the grid, chosen by size (measured, BENCHMARKS.md):
- *  - below KN_RIDGE_CHOLESKY_FROM cells, one tridiagonal reduction G = Q T Q^T for the whole
- *    grid, after which each value costs O(m) per right-hand side;
- *  - from there on, one Cholesky factorisation of G + lambda I per grid value (see
- *    grid_solve for why that is faster on large G).
+ * kenyon/ridge.h. Two ways to evaluate the grid (BENCHMARKS.md, one-pass learners):
+ *  - the default: one tridiagonal reduction G = Q T Q^T for the whole grid, after which each
+ *    value costs O(m) per right-hand side;
+ *  - on request: one Cholesky factorisation of G + lambda I per grid value (grid_solve).
  * Either works in a copy of G (the caller's factor buffer), so G itself is never changed and
  * only two m x m matrices exist at any time. */
 #include "kenyon/ridge.h"
@@ -297,13 +296,10 @@ static int gcv_tridiagonal(const double *g, const double *b, size_t m, size_t C,
 /* One grid value: factor G + lambda I in place in `factor` and solve for x (m x C,
  * column-major). Returns 0, or non-zero when G + lambda I is not numerically positive definite.
  *
- * Why a Cholesky per grid value on large G, and not one decomposition of G for the whole grid:
- * the tridiagonal (or eigen-) decomposition costs 4/3 m^3 flops, but half of them are
- * matrix-vector products (LAPACK dsytrd) that stream G from memory once per column, while all of
- * dpotrf's m^3 / 3 flops are matrix-matrix work. Measured with one thread (CPU seconds): at
- * m 3200 dsytrd took 4.7 s and dpotrf 0.34 s (17 factorisations lose), at m 1600 0.28 s against
- * 0.055 s; once G is far larger than the caches (m 10000: 800 MB) the reduction slows much more
- * than the factorisations do; see BENCHMARKS.md (one-pass learners). */
+ * Measured with one thread (CPU seconds): a reduction (dsytrd) costs about 14 dpotrf at m 1600
+ * (0.28 / 0.055 s), 3200 (4.7 / 0.34 s) and 5000 (17.3 / 1.20 s), so the 17 factorisations of
+ * the grid are slower than the reduction at every size measured; kept as an explicit choice
+ * (kn_ridge_search) for machines where the reduction's memory traffic costs more. */
 static lapack_int grid_solve(const double *g, const double *b, size_t m, size_t C, double lambda,
                              double *factor, double *x)
 {
@@ -440,8 +436,8 @@ static int gcv_cholesky(const double *g, const double *b, size_t m, size_t C, do
 
 static int use_cholesky(kn_ridge_search how, size_t m)
 {
-    return how == KN_RIDGE_SEARCH_CHOLESKY ||
-           (how == KN_RIDGE_SEARCH_AUTO && m >= KN_RIDGE_CHOLESKY_FROM);
+    (void)m; /* measured: no size on this machine where the Cholesky grid wins (see below) */
+    return how == KN_RIDGE_SEARCH_CHOLESKY;
 }
 
 int kn_ridge_choose_holdout_with(kn_ridge_search how, const double *g, const double *b, size_t m,
