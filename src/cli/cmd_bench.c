@@ -52,11 +52,11 @@ static int bench_on(const char *dataset, int argc, char **argv)
         {"class-order", KN_OPT_STRING, &o.class_order,
          "label (tasks take the classes in label order) or random (a permutation drawn from "
          "each seed)"},
-        {"batch", KN_OPT_INT, &batch, "samples per learner update call (default 64)"},
+        {"batch", KN_OPT_INT, &batch, "samples per learner update call"},
         {"no-balance", KN_OPT_FLAG, &no_balance,
          "keep all training samples (default: sub-sample every class to the smallest)"},
         {"out", KN_OPT_OUT_DIR, &o.out_dir,
-         "output directory (results, reports, plots, cache; default runs/<data set>)"},
+         "output directory (results, reports, plots, cache)"},
         {"data-dir", KN_OPT_STRING, &o.data_dir, "data directory (default $KENYON_DATA or ./data)"},
         {"data", KN_OPT_STRING, &o.data_dir, KN_OPT_ALIAS},
         {"quick", KN_OPT_FLAG, &o.quick,

@@ -63,7 +63,7 @@ const char *kn_mpi_describe(char *buf, size_t cap)
     char *nl = strchr(lib, ',');
     if (nl)
         *nl = '\0';
-    snprintf(buf, cap, "MPI: %s (data-parallel `kenyon run` under mpirun)", lib);
+    snprintf(buf, cap, "MPI: %s (under mpirun: data-parallel `kenyon run`, `kenyon bench` sweeps)", lib);
     return buf;
 }
 
