@@ -166,6 +166,14 @@ int bench_cache_store(const char *path, uint64_t key, const char *method, uint64
     return rc;
 }
 
+/* Does o hold an array `name` of exactly n elements? Checked before anything is allocated, so an
+ * entry that claims many tasks costs memory only in proportion to the numbers it really holds. */
+static int has_array(const cJSON *o, const char *name, size_t n)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsArray(a) && (size_t)cJSON_GetArraySize(a) == n;
+}
+
 static int read_array(const cJSON *o, const char *name, double *out, size_t n)
 {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -238,6 +246,9 @@ int bench_cache_parse(const char *text, size_t len, uint64_t key, kn_run_result 
            nte = whole_or_invalid(o, "n_test");
     if (cJSON_IsString(k) && strcmp(k->valuestring, keyhex) == 0 && T >= 1 && T <= 10000 &&
         T == floor(T) && rss >= 0 && ntr >= 0 && nte >= 0 &&
+        has_array(o, "acc", (size_t)T * (size_t)T) &&
+        has_array(o, "acc_ti", (size_t)T * (size_t)T) &&
+        has_array(o, "task_train_seconds", (size_t)T) &&
         kn_run_result_alloc(res, (int)T, NULL) == KN_OK) {
         size_t t = (size_t)T;
         if (read_array(o, "acc", res->acc, t * t) == 0 &&
