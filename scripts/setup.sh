@@ -8,8 +8,10 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libopenblas-dev liblapacke-dev zlib1g-dev libgsl-dev libcjson-dev libcmocka-dev
   libplplot-dev plplot-driver-cairo libfreetype-dev
-  # oneDNN: the second GEMM backend, used when OpenBLAS cannot run the CPU's widest kernels
-  libdnnl-dev
+  # oneDNN: the second GEMM backend, used when OpenBLAS cannot run the CPU's widest kernels.
+  # Its CMake config requires OpenCL (Debian builds it with the OpenCL GPU runtime) but the
+  # package only recommends it, so it is named here.
+  libdnnl-dev ocl-icd-opencl-dev
   # Open MPI: data-parallel training under mpirun (the KENYON_MPI build option)
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist ca-certificates
