@@ -3,24 +3,8 @@
 # `files` verb), classes per task, label or seeded class orders, method options; the numbers agree
 # with `kenyon run` on the same files; the paper's columns stay out of a setting the paper never
 # measured; bad options are refused before any work (exit 2, nothing written).
-set -u
-KENYON=${KENYON:?KENYON must point to the kenyon binary}
-mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
-T=$(mktemp -d "${KENYON_TEST_TMP:-/tmp}/bench-data.XXXXXX") || exit 1
-[ -n "$T" ] && [ -d "$T" ] || { echo "cannot create a scratch directory"; exit 1; }
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli.sh" bench-data
 cd "$T" || exit 1
-
-# expect_rc DESC RC PATTERN CMD...: exit status RC and output matching PATTERN (grep -E).
-expect_rc() {
-  local desc=$1 want=$2 pat=$3; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  [ $rc -eq "$want" ] || { fail "$desc: exit $rc, expected $want: $out"; return; }
-  grep -Eq -- "$pat" <<<"$out" || fail "$desc: output lacks /$pat/: $out"
-}
 
 # Six classes in 8 dimensions, 240 rows: class c is strong in feature c, with noise.
 awk 'BEGIN { srand(3); for (i = 0; i < 240; i++) { c = i % 6; row = "";
@@ -89,5 +73,4 @@ expect_rc "missing file" 1 "nofile.csv" "$KENYON" bench --train-x nofile.csv --t
 expect_rc "set not fetched" 1 "fashion|Fashion" "$KENYON" bench fashion --quick --data "$T/nodata" --methods fly --out bad9 --no-progress
 [ -e bad9/report.md ] && fail "a benchmark without data wrote a report"
 
-[ $failures -eq 0 ] && echo "all bench data CLI tests passed"
-exit $((failures > 0))
+kt_finish "all bench data CLI tests passed"
