@@ -19,6 +19,11 @@ cd "$T" || exit 1
 REF="$SRC/tests/features/resnet18_reference.py"
 export OMP_NUM_THREADS=2
 
+# 0. The help gives cifar100's own default for --features, not the other sets' pixels.
+expect_rc "help" 0 "--features S .*\(default: ResNet-18 features" "$KENYON" bench cifar100 --help
+grep -q -- "--features S .*(default pixels)" <<<"$LAST_OUT" && fail "help: cifar100's --features defaults to pixels"
+expect_rc "mnist20 help" 0 "--features S .*\(default pixels\)" "$KENYON" bench mnist20 --help
+
 # 1. No data at all: exit 1 before any work, every missing file named with where it goes.
 mkdir empty
 out=$("$KENYON" bench cifar100 --data-dir empty --out o_none --no-progress 2>&1); rc=$?
