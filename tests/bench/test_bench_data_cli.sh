@@ -22,6 +22,14 @@ rows=$(($(wc -l <out1/results.csv) - 1))
 [ "$rows" -eq $((3 * 2 * 3)) ] || fail "results.csv has $rows rows, expected 18 (3 methods x 2 seeds x 3 tasks)"
 grep -Eq '"benchmark":[[:space:]]*"files"' out1/summary.json || fail "summary.json does not name the files source"
 grep -q '\*paper\*' out1/report.md && fail "report.md on user files carries the paper's columns"
+# Absolute data paths reach the report relative to the output directory (or, when the data
+# set's source shortened them, as their file names): no machine path.
+expect_rc "bench on absolute paths" 0 "wrote" "$KENYON" bench --train-x "$T/x.csv" --train-y "$T/y.csv" \
+  --test-x "$T/x.csv" --test-y "$T/y.csv" --methods ncm --seeds 1 --out "$T/abs/out" --no-progress
+grep -Eq "train (\.\./\.\./)?x\.csv \+ (\.\./\.\./)?y\.csv, test (\.\./\.\./)?x\.csv" abs/out/report.md ||
+  fail "report.md does not give the data relative to the output: $(grep Data: abs/out/report.md)"
+grep -q -- "${T#/}\|${T##*/}/" abs/out/report.md abs/out/report.html &&
+  fail "the report names the machine path $T: $(grep Data: abs/out/report.md)"
 grep -q '"paper"' out1/summary.json && fail "summary.json on user files carries the paper's numbers"
 grep -q "x.csv" out1/report.md || fail "report.md does not name the data source"
 
