@@ -561,9 +561,30 @@ static int write_report_md(const kn_bench_options *o, const method_stats *st, si
     return rc;
 }
 
+/* The method of a row label ("bir:iters=188" -> "bir"), into buf. */
+static const char *base_name(const char *label, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%.*s", (int)strcspn(label, ":"), label);
+    return buf;
+}
+
+/* The palette index of a row: its method's position in the registry (fallback: the row's own
+ * position, for a name the registry does not know). */
+static size_t registry_colour(const char *label, size_t fallback)
+{
+    char base[128];
+    base_name(label, base, sizeof base);
+    const kn_method *const *list = kn_method_list();
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(list[i]->name, base) == 0)
+            return i;
+    return fallback;
+}
+
 static int write_plots(const kn_bench_options *o, const method_stats *st, size_t n_methods,
                        int cpt, kn_error *err)
 {
+    char base[128];
     const char *exts[2] = {"png", "svg"};
     int T = st[0].T;
     double *x = malloc(sizeof(double) * (size_t)T);
@@ -587,19 +608,20 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
             lo[m * T + t] = st[m].curve_mean[t] - sd;
             hi[m * T + t] = st[m].curve_mean[t] + sd;
         }
-        /* A method with other settings ("bir:iters=188") is drawn dashed in the colour of
-         * its method's row, if that is plotted too; a repeated colour is dashed as well. */
+        /* Each method keeps its colour in every report: the palette entry of its registry
+         * row. A method with other settings ("bir:iters=188") is drawn dashed in its method's
+         * colour; so is a method whose colour an earlier, different method already took (the
+         * registry has more rows than the palette has colours). */
         const int variant = strchr(st[m].method, ':') != NULL;
-        colours[m] = m;
-        for (size_t b = 0; variant && b < m; b++)
-            if (label_is_method(st[m].method, st[b].method)) {
-                colours[m] = b;
-                break;
-            }
+        colours[m] = registry_colour(st[m].method, m);
+        int taken = 0;
+        for (size_t b = 0; b < m; b++)
+            taken |= colours[b] % KN_PLOT_N_COLOURS == colours[m] % KN_PLOT_N_COLOURS &&
+                     !label_is_method(st[b].method, base_name(st[m].method, base, sizeof base));
         series[m] = (kn_plot_series){
             .label = st[m].method, .x = x, .y = st[m].curve_mean, .n = (size_t)T,
             .y_lo = lo + m * T, .y_hi = hi + m * T,
-            .style = variant || m >= KN_PLOT_N_COLOURS ? KN_PLOT_DASHED : KN_PLOT_LINE_POINTS};
+            .style = variant || taken ? KN_PLOT_DASHED : KN_PLOT_LINE_POINTS};
         vals[m] = st[m].ml_mean;
         errs[m] = st[m].ml_sd;
         labels[m] = st[m].method;
@@ -632,7 +654,7 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
         kn_plot_axes bx = {.title = t_ml,
                            .xlabel = "method",
                            .ylabel = "memory loss (accuracy right after a task - final)"};
-        rc = kn_plot_bars(path, &bx, labels, vals, errs, n_methods, err);
+        rc = kn_plot_bars_coloured(path, &bx, labels, vals, errs, colours, n_methods, err);
         for (size_t m = 0; m < n_methods && !rc; m++) {
             char safe[256];
             bench_file_label(st[m].method, safe, sizeof safe);

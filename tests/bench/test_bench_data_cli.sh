@@ -22,6 +22,16 @@ rows=$(($(wc -l <out1/results.csv) - 1))
 [ "$rows" -eq $((3 * 2 * 3)) ] || fail "results.csv has $rows rows, expected 18 (3 methods x 2 seeds x 3 tasks)"
 grep -Eq '"benchmark":[[:space:]]*"files"' out1/summary.json || fail "summary.json does not name the files source"
 grep -q '\*paper\*' out1/report.md && fail "report.md on user files carries the paper's columns"
+# A method keeps its colour whatever its place in --methods: the bars of memory_loss.svg (filled
+# in bar order) swap colours when the methods swap places.
+bar_fills() { grep -o 'fill-rule:nonzero;fill:rgb([^)]*)' "$1/memory_loss.svg"; }
+expect_rc "colours, one order" 0 "wrote" "$KENYON" bench "${F[@]}" --methods vanilla:hidden=32,fly:m=200:c=3 --seeds 1 --out col1 --no-progress
+expect_rc "colours, the other" 0 "wrote" "$KENYON" bench "${F[@]}" --methods fly:m=200:c=3,vanilla:hidden=32 --seeds 1 --out col2 --no-progress
+[ "$(bar_fills col1 | wc -l)" -eq 2 ] && [ "$(bar_fills col1 | sed -n 1p)" != "$(bar_fills col1 | sed -n 2p)" ] ||
+  fail "memory_loss.svg: expected two bars of different colours: $(bar_fills col1)"
+[ "$(bar_fills col1)" = "$(bar_fills col2 | tac)" ] ||
+  fail "a method's colour follows its place in --methods: $(bar_fills col1) vs $(bar_fills col2)"
+
 # Absolute data paths reach the report relative to the output directory (or, when the data
 # set's source shortened them, as their file names): no machine path.
 expect_rc "bench on absolute paths" 0 "wrote" "$KENYON" bench --train-x "$T/x.csv" --train-y "$T/y.csv" \
