@@ -561,30 +561,59 @@ static int write_report_md(const kn_bench_options *o, const method_stats *st, si
     return rc;
 }
 
-/* The method of a row label ("bir:iters=188" -> "bir"), into buf. */
-static const char *base_name(const char *label, char *buf, size_t cap)
+/* 1 when two row labels name the same method ("bir" and "bir:iters=188"). */
+static int same_method(const char *a, const char *b)
 {
-    snprintf(buf, cap, "%.*s", (int)strcspn(label, ":"), label);
-    return buf;
+    const size_t la = strcspn(a, ":");
+    return la == strcspn(b, ":") && strncmp(a, b, la) == 0;
 }
 
-/* The palette index of a row: its method's position in the registry (fallback: the row's own
- * position, for a name the registry does not know). */
-static size_t registry_colour(const char *label, size_t fallback)
+/* The registry position of a row's method; the registry's length for a name it does not know. */
+static size_t registry_index(const char *label)
 {
-    char base[128];
-    base_name(label, base, sizeof base);
     const kn_method *const *list = kn_method_list();
-    for (size_t i = 0; list[i]; i++)
-        if (strcmp(list[i]->name, base) == 0)
-            return i;
-    return fallback;
+    size_t i = 0;
+    while (list[i] && !same_method(list[i]->name, label))
+        i++;
+    return i;
+}
+
+/* Palette colours of the rows, fixed by method rather than by place in --methods: the methods
+ * take colours in registry order, each its registry position modulo the palette, or the next
+ * colour still free in this figure when an earlier method holds that one (the registry has more
+ * rows than the palette has colours). The rows of one method (its variants, "M:key=value")
+ * share its colour. shared[m] = 1 when row m's method had to take a colour another method holds
+ * (more methods than colours): it is told apart by dashes. */
+static void method_colours(const method_stats *st, size_t n, size_t *colours, int *shared)
+{
+    const size_t N = KN_PLOT_N_COLOURS;
+    int used[KN_PLOT_N_COLOURS] = {0};
+    size_t n_registry = 0;
+    while (kn_method_list()[n_registry])
+        n_registry++;
+    for (size_t m = 0; m < n; m++)
+        colours[m] = SIZE_MAX;
+    for (size_t r = 0; r <= n_registry; r++) /* registry order; unknown names last */
+        for (size_t m = 0; m < n; m++) {
+            if (colours[m] != SIZE_MAX || registry_index(st[m].method) != r)
+                continue;
+            const size_t want = (r < n_registry ? r : m) % N;
+            size_t k = 0;
+            while (k < N && used[(want + k) % N])
+                k++;
+            const size_t pick = k < N ? (want + k) % N : want;
+            used[pick] = 1;
+            for (size_t v = m; v < n; v++)
+                if (colours[v] == SIZE_MAX && same_method(st[v].method, st[m].method)) {
+                    colours[v] = pick;
+                    shared[v] = k == N;
+                }
+        }
 }
 
 static int write_plots(const kn_bench_options *o, const method_stats *st, size_t n_methods,
                        int cpt, kn_error *err)
 {
-    char base[128];
     const char *exts[2] = {"png", "svg"};
     int T = st[0].T;
     double *x = malloc(sizeof(double) * (size_t)T);
@@ -592,14 +621,16 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
     double *hi = malloc(sizeof(double) * (size_t)T * n_methods);
     kn_plot_series *series = calloc(n_methods, sizeof *series);
     size_t *colours = calloc(n_methods, sizeof *colours);
+    int *shared = calloc(n_methods, sizeof *shared);
     double *vals = malloc(sizeof(double) * n_methods);
     double *errs = malloc(sizeof(double) * n_methods);
     const char **labels = malloc(sizeof(char *) * n_methods);
     int rc = KN_OK;
-    if (!x || !lo || !hi || !series || !colours || !vals || !errs || !labels) {
+    if (!x || !lo || !hi || !series || !colours || !shared || !vals || !errs || !labels) {
         rc = kn_fail(err, KN_ENOMEM, "out of memory");
         goto out;
     }
+    method_colours(st, n_methods, colours, shared);
     for (int t = 0; t < T; t++)
         x[t] = (double)((t + 1) * cpt);
     for (size_t m = 0; m < n_methods; m++) {
@@ -608,20 +639,13 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
             lo[m * T + t] = st[m].curve_mean[t] - sd;
             hi[m * T + t] = st[m].curve_mean[t] + sd;
         }
-        /* Each method keeps its colour in every report: the palette entry of its registry
-         * row. A method with other settings ("bir:iters=188") is drawn dashed in its method's
-         * colour; so is a method whose colour an earlier, different method already took (the
-         * registry has more rows than the palette has colours). */
+        /* A method with other settings ("bir:iters=188") is drawn dashed in its method's
+         * colour, as is a method that shares its colour with another. */
         const int variant = strchr(st[m].method, ':') != NULL;
-        colours[m] = registry_colour(st[m].method, m);
-        int taken = 0;
-        for (size_t b = 0; b < m; b++)
-            taken |= colours[b] % KN_PLOT_N_COLOURS == colours[m] % KN_PLOT_N_COLOURS &&
-                     !label_is_method(st[b].method, base_name(st[m].method, base, sizeof base));
         series[m] = (kn_plot_series){
             .label = st[m].method, .x = x, .y = st[m].curve_mean, .n = (size_t)T,
             .y_lo = lo + m * T, .y_hi = hi + m * T,
-            .style = variant || taken ? KN_PLOT_DASHED : KN_PLOT_LINE_POINTS};
+            .style = variant || shared[m] ? KN_PLOT_DASHED : KN_PLOT_LINE_POINTS};
         vals[m] = st[m].ml_mean;
         errs[m] = st[m].ml_sd;
         labels[m] = st[m].method;
@@ -676,6 +700,7 @@ out:
     free(hi);
     free(series);
     free(colours);
+    free(shared);
     free(vals);
     free(errs);
     free(labels);
