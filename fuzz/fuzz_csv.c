@@ -1,30 +1,16 @@
-/* libFuzzer target for the CSV reader: the input bytes are written to a temporary file (the
- * reader takes a path) and read back; any crash, leak or sanitizer report is a bug. */
+/* libFuzzer target for the CSV reader: the input bytes are written to a scratch file (the reader
+ * takes a path; scratch_file.h) and read back; any crash, leak or sanitizer report is a bug. */
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "kenyon/formats.h"
-
-static const char *scratch_path(void)
-{
-    static char path[64];
-    if (!path[0]) {
-        snprintf(path, sizeof path, "/tmp/kenyon-fuzz-csv-%ld.csv", (long)getpid());
-    }
-    return path;
-}
+#include "scratch_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *path = scratch_path();
-    FILE *f = fopen(path, "wb");
-    if (!f)
+    const char *path = fuzz_scratch_write("csv", ".csv", data, size);
+    if (!path)
         return 0;
-    if (size)
-        fwrite(data, 1, size, f);
-    fclose(f);
     kn_error err;
     kn_dataset ds;
     for (int label = -1; label < 2; label++)

@@ -57,6 +57,11 @@ int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
 /* One bar per label with optional symmetric error bars (errs may be NULL). */
 int kn_plot_bars(const char *path, const kn_plot_axes *axes, const char *const *labels,
                  const double *values, const double *errs, size_t n, kn_error *err);
+/* The same with chosen colours (colours[i]: palette index of bar i, as kn_plot_lines_coloured;
+ * NULL = by position). */
+int kn_plot_bars_coloured(const char *path, const kn_plot_axes *axes, const char *const *labels,
+                          const double *values, const double *errs, const size_t *colours,
+                          size_t n, kn_error *err);
 
 /* z is rows x cols, row-major; row r is drawn at y = r (top to bottom when flip_y), column c at
  * x = c. NaN cells are left blank. zmin == zmax: range from the data. Cell values are printed

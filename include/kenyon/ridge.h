@@ -50,7 +50,8 @@ typedef struct kn_ridge_choice {
  * factor, B and the weights). */
 double kn_ridge_bytes(size_t m, size_t n_classes);
 /* Fails (KN_ENOMEM) with a message naming `who`, the size parameter (`param`=m) and the memory
- * it would need when that exceeds this machine's physical memory; 0 otherwise. */
+ * it would need when that exceeds this machine's physical memory, or KENYON_MEMORY_LIMIT when
+ * that is set and smaller (KN_EINVAL when it is not a size); 0 otherwise. */
 int kn_ridge_check_memory(const char *who, const char *param, size_t m, size_t n_classes,
                           kn_error *err);
 

@@ -57,6 +57,10 @@ void kn_dataset_gather(const kn_dataset *ds, const size_t *idx, size_t n, float 
 int kn_dataset_subset(const kn_dataset *ds, const size_t *idx, size_t n, kn_dataset *out,
                       kn_error *err);
 
+/* Replaces ds by its first per_class rows of every class, in file order (all rows of a class with
+ * fewer). A label outside [0, n_classes) is an error naming its row; ds is unchanged on error. */
+int kn_dataset_keep_first_per_class(kn_dataset *ds, size_t per_class, kn_error *err);
+
 #ifdef __cplusplus
 }
 #endif

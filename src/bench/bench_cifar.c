@@ -347,28 +347,6 @@ static int apply_model(const kn_bench_options *o, const cifar_paths *p, kn_split
     return rc;
 }
 
-/* Keeps the first `per_class` rows of every class, in file order (--quick). */
-static int keep_first_per_class(kn_dataset *ds, size_t per_class, kn_error *err)
-{
-    size_t *idx = malloc((ds->n ? ds->n : 1) * sizeof *idx);
-    size_t *count = calloc((size_t)ds->n_classes + 1, sizeof *count);
-    int rc = idx && count ? KN_OK : kn_fail(err, KN_ENOMEM, "out of memory");
-    size_t n = 0;
-    for (size_t i = 0; !rc && i < ds->n; i++)
-        if (count[ds->y[i]]++ < per_class)
-            idx[n++] = i;
-    kn_dataset sub;
-    if (!rc)
-        rc = kn_dataset_subset(ds, idx, n, &sub, err);
-    free(idx);
-    free(count);
-    if (rc)
-        return rc;
-    kn_dataset_free(ds);
-    *ds = sub;
-    return KN_OK;
-}
-
 int bench_cifar_run(const kn_bench_options *o, kn_error *err)
 {
     if (!is_cifar(o))
@@ -425,9 +403,9 @@ int bench_cifar_run(const kn_bench_options *o, kn_error *err)
     if (!rc && o->balance)
         rc = kn_dataset_balance(&sp.train, 0, err);
     if (!rc && o->quick)
-        rc = keep_first_per_class(&sp.train, o->quick_train_per_class, err);
+        rc = kn_dataset_keep_first_per_class(&sp.train, o->quick_train_per_class, err);
     if (!rc && o->quick)
-        rc = keep_first_per_class(&sp.test, o->quick_test_per_class, err);
+        rc = kn_dataset_keep_first_per_class(&sp.test, o->quick_test_per_class, err);
     if (!rc && o->log)
         fprintf(o->log, "data: %s, loaded in %.1f s%s\n", sp.train.source, kn_seconds() - t0,
                 o->quick ? " (quick: a subset of every class)" : "");

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cl/memory_check.h"
+#include "core/memory_limit.h"
 #include "kenyon/learner.h"
 
 /* The value of parameter `name`: the override if given, else the method's default; NAN when the
@@ -93,37 +94,12 @@ int kn_method_memory_estimate(const kn_method *m, const kn_learner_info *info,
     return 0;
 }
 
-/* KENYON_MEMORY_LIMIT in bytes: 0 when it is set and valid, 1 when unset, -1 (with err) when it
- * is not a size. */
-static int memory_limit(double *bytes, kn_error *err)
-{
-    const char *v = getenv("KENYON_MEMORY_LIMIT");
-    if (!v || !*v)
-        return 1;
-    char *end;
-    double x = strtod(v, &end);
-    double unit = 1;
-    if (*end == 'K' || *end == 'k')
-        unit = 1024.0, end++;
-    else if (*end == 'M' || *end == 'm')
-        unit = 1024.0 * 1024.0, end++;
-    else if (*end == 'G' || *end == 'g')
-        unit = 1024.0 * 1024.0 * 1024.0, end++;
-    if (end == v || *end != '\0' || !(x > 0) || !isfinite(x * unit)) {
-        kn_fail(err, KN_EINVAL, "KENYON_MEMORY_LIMIT=%.100s is not a size (a positive number of "
-                "bytes, or a number with K, M or G)", v);
-        return -1;
-    }
-    *bytes = x * unit;
-    return 0;
-}
-
 /* The memory the checks may use: MemAvailable capped by KENYON_MEMORY_LIMIT. 0 with *bytes,
  * 1 when unknown (the check is skipped), -1 with err when the limit is malformed. */
 static int memory_for_checks(double *bytes, kn_error *err)
 {
     double limit = 0;
-    int lim = memory_limit(&limit, err);
+    int lim = kn_memory_limit(&limit, err);
     if (lim < 0)
         return -1;
     int have = kn_memory_available(bytes);

@@ -24,14 +24,21 @@ static int bench_on(const char *dataset, int argc, char **argv)
     int quiet = 0, no_progress = 0, no_balance = 0, classes_per_task = o.classes_per_task;
     int batch = (int)o.batch;
     const char *seeds = NULL;
+    /* Each verb's own default: cifar100's preset leaves o.features unset (ResNet-18). */
+    const char *features_help =
+        !dataset ? "a named set's features (your own files are used as given)"
+        : strcmp(dataset, "cifar100") == 0
+            ? "pixels or FILE.npy (its train rows then test rows) instead of the ResNet-18 "
+              "features (default: ResNet-18 features, from --model or --features-train/"
+              "--features-test)"
+            : "pixels, lenet (cached LeNet5 features), or FILE.npy (unbalanced train rows then "
+              "test)";
     kn_opt opts[] = {
         {"train-x", KN_OPT_STRING, &o.train_x, "your data: training features (npy, IDX or CSV)"},
         {"train-y", KN_OPT_STRING, &o.train_y, "your data: training labels"},
         {"test-x", KN_OPT_STRING, &o.test_x, "your data: test features"},
         {"test-y", KN_OPT_STRING, &o.test_y, "your data: test labels"},
-        {"features", KN_OPT_STRING, &o.features,
-         "named set: pixels, lenet (cached LeNet5 features), or FILE.npy (unbalanced train rows "
-         "then test); cifar100: ResNet-18 features unless you say otherwise"},
+        {"features", KN_OPT_STRING, &o.features, features_help},
         {"cifar", KN_OPT_STRING, &o.cifar_dir,
          "cifar100: the folder of CIFAR-100's train.bin and test.bin (binary version; default "
          "<data dir>/cifar-100-binary)"},

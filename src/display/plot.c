@@ -536,6 +536,13 @@ done:
 int kn_plot_bars(const char *path, const kn_plot_axes *axes, const char *const *labels,
                  const double *values, const double *errs, size_t n, kn_error *err)
 {
+    return kn_plot_bars_coloured(path, axes, labels, values, errs, NULL, n, err);
+}
+
+int kn_plot_bars_coloured(const char *path, const kn_plot_axes *axes, const char *const *labels,
+                          const double *values, const double *errs, const size_t *colours,
+                          size_t n, kn_error *err)
+{
     int rc = check_axes(path, axes, err);
     if (rc)
         return rc;
@@ -573,7 +580,7 @@ int kn_plot_bars(const char *path, const kn_plot_axes *axes, const char *const *
             continue;
         double bx[4] = {(double)i - 0.35, (double)i - 0.35, (double)i + 0.35, (double)i + 0.35};
         double by[4] = {0, values[i], values[i], 0};
-        plcol0(series_colour(NULL, i));
+        plcol0(series_colour(colours, i));
         plfill(4, bx, by);
         plcol0(COL_FG);
         plline(4, bx, by);

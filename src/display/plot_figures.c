@@ -1,7 +1,7 @@
 /* The figure kinds of kenyon/plot_figures.h (multi-panel lines and scatters, grouped bars,
  * diverging heat maps), drawn with PLplot directly inside kn_plot_begin / kn_plot_end, which own
- * the stream, the fonts and the atomic file. Colours are set here (the same colour-blind-safe
- * qualitative palette as the basic plots, in cmap0 slots 3..12; cmap1 holds the diverging map). */
+ * the stream, the fonts, the atomic file and the colour-blind-safe qualitative palette of the
+ * basic plots (cmap0 slots 3..12); cmap1 holds the diverging map, set here. */
 #include "kenyon/plot_figures.h"
 
 #include <math.h>
@@ -10,20 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* cmap0 as kn_plot_begin sets it (plot.c: background, foreground, grid grey, then the series
+ * palette in slots 3..12); these figures only draw their grey darker. */
 enum { C_BG = 0, C_FG = 1, C_GREY = 2, C_SERIES = 3 };
-static const int series_rgb[KN_PLOT_N_COLOURS][3] = {
-    {0, 114, 178}, {213, 94, 0},   {0, 158, 115}, {204, 121, 167}, {230, 159, 0},
-    {86, 180, 233}, {120, 120, 120}, {0, 0, 0},   {153, 0, 0},     {102, 51, 153},
-};
 
-static void set_colours(void)
-{
-    plscol0a(C_BG, 255, 255, 255, 1.0);
-    plscol0a(C_FG, 20, 20, 20, 1.0);
-    plscol0a(C_GREY, 150, 150, 150, 1.0);
-    for (int i = 0; i < KN_PLOT_N_COLOURS; i++)
-        plscol0a(C_SERIES + i, series_rgb[i][0], series_rgb[i][1], series_rgb[i][2], 1.0);
-}
+static void set_colours(void) { plscol0a(C_GREY, 150, 150, 150, 1.0); }
 
 static PLINT colour_of(const size_t *colours, size_t i)
 {

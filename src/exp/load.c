@@ -96,31 +96,6 @@ static int load_named(const kn_experiment_spec *s, FILE *log, kn_split *out, cha
     return rc;
 }
 
-/* Keeps the first `per_class` rows of every class (file order). */
-static int subset_per_class(kn_dataset *ds, size_t per_class, kn_error *err)
-{
-    size_t *idx = malloc((ds->n ? ds->n : 1) * sizeof *idx);
-    size_t *count = calloc((size_t)ds->n_classes + 1, sizeof *count);
-    if (!idx || !count) {
-        free(idx);
-        free(count);
-        return kn_fail(err, KN_ENOMEM, "out of memory");
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < ds->n; i++)
-        if (count[ds->y[i]]++ < per_class)
-            idx[n++] = i;
-    kn_dataset sub;
-    int rc = kn_dataset_subset(ds, idx, n, &sub, err);
-    free(idx);
-    free(count);
-    if (rc)
-        return rc;
-    kn_dataset_free(ds);
-    *ds = sub;
-    return KN_OK;
-}
-
 int kn_exp_load(const kn_experiment_spec *s, FILE *log, kn_split *out, char *label,
                 size_t label_size, kn_error *err)
 {
@@ -144,9 +119,9 @@ int kn_exp_load(const kn_experiment_spec *s, FILE *log, kn_split *out, char *lab
     default: rc = kn_fail(err, KN_EINVAL, "--source: unknown data source %d", (int)s->source);
     }
     if (!rc && s->train_per_class)
-        rc = subset_per_class(&out->train, s->train_per_class, err);
+        rc = kn_dataset_keep_first_per_class(&out->train, s->train_per_class, err);
     if (!rc && s->test_per_class)
-        rc = subset_per_class(&out->test, s->test_per_class, err);
+        rc = kn_dataset_keep_first_per_class(&out->test, s->test_per_class, err);
     if (rc)
         kn_split_free(out);
     return rc;

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/memory_limit.h"
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -34,12 +36,29 @@ double kn_ridge_bytes(size_t m, size_t n_classes)
 int kn_ridge_check_memory(const char *who, const char *param, size_t m, size_t n_classes,
                           kn_error *err)
 {
+    /* The machine's physical memory (whether it could ever hold the matrices), capped by
+     * KENYON_MEMORY_LIMIT as the learner checks are. */
+    double limit = 0, have = 0;
+    int lim = kn_memory_limit(&limit, err);
+    if (lim < 0)
+        return KN_EINVAL;
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || page <= 0)
+    int known = pages > 0 && page > 0;
+    if (known)
+        have = (double)pages * (double)page;
+    const int limited = lim == 0 && (!known || limit < have);
+    if (limited)
+        have = limit;
+    else if (!known)
         return 0; /* unknown: let the allocation decide */
-    double have = (double)pages * (double)page, need = kn_ridge_bytes(m, n_classes);
+    const double need = kn_ridge_bytes(m, n_classes);
     if (need <= have)
         return 0;
+    if (limited)
+        return kn_fail(err, KN_ENOMEM,
+                       "%s: %s=%zu needs %.3g GB (two %zu x %zu double matrices: the Gram matrix "
+                       "and its Cholesky factor), more than KENYON_MEMORY_LIMIT's %.3g GB",
+                       who, param, m, need / 1e9, m, m, have / 1e9);
     return kn_fail(err, KN_ENOMEM,
                    "%s: %s=%zu needs %.1f GB (two %zu x %zu double matrices: the Gram matrix and "
                    "its Cholesky factor), more than this machine's %.1f GB of memory",

@@ -1,7 +1,7 @@
-/* Data-parallel training of ncm and slda over MPI ranks (mpi_internal.h). As for fly
- * (mpi_shard.c), the sample at position p of a task's training order belongs to rank p mod N;
- * each rank sums its shard, and one reduction at the end of the task merges the sums of all ranks
- * into the model every rank holds.
+/* Data-parallel training of ncm and slda over MPI ranks (mpi_internal.h), in the wrapper that
+ * fly shares (mpi_shard.c, kn_mpi_wrap_learner). As for fly, the sample at position p of a
+ * task's training order belongs to rank p mod N; each rank sums its shard, and one reduction at
+ * the end of the task merges the sums of all ranks into the model every rank holds.
  *
  * What a rank sums, per task, in double:
  *   ncm:  per class the sum of its samples and their count;
@@ -20,7 +20,6 @@
  * predictions. The single-process learners are unchanged. */
 #include <cblas.h>
 #include <math.h>
-#include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,11 +30,8 @@
 
 typedef struct class_shard {
     kn_mpi_run *mr;
-    const kn_learner_ops *inner_ops;
-    void *inner_impl;
     kn_class_model *model;
     size_t C, d;
-    size_t pos;     /* samples of the current task observed so far (all ranks) */
     double *packed; /* the task's sums: C x d class sums, C counts, then (slda) the moment sum
                      * of y y^T as a d x d upper triangle, packed row by row */
     size_t n_packed;
@@ -44,15 +40,6 @@ typedef struct class_shard {
     double *yb;     /* slda: shifted rows waiting for the next dsyrk (CLASS_CHUNK x d) */
     size_t kept;
 } class_shard;
-
-static kn_learner inner_view(const kn_learner *l)
-{
-    const class_shard *st = l->impl;
-    kn_learner v = *l;
-    v.ops = st->inner_ops;
-    v.impl = st->inner_impl;
-    return v;
-}
 
 static void update_shifts(class_shard *st)
 {
@@ -72,21 +59,10 @@ static void flush_moment(class_shard *st)
     st->kept = 0;
 }
 
-static int class_begin_task(kn_learner *l, int task, const int32_t *classes, int n,
-                            kn_error *err)
+static int class_observe(void *state, const kn_learner *l, const float *x, const int32_t *y,
+                         size_t n, size_t pos, kn_error *err)
 {
-    class_shard *st = l->impl;
-    st->pos = 0;
-    if (!st->inner_ops->begin_task)
-        return 0;
-    kn_learner v = inner_view(l);
-    return st->inner_ops->begin_task(&v, task, classes, n, err);
-}
-
-static int class_observe(kn_learner *l, const float *x, const int32_t *y, size_t n,
-                         kn_error *err)
-{
-    class_shard *st = l->impl;
+    class_shard *st = state;
     const size_t d = st->d, N = (size_t)st->mr->size, me = (size_t)st->mr->rank;
     for (size_t i = 0; i < n; i++)
         if (y[i] < 0 || (size_t)y[i] >= st->C)
@@ -94,7 +70,7 @@ static int class_observe(kn_learner *l, const float *x, const int32_t *y, size_t
                            l->method->name, (int)y[i], i, st->C);
     double *sums = st->packed, *counts = st->packed + st->C * d;
     for (size_t i = 0; i < n; i++) {
-        if ((st->pos + i) % N != me)
+        if ((pos + i) % N != me)
             continue;
         const size_t c = (size_t)y[i];
         const float *xi = x + i * d;
@@ -115,13 +91,14 @@ static int class_observe(kn_learner *l, const float *x, const int32_t *y, size_t
         counts[c] += 1;
     }
     flush_moment(st);
-    st->pos += n;
     return 0;
 }
 
 /* Sums of all ranks (on rank 0, then broadcast), added to the model. */
-static int merge(class_shard *st)
+static int class_merge(void *state, size_t n_task)
 {
+    (void)n_task; /* the class counts are summed with the rest */
+    class_shard *st = state;
     const size_t C = st->C, d = st->d;
     if (st->moment) { /* pack the upper triangle after the sums and counts */
         double *p = st->packed + C * d + C;
@@ -129,17 +106,8 @@ static int merge(class_shard *st)
             for (size_t j = i; j < d; j++)
                 *p++ = st->moment[i * d + j];
     }
-    const size_t piece = (size_t)1 << 27;
-    for (size_t at = 0; at < st->n_packed; at += piece) {
-        size_t len = st->n_packed - at < piece ? st->n_packed - at : piece;
-        double *p = st->packed + at;
-        int ok = st->mr->rank == 0
-                     ? MPI_Reduce(MPI_IN_PLACE, p, (int)len, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD)
-                     : MPI_Reduce(p, NULL, (int)len, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
-        if (ok != MPI_SUCCESS ||
-            MPI_Bcast(p, (int)len, MPI_DOUBLE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
-            return -1;
-    }
+    if (kn_mpi_sum_doubles(st->mr, st->packed, st->n_packed) != 0)
+        return -1;
     kn_class_model *m = st->model;
     const double *sums = st->packed, *counts = st->packed + C * d;
     if (st->moment) {
@@ -172,58 +140,20 @@ static int merge(class_shard *st)
     return 0;
 }
 
-static int class_end_task(kn_learner *l, kn_error *err)
+static void class_free(void *state)
 {
-    class_shard *st = l->impl;
-    int rc = kn_mpi_exchange(st->mr, 0, NULL, err);
-    if (rc)
-        return rc;
-    if (merge(st) != 0)
-        return kn_fail(err, KN_EIO, "MPI training: the reduction of task %d failed", l->task);
-    if (!st->inner_ops->end_task)
-        return 0;
-    kn_learner v = inner_view(l);
-    return st->inner_ops->end_task(&v, err);
-}
-
-static int class_predict(kn_learner *l, const float *x, size_t n, float *scores, kn_error *err)
-{
-    class_shard *st = l->impl;
-    kn_learner v = inner_view(l);
-    return st->inner_ops->predict_scores(&v, x, n, scores, err);
-}
-
-static int class_save(const kn_learner *l, const char *path, kn_error *err)
-{
-    const class_shard *st = l->impl;
-    kn_learner v = inner_view(l);
-    return st->inner_ops->save(&v, path, err);
-}
-
-static void class_destroy(kn_learner *l)
-{
-    class_shard *st = l->impl;
-    if (!st)
-        return;
-    const kn_learner_ops *ops = st->inner_ops;
-    l->impl = st->inner_impl;
-    l->ops = ops;
+    class_shard *st = state;
     free(st->packed);
     free(st->moment);
     free(st->shift);
     free(st->yb);
     free(st);
-    if (ops && ops->destroy)
-        ops->destroy(l);
 }
 
-static const kn_learner_ops class_ops = {
-    .begin_task = class_begin_task,
+static const kn_mpi_shard_ops class_shard_ops = {
     .observe = class_observe,
-    .end_task = class_end_task,
-    .predict_scores = class_predict,
-    .save = class_save,
-    .destroy = class_destroy,
+    .merge = class_merge,
+    .free = class_free,
 };
 
 size_t kn_mpi_class_reduction_doubles(size_t C, size_t d, int with_scatter)
@@ -242,7 +172,7 @@ double kn_mpi_class_shard_bytes(kn_learner *l)
     const double packed = (double)kn_mpi_class_reduction_doubles(C, d, slda);
     /* The reduction buffer and the library's scratch for one piece of it; for slda the moment
      * sum, the shifts and the shifted rows. */
-    double bytes = packed * 8 + fmin(packed, (double)((size_t)1 << 27)) * 8;
+    double bytes = packed * 8 + fmin(packed, (double)KN_MPI_SUM_PIECE) * 8;
     if (slda)
         bytes += ((double)d * d + (double)C * d + (double)CLASS_CHUNK * d) * 8;
     return bytes;
@@ -278,9 +208,9 @@ int kn_mpi_class_shard_learner(kn_mpi_run *mr, kn_learner *l, kn_error *err)
         else
             update_shifts(st); /* a model resumed with --load starts from its means */
     }
-    st->inner_ops = l->ops;
-    st->inner_impl = l->impl;
-    l->ops = &class_ops;
-    l->impl = st; /* on failure too: kn_learner_free's destroy then frees both layers */
-    return rc;
+    if (rc) {
+        class_free(st);
+        return rc;
+    }
+    return kn_mpi_wrap_learner(mr, l, &class_shard_ops, st, err);
 }

@@ -1,5 +1,6 @@
-/* Data-parallel training of fly and fly-ridge over MPI ranks (mpi_internal.h). The learner's ops
- * are replaced by a wrapper: observe keeps the samples at this rank's positions of the task
+/* Data-parallel training over MPI ranks (mpi_internal.h): the wrapper learner every sharded
+ * method goes through (kn_mpi_wrap_learner, also used by mpi_class_shard.c for ncm and slda),
+ * and the sums of fly and fly-ridge. The learner's ops are replaced by the wrapper: observe keeps the samples at this rank's positions of the task
  * order (position p belongs to rank p mod N), encodes them and adds them to this rank's sums;
  * end_task merges the sums of all ranks and applies them to the model every rank holds.
  *
@@ -31,13 +32,136 @@
 #define SHARD_CHUNK 4096
 #define FIXED_ONE 0x1p32 /* fixed-point scale of one activation in the fly counts */
 
-typedef struct shard_state {
+/* ---- The wrapper both families share (fly and fly-ridge here, ncm and slda in
+ * mpi_class_shard.c). */
+
+typedef struct shard_wrap {
     kn_mpi_run *mr;
     const kn_learner_ops *inner_ops;
     void *inner_impl;
+    const kn_mpi_shard_ops *ops;
+    void *state;
+    size_t pos; /* samples of the current task observed so far (all ranks) */
+} shard_wrap;
+
+/* The learner as its own method sees it. */
+static kn_learner inner_view(const kn_learner *l)
+{
+    const shard_wrap *w = l->impl;
+    kn_learner v = *l;
+    v.ops = w->inner_ops;
+    v.impl = w->inner_impl;
+    return v;
+}
+
+static int wrap_begin_task(kn_learner *l, int task, const int32_t *classes, int n, kn_error *err)
+{
+    shard_wrap *w = l->impl;
+    w->pos = 0;
+    if (!w->inner_ops->begin_task)
+        return 0;
+    kn_learner v = inner_view(l);
+    return w->inner_ops->begin_task(&v, task, classes, n, err);
+}
+
+static int wrap_observe(kn_learner *l, const float *x, const int32_t *y, size_t n, kn_error *err)
+{
+    shard_wrap *w = l->impl;
+    int rc = w->ops->observe(w->state, l, x, y, n, w->pos, err);
+    w->pos += n;
+    return rc;
+}
+
+static int wrap_end_task(kn_learner *l, kn_error *err)
+{
+    shard_wrap *w = l->impl;
+    int rc = kn_mpi_exchange(w->mr, 0, NULL, err);
+    if (rc)
+        return rc;
+    if (w->ops->merge(w->state, w->pos) != 0)
+        return kn_fail(err, KN_EIO, "MPI training: the reduction of task %d failed", l->task);
+    if (!w->inner_ops->end_task)
+        return 0;
+    kn_learner v = inner_view(l);
+    return w->inner_ops->end_task(&v, err);
+}
+
+static int wrap_predict(kn_learner *l, const float *x, size_t n, float *scores, kn_error *err)
+{
+    shard_wrap *w = l->impl;
+    kn_learner v = inner_view(l);
+    return w->inner_ops->predict_scores(&v, x, n, scores, err);
+}
+
+static int wrap_save(const kn_learner *l, const char *path, kn_error *err)
+{
+    const shard_wrap *w = l->impl;
+    kn_learner v = inner_view(l);
+    return w->inner_ops->save(&v, path, err);
+}
+
+static void wrap_destroy(kn_learner *l)
+{
+    shard_wrap *w = l->impl;
+    if (!w)
+        return;
+    const kn_learner_ops *ops = w->inner_ops;
+    l->impl = w->inner_impl;
+    l->ops = ops;
+    w->ops->free(w->state);
+    free(w);
+    if (ops && ops->destroy)
+        ops->destroy(l);
+}
+
+static const kn_learner_ops wrap_ops = {
+    .begin_task = wrap_begin_task,
+    .observe = wrap_observe,
+    .end_task = wrap_end_task,
+    .predict_scores = wrap_predict,
+    .save = wrap_save,
+    .destroy = wrap_destroy,
+};
+
+int kn_mpi_wrap_learner(kn_mpi_run *mr, kn_learner *l, const kn_mpi_shard_ops *ops, void *state,
+                        kn_error *err)
+{
+    shard_wrap *w = calloc(1, sizeof *w);
+    if (!w) {
+        ops->free(state);
+        return kn_fail(err, KN_ENOMEM, "MPI training: out of memory");
+    }
+    w->mr = mr;
+    w->ops = ops;
+    w->state = state;
+    w->inner_ops = l->ops;
+    w->inner_impl = l->impl;
+    l->ops = &wrap_ops;
+    l->impl = w;
+    return 0;
+}
+
+int kn_mpi_sum_doubles(const kn_mpi_run *mr, double *v, size_t n)
+{
+    for (size_t at = 0; at < n; at += KN_MPI_SUM_PIECE) {
+        size_t len = n - at < KN_MPI_SUM_PIECE ? n - at : KN_MPI_SUM_PIECE;
+        double *p = v + at;
+        int ok = mr->rank == 0
+                     ? MPI_Reduce(MPI_IN_PLACE, p, (int)len, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD)
+                     : MPI_Reduce(p, NULL, (int)len, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+        if (ok != MPI_SUCCESS ||
+            MPI_Bcast(p, (int)len, MPI_DOUBLE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- fly and fly-ridge. */
+
+typedef struct shard_state {
+    kn_mpi_run *mr;
     kn_fly_model *fly;
     kn_fly_ridge *ridge;   /* NULL for fly */
-    size_t pos;            /* samples of the current task observed so far (all ranks) */
     int64_t *counts;       /* fly: m x C fixed-point sums of the task */
     kn_fly_ridge shard;    /* fly-ridge: this rank's sums of the task */
     double *packed;        /* fly-ridge: upper triangle of G then B, for the reduction */
@@ -48,18 +172,6 @@ typedef struct shard_state {
     kn_kc_codes codes;
 } shard_state;
 
-static const kn_learner_ops shard_ops;
-
-/* The learner as its own method sees it. */
-static kn_learner inner_view(const kn_learner *l)
-{
-    const shard_state *st = l->impl;
-    kn_learner v = *l;
-    v.ops = st->inner_ops;
-    v.impl = st->inner_impl;
-    return v;
-}
-
 int kn_mpi_can_split(const kn_learner *l)
 {
     const char *name = l->method->name;
@@ -69,17 +181,6 @@ int kn_mpi_can_split(const kn_learner *l)
         return 0;
     const char *beta = kn_learner_param(l, "beta");
     return !beta || strtod(beta, NULL) == 0.0;
-}
-
-static int shard_begin_task(kn_learner *l, int task, const int32_t *classes, int n,
-                            kn_error *err)
-{
-    shard_state *st = l->impl;
-    st->pos = 0;
-    if (!st->inner_ops->begin_task)
-        return 0;
-    kn_learner v = inner_view(l);
-    return st->inner_ops->begin_task(&v, task, classes, n, err);
 }
 
 static int add_codes(shard_state *st, const kn_kc_codes *codes, const int32_t *y, kn_error *err)
@@ -97,18 +198,18 @@ static int add_codes(shard_state *st, const kn_kc_codes *codes, const int32_t *y
     return 0;
 }
 
-static int shard_observe(kn_learner *l, const float *x, const int32_t *y, size_t n,
-                         kn_error *err)
+static int fly_observe(void *state, const kn_learner *l, const float *x, const int32_t *y,
+                       size_t n, size_t pos, kn_error *err)
 {
-    shard_state *st = l->impl;
+    shard_state *st = state;
     const size_t d = l->info.d, N = (size_t)st->mr->size, me = (size_t)st->mr->rank;
-    if (st->pos + n > ((size_t)1 << 31))
+    if (pos + n > ((size_t)1 << 31))
         return kn_fail(err, KN_EINVAL, "MPI training: a task of more than 2^31 samples would "
                        "overflow the fixed-point sums");
     int rc = 0;
     size_t kept = 0;
     for (size_t i = 0; i < n && !rc; i++) {
-        if ((st->pos + i) % N != me)
+        if ((pos + i) % N != me)
             continue;
         memcpy(st->xb + kept * d, x + i * d, d * sizeof *x);
         st->yb[kept++] = y[i];
@@ -119,7 +220,6 @@ static int shard_observe(kn_learner *l, const float *x, const int32_t *y, size_t
             kept = 0;
         }
     }
-    st->pos += n;
     return rc;
 }
 
@@ -148,7 +248,7 @@ static int merge_fly(shard_state *st)
 }
 
 /* fly-ridge: the shards' G (upper triangle) and B summed on rank 0, the total sent to all. */
-static int merge_ridge(shard_state *st)
+static int merge_ridge(shard_state *st, size_t n_task)
 {
     kn_fly_ridge *r = st->ridge, *s = &st->shard;
     const size_t m = (size_t)r->m, C = (size_t)r->n_classes;
@@ -157,17 +257,8 @@ static int merge_ridge(shard_state *st)
         for (size_t j = i; j < m; j++)
             st->packed[q++] = s->g[i * m + j];
     memcpy(st->packed + q, s->b, m * C * sizeof *s->b);
-    const size_t piece = (size_t)1 << 27;
-    for (size_t at = 0; at < st->n_packed; at += piece) {
-        size_t len = st->n_packed - at < piece ? st->n_packed - at : piece;
-        double *p = st->packed + at;
-        int ok = st->mr->rank == 0
-                     ? MPI_Reduce(MPI_IN_PLACE, p, (int)len, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD)
-                     : MPI_Reduce(p, NULL, (int)len, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
-        if (ok != MPI_SUCCESS ||
-            MPI_Bcast(p, (int)len, MPI_DOUBLE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
-            return -1;
-    }
+    if (kn_mpi_sum_doubles(st->mr, st->packed, st->n_packed) != 0)
+        return -1;
     q = 0;
     for (size_t i = 0; i < m; i++)
         for (size_t j = i; j < m; j++)
@@ -176,48 +267,21 @@ static int merge_ridge(shard_state *st)
         r->b[i] += st->packed[q + i];
     memset(s->g, 0, m * m * sizeof *s->g);
     memset(s->b, 0, m * C * sizeof *s->b);
-    r->n_seen += st->pos;
-    if (st->pos)
+    r->n_seen += n_task;
+    if (n_task)
         r->dirty = 1;
     return 0;
 }
 
-static int shard_end_task(kn_learner *l, kn_error *err)
+static int fly_merge(void *state, size_t n_task)
 {
-    shard_state *st = l->impl;
-    int rc = kn_mpi_exchange(st->mr, 0, NULL, err);
-    if (rc)
-        return rc;
-    if ((st->ridge ? merge_ridge(st) : merge_fly(st)) != 0)
-        return kn_fail(err, KN_EIO, "MPI training: the reduction of task %d failed", l->task);
-    if (!st->inner_ops->end_task)
-        return 0;
-    kn_learner v = inner_view(l);
-    return st->inner_ops->end_task(&v, err);
+    shard_state *st = state;
+    return st->ridge ? merge_ridge(st, n_task) : merge_fly(st);
 }
 
-static int shard_predict(kn_learner *l, const float *x, size_t n, float *scores, kn_error *err)
+static void fly_free(void *state)
 {
-    shard_state *st = l->impl;
-    kn_learner v = inner_view(l);
-    return st->inner_ops->predict_scores(&v, x, n, scores, err);
-}
-
-static int shard_save(const kn_learner *l, const char *path, kn_error *err)
-{
-    const shard_state *st = l->impl;
-    kn_learner v = inner_view(l);
-    return st->inner_ops->save(&v, path, err);
-}
-
-static void shard_destroy(kn_learner *l)
-{
-    shard_state *st = l->impl;
-    if (!st)
-        return;
-    const kn_learner_ops *ops = st->inner_ops;
-    l->impl = st->inner_impl;
-    l->ops = ops;
+    shard_state *st = state;
     free(st->counts);
     free(st->packed);
     free(st->xb);
@@ -225,17 +289,12 @@ static void shard_destroy(kn_learner *l)
     kn_fly_ridge_free(&st->shard);
     kn_kc_codes_free(&st->codes);
     free(st);
-    if (ops && ops->destroy)
-        ops->destroy(l);
 }
 
-static const kn_learner_ops shard_ops = {
-    .begin_task = shard_begin_task,
-    .observe = shard_observe,
-    .end_task = shard_end_task,
-    .predict_scores = shard_predict,
-    .save = shard_save,
-    .destroy = shard_destroy,
+static const kn_mpi_shard_ops fly_shard_ops = {
+    .observe = fly_observe,
+    .merge = fly_merge,
+    .free = fly_free,
 };
 
 double kn_mpi_shard_bytes(kn_learner *l)
@@ -254,7 +313,7 @@ double kn_mpi_shard_bytes(kn_learner *l)
      * buffer, and the library's scratch for one piece of it. */
     const double packed = m * (m + 1) / 2 + m * C;
     return bytes + m * m * 8 + m * C * 12 + packed * 8 +
-           fmin(packed, (double)((size_t)1 << 27)) * 8;
+           fmin(packed, (double)KN_MPI_SUM_PIECE) * 8;
 }
 
 int kn_mpi_shard_learner(kn_mpi_run *mr, kn_learner *l, kn_error *err)
@@ -289,9 +348,9 @@ int kn_mpi_shard_learner(kn_mpi_run *mr, kn_learner *l, kn_error *err)
             rc = kn_fail(err, KN_ENOMEM, "MPI training: out of memory for the reduction buffer "
                          "(%zu doubles)", st->n_packed);
     }
-    st->inner_ops = l->ops;
-    st->inner_impl = l->impl;
-    l->ops = &shard_ops;
-    l->impl = st; /* on failure too: kn_learner_free's destroy then frees both layers */
-    return rc;
+    if (rc) {
+        fly_free(st);
+        return rc;
+    }
+    return kn_mpi_wrap_learner(mr, l, &fly_shard_ops, st, err);
 }

@@ -8,32 +8,21 @@
 # - the combined --features FILE.npy gives the same numbers, other settings lose the columns;
 # - with python3-torch, --model extracts ResNet-18 features of a few images, caches them, reuses
 #   them, and extracts again only the part whose CIFAR file changed or whose cache is damaged.
-set -u
-KENYON=${KENYON:?KENYON must point to the kenyon binary}
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli.sh" bench-cifar
 SRC=${KENYON_SRC:?KENYON_SRC must point to the source tree}
 PY=/usr/bin/python3
 if ! "$PY" -c "import numpy" >/dev/null 2>&1; then
   echo "SKIP: $PY cannot import numpy (apt-get install python3-numpy; scripts/setup.sh does)"
   exit 77
 fi
-mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
-T=$(mktemp -d "${KENYON_TEST_TMP:-/tmp}/bench-cifar.XXXXXX") || exit 1
-[ -n "$T" ] && [ -d "$T" ] || { echo "cannot create a scratch directory"; exit 1; }
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 cd "$T" || exit 1
 REF="$SRC/tests/features/resnet18_reference.py"
 export OMP_NUM_THREADS=2
 
-# expect_rc DESC RC PATTERN CMD...: exit status RC and output matching PATTERN (grep -E).
-expect_rc() {
-  local desc=$1 want=$2 pat=$3; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  [ $rc -eq "$want" ] || { fail "$desc: exit $rc, expected $want: $out"; return; }
-  grep -Eq -- "$pat" <<<"$out" || fail "$desc: output lacks /$pat/: $out"
-}
+# 0. The help gives cifar100's own default for --features, not the other sets' pixels.
+expect_rc "help" 0 "--features S .*\(default: ResNet-18 features" "$KENYON" bench cifar100 --help
+grep -q -- "--features S .*(default pixels)" <<<"$LAST_OUT" && fail "help: cifar100's --features defaults to pixels"
+expect_rc "mnist20 help" 0 "--features S .*\(default pixels\)" "$KENYON" bench mnist20 --help
 
 # 1. No data at all: exit 1 before any work, every missing file named with where it goes.
 mkdir empty
@@ -171,5 +160,4 @@ PYEOF
   [ ! -e m4 ] || fail "bad weights: the output directory was created"
 fi
 
-[ $failures -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo "ok"
+kt_finish "ok"

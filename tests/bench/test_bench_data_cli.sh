@@ -3,24 +3,8 @@
 # `files` verb), classes per task, label or seeded class orders, method options; the numbers agree
 # with `kenyon run` on the same files; the paper's columns stay out of a setting the paper never
 # measured; bad options are refused before any work (exit 2, nothing written).
-set -u
-KENYON=${KENYON:?KENYON must point to the kenyon binary}
-mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
-T=$(mktemp -d "${KENYON_TEST_TMP:-/tmp}/bench-data.XXXXXX") || exit 1
-[ -n "$T" ] && [ -d "$T" ] || { echo "cannot create a scratch directory"; exit 1; }
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli.sh" bench-data
 cd "$T" || exit 1
-
-# expect_rc DESC RC PATTERN CMD...: exit status RC and output matching PATTERN (grep -E).
-expect_rc() {
-  local desc=$1 want=$2 pat=$3; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  [ $rc -eq "$want" ] || { fail "$desc: exit $rc, expected $want: $out"; return; }
-  grep -Eq -- "$pat" <<<"$out" || fail "$desc: output lacks /$pat/: $out"
-}
 
 # Six classes in 8 dimensions, 240 rows: class c is strong in feature c, with noise.
 awk 'BEGIN { srand(3); for (i = 0; i < 240; i++) { c = i % 6; row = "";
@@ -38,6 +22,24 @@ rows=$(($(wc -l <out1/results.csv) - 1))
 [ "$rows" -eq $((3 * 2 * 3)) ] || fail "results.csv has $rows rows, expected 18 (3 methods x 2 seeds x 3 tasks)"
 grep -Eq '"benchmark":[[:space:]]*"files"' out1/summary.json || fail "summary.json does not name the files source"
 grep -q '\*paper\*' out1/report.md && fail "report.md on user files carries the paper's columns"
+# A method keeps its colour whatever its place in --methods: the bars of memory_loss.svg (filled
+# in bar order) swap colours when the methods swap places.
+bar_fills() { grep -o 'fill-rule:nonzero;fill:rgb([^)]*)' "$1/memory_loss.svg"; }
+expect_rc "colours, one order" 0 "wrote" "$KENYON" bench "${F[@]}" --methods vanilla:hidden=32,fly:m=200:c=3 --seeds 1 --out col1 --no-progress
+expect_rc "colours, the other" 0 "wrote" "$KENYON" bench "${F[@]}" --methods fly:m=200:c=3,vanilla:hidden=32 --seeds 1 --out col2 --no-progress
+[ "$(bar_fills col1 | wc -l)" -eq 2 ] && [ "$(bar_fills col1 | sed -n 1p)" != "$(bar_fills col1 | sed -n 2p)" ] ||
+  fail "memory_loss.svg: expected two bars of different colours: $(bar_fills col1)"
+[ "$(bar_fills col1)" = "$(bar_fills col2 | tac)" ] ||
+  fail "a method's colour follows its place in --methods: $(bar_fills col1) vs $(bar_fills col2)"
+
+# Absolute data paths reach the report relative to the output directory (or, when the data
+# set's source shortened them, as their file names): no machine path.
+expect_rc "bench on absolute paths" 0 "wrote" "$KENYON" bench --train-x "$T/x.csv" --train-y "$T/y.csv" \
+  --test-x "$T/x.csv" --test-y "$T/y.csv" --methods ncm --seeds 1 --out "$T/abs/out" --no-progress
+grep -Eq "train (\.\./\.\./)?x\.csv \+ (\.\./\.\./)?y\.csv, test (\.\./\.\./)?x\.csv" abs/out/report.md ||
+  fail "report.md does not give the data relative to the output: $(grep Data: abs/out/report.md)"
+grep -q -- "${T#/}\|${T##*/}/" abs/out/report.md abs/out/report.html &&
+  fail "the report names the machine path $T: $(grep Data: abs/out/report.md)"
 grep -q '"paper"' out1/summary.json && fail "summary.json on user files carries the paper's numbers"
 grep -q "x.csv" out1/report.md || fail "report.md does not name the data source"
 
@@ -89,5 +91,4 @@ expect_rc "missing file" 1 "nofile.csv" "$KENYON" bench --train-x nofile.csv --t
 expect_rc "set not fetched" 1 "fashion|Fashion" "$KENYON" bench fashion --quick --data "$T/nodata" --methods fly --out bad9 --no-progress
 [ -e bad9/report.md ] && fail "a benchmark without data wrote a report"
 
-[ $failures -eq 0 ] && echo "all bench data CLI tests passed"
-exit $((failures > 0))
+kt_finish "all bench data CLI tests passed"

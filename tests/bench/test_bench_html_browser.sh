@@ -5,19 +5,12 @@
 # screenshot). The harness checks itself first: a page with a script error must be caught, and a
 # page whose figures are blanked must fail the pixel check. Skipped (exit 77) only when chromium
 # is not installed.
-set -u
-KENYON=${KENYON:?KENYON must point to the kenyon binary}
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli.sh" bench-html
 if ! command -v chromium >/dev/null 2>&1; then
   echo "SKIP: chromium is not installed (apt-get install chromium; scripts/setup.sh does), so report.html was not opened in a browser"
   exit 77
 fi
 command -v python3 >/dev/null 2>&1 || { echo "FAIL: python3 is needed to read the screenshot"; exit 1; }
-mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
-T=$(mktemp -d "${KENYON_TEST_TMP:-/tmp}/bench-html.XXXXXX") || exit 1
-[ -n "$T" ] && [ -d "$T" ] || { echo "cannot create a scratch directory"; exit 1; }
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 cd "$T" || exit 1
 
 # browser OUT_LOG ARGS... : one headless Chromium call with a fresh profile.
@@ -142,5 +135,4 @@ browser blank.log --window-size=1100,$((y + h)) --screenshot="$T/blank.png" "fil
 frac=$(python3 count.py blank.png "$x $y $w $h" | tail -1)
 awk -v f="$frac" 'BEGIN { exit !(f < 0.02) }' || fail "a page with hidden figures passes the pixel check ($frac)"
 
-[ $failures -eq 0 ] && echo "report.html renders in headless Chromium: no console errors, 2 tables, 4 figures"
-exit $((failures > 0))
+kt_finish "report.html renders in headless Chromium: no console errors, 2 tables, 4 figures"

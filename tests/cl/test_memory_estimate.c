@@ -4,9 +4,11 @@
  * message while ordinary settings pass. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kenyon/learner.h"
+#include "kenyon/ridge.h"
 #include "test_support.h"
 
 static double estimate(const char *method, const kn_kv *ov, size_t n, size_t d, int C)
@@ -61,11 +63,50 @@ static void test_too_big_refused_with_the_estimate(void **state)
     assert_int_equal(kn_learner_check_memory("bir", &info, NULL, 0, 1000, &err), 0);
 }
 
+/* The ridge check in the learners' create (for callers that skip kn_learner_check_memory)
+ * honours KENYON_MEMORY_LIMIT like the learner checks: a limit below what m 4000 needs (two
+ * 4000 x 4000 double matrices, 0.256 GB) refuses fly-ridge and ranpac with that need named; a
+ * limit above it, or none, lets them be made. */
+static void test_ridge_check_honours_the_limit(void **state)
+{
+    (void)state;
+    kn_learner_info info = {.d = 20, .n_classes = 4, .seed = 1};
+    kn_kv fr[] = {{"m", "4000"}, {"c", "3"}}, rp[] = {{"M", "4000"}};
+    kn_learner *l = NULL;
+    kn_error err;
+    const double need = kn_ridge_bytes(4000, 4);
+    assert_true(need > 0.256e9 && need < 0.257e9);
+    assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "100M", 1), 0);
+    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 4000, 4, &err), KN_ENOMEM);
+    assert_non_null(strstr(err.msg, "m=4000 needs 0.256 GB"));
+    assert_non_null(strstr(err.msg, "KENYON_MEMORY_LIMIT's 0.105 GB"));
+    assert_int_equal(kn_learner_create("fly-ridge", &info, fr, 2, &l, &err), KN_ENOMEM);
+    assert_null(l);
+    assert_non_null(strstr(err.msg, "method fly-ridge: m=4000 needs 0.256 GB"));
+    assert_int_equal(kn_learner_create("ranpac", &info, rp, 1, &l, &err), KN_ENOMEM);
+    assert_null(l);
+    assert_non_null(strstr(err.msg, "method ranpac: M=4000 needs 0.256 GB"));
+    /* A smaller learner fits under the same limit. */
+    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 1000, 4, &err), 0);
+    assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "lots", 1), 0);
+    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 1000, 4, &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "KENYON_MEMORY_LIMIT=lots"));
+    assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "300M", 1), 0);
+    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 4000, 4, &err), 0);
+    unsetenv("KENYON_MEMORY_LIMIT");
+    double avail;
+    if (kn_memory_available(&avail) == 0 && avail > 4 * need) {
+        assert_int_equal(kn_learner_create("fly-ridge", &info, fr, 2, &l, &err), 0);
+        kn_learner_free(l);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_estimates_follow_the_big_buffers),
         cmocka_unit_test(test_too_big_refused_with_the_estimate),
+        cmocka_unit_test(test_ridge_check_honours_the_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

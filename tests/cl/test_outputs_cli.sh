@@ -5,27 +5,11 @@
 # stale temporaries of a killed run are removed by the next; usage errors exit 2 whether the option
 # is the command's or the method's, failures of the work exit 1; a learner too big for the
 # machine's memory is refused with the estimate.
-set -u
-KENYON=${KENYON:?KENYON must point to the kenyon binary}
-mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
-T=$(mktemp -d "${KENYON_TEST_TMP:-/tmp}/outputs-cli.XXXXXX") || exit 1
-[ -n "$T" ] && [ -d "$T" ] || { echo "cannot create a scratch directory"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli.sh" outputs-cli
 MOUNTED=""
 cleanup() { [ -n "$MOUNTED" ] && umount "$MOUNTED" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 cd "$T" || exit 1 # a mistaken output name lands here
-
-# expect_rc DESC RC PATTERN CMD...: exit status RC and output matching PATTERN (grep -E).
-expect_rc() {
-  local desc=$1 want=$2 pat=$3; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  [ $rc -eq "$want" ] || { fail "$desc: exit $rc, expected $want: $out"; return; }
-  grep -Eq -- "$pat" <<<"$out" || fail "$desc: output lacks /$pat/: $out"
-  LAST_OUT=$out
-}
 
 # Four classes in 6 dimensions, 40 rows, as CSV.
 for ((i = 0; i < 40; i++)); do
@@ -123,5 +107,4 @@ grep -q "final accuracy" <<<"$LAST_OUT" && fail "an oversized learner ran"
 expect_rc "fly m beyond its limit" 2 "--m: 500000000 is out of range" "$KENYON" run --method fly "${D[@]}" --m 500000000 --c 3
 grep -q "final accuracy" <<<"$LAST_OUT" && fail "an oversized learner ran"
 
-if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
-echo "all output CLI tests passed"
+kt_finish "all output CLI tests passed"

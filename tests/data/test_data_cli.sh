@@ -2,31 +2,7 @@
 # CLI tests of `kenyon data`: help, info on generated files of each format, info --dataset and
 # fetch on a generated data directory (no network: Fashion-MNIST and MNIST come from generated
 # IDX files via --fashion and --mnist), and the errors users meet (exit code and the file named).
-set -u
-KENYON=${KENYON:?KENYON must point to the kenyon binary}
-mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
-T=$(mktemp -d "${KENYON_TEST_TMP:-/tmp}/data-cli.XXXXXX") || exit 1
-[ -n "$T" ] && [ -d "$T" ] || { echo "cannot create a scratch directory"; exit 1; }
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect_ok DESC PATTERN CMD...: exit 0 and output matching PATTERN (grep -E).
-expect_ok() {
-  local desc=$1 pat=$2; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  [ $rc -eq 0 ] || { fail "$desc: exit $rc: $out"; return; }
-  grep -Eq -- "$pat" <<<"$out" || fail "$desc: output lacks /$pat/: $out"
-}
-# expect_err DESC PATTERN CMD...: non-zero exit and output matching PATTERN.
-expect_err() {
-  local desc=$1 pat=$2; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  [ $rc -ne 0 ] || fail "$desc: exit 0, expected failure: $out"
-  grep -Eq -- "$pat" <<<"$out" || fail "$desc: message lacks /$pat/: $out"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli.sh" data-cli
 
 # IDX writers in bash: header bytes via printf, pixels from head -c.
 # write_mnist_pair DIR PREFIX N: N images (28x28 zeros) + N labels cycling 0..9.
@@ -100,8 +76,4 @@ expect_err "fetch bad --mnist" "nodir/train-images-idx3-ubyte\[.gz\]: missing" "
 : >"$T/file"
 expect_err "fetch dir is a file" "$T/file" "$KENYON" data fetch --dir "$T/file" --fashion "$T/fash"
 
-if [ $failures -ne 0 ]; then
-  echo "$failures failure(s)"
-  exit 1
-fi
-echo "all data CLI tests passed"
+kt_finish "all data CLI tests passed"

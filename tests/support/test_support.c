@@ -75,3 +75,42 @@ void kt_write_bytes(const char *path, const void *data, size_t len)
         fail_msg("short write to %s", path);
     fclose(f);
 }
+
+int kt_run_in_child(int (*fn)(void *ctx, void *out), void *ctx, void *out, size_t len)
+{
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fd[0]);
+        void *buf = malloc(len ? len : 1);
+        if (!buf)
+            _exit(5);
+        int rc = fn(ctx, buf);
+        if (rc)
+            _exit(rc);
+        for (size_t done = 0; done < len;) {
+            ssize_t w = write(fd[1], (char *)buf + done, len - done);
+            if (w <= 0)
+                _exit(6);
+            done += (size_t)w;
+        }
+        _exit(0);
+    }
+    close(fd[1]);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t r = read(fd[0], (char *)out + done, len - done);
+        if (r <= 0)
+            break;
+        done += (size_t)r;
+    }
+    close(fd[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && done == len)
+        return 0;
+    print_message("child: status %d, %zu of %zu bytes\n", status, done, len);
+    return -1;
+}

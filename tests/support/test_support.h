@@ -19,6 +19,12 @@ const char *kt_path(const char *dir, const char *name);
  * (*output, may be NULL) and returning the exit status (or -1 if it did not exit normally). */
 int kt_run_cli(char **output, const char *args_fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Runs fn(ctx, out) in a forked child and copies the len bytes it leaves in out back to the
+ * parent's out through a pipe: for what is chosen once per process (the GEMM backend), which
+ * then starts fresh in every child. fn returns 0, or the child's exit status on failure. Returns 0
+ * when the child exited 0 and sent all len bytes, else -1 (printing the status). */
+int kt_run_in_child(int (*fn)(void *ctx, void *out), void *ctx, void *out, size_t len);
+
 /* Writes len bytes to path (test setup helper; aborts the test on failure). */
 void kt_write_bytes(const char *path, const void *data, size_t len);
 
