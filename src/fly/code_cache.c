@@ -6,7 +6,6 @@
  * again. Image pixels are b / 255 exactly: such a block is kept as one byte per value, a quarter
  * of the memory (for MNIST-20 pixels 9 MB of fresh pages instead of 36 MB, and a quarter of the
  * bytes read by every comparison). */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,21 +31,6 @@ static uint32_t bits(float v)
     return u;
 }
 
-/* Writes x as bytes into out and returns 1 when every value is some b / 255.0f bit for bit. */
-static int to_bytes(const float *x, size_t count, uint8_t *out)
-{
-    for (size_t i = 0; i < count; i++) {
-        const float r = x[i] * 255.0f;
-        if (!(r >= 0.0f && r <= 255.0f))
-            return 0;
-        const unsigned b = (unsigned)lrintf(r);
-        if (bits(byte_value(b)) != bits(x[i]))
-            return 0;
-        out[i] = (uint8_t)b;
-    }
-    return 1;
-}
-
 /* 1 when x equals the block kept as bytes, bit for bit; stops at the first differing chunk. */
 static int equal_bytes(const uint8_t *b, const float *x, size_t count)
 {
@@ -60,6 +44,20 @@ static int equal_bytes(const uint8_t *b, const float *x, size_t count)
             return 0;
     }
     return 1;
+}
+
+/* Writes x as bytes into out and returns 1 when every value is some b / 255.0f bit for bit. The
+ * rounding needs no care (NaN, negatives and values above 1 clamp to some byte): the comparison
+ * decides. Both loops vectorise; a scalar division per value was 12% of a whole fly run. */
+static int to_bytes(const float *x, size_t count, uint8_t *out)
+{
+    for (size_t i = 0; i < count; i++) {
+        float r = x[i] * 255.0f;
+        r = r > 0.0f ? r : 0.0f;
+        r = r < 255.0f ? r : 255.0f;
+        out[i] = (uint8_t)(int)(r + 0.5f);
+    }
+    return equal_bytes(out, x, count);
 }
 
 static int entry_matches(const struct kn_kc_cache_entry *en, const float *x)
