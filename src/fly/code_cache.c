@@ -31,8 +31,16 @@ static uint32_t bits(float v)
     return u;
 }
 
+/* The two loops below are cloned for AVX2 and the baseline, picked at load time (GCC's
+ * target_clones): at SSE2 the byte conversion stays scalar. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
 /* 1 when x equals the block kept as bytes, bit for bit; stops at the first differing chunk. */
-static int equal_bytes(const uint8_t *b, const float *x, size_t count)
+VECTOR_CLONES static int equal_bytes(const uint8_t *b, const float *x, size_t count)
 {
     const size_t chunk = 4096;
     for (size_t s = 0; s < count; s += chunk) {
@@ -49,7 +57,7 @@ static int equal_bytes(const uint8_t *b, const float *x, size_t count)
 /* Writes x as bytes into out and returns 1 when every value is some b / 255.0f bit for bit. The
  * rounding needs no care (NaN, negatives and values above 1 clamp to some byte): the comparison
  * decides. Both loops vectorise; a scalar division per value was 12% of a whole fly run. */
-static int to_bytes(const float *x, size_t count, uint8_t *out)
+VECTOR_CLONES static int to_bytes(const float *x, size_t count, uint8_t *out)
 {
     for (size_t i = 0; i < count; i++) {
         float r = x[i] * 255.0f;
