@@ -228,12 +228,83 @@ static void test_fly_protocol_and_resume(void **state)
     kn_split_free(&sp);
 }
 
+/* What kn_evaluate says after each task, for the protocol's own evaluation to be compared with. */
+typedef struct {
+    const kn_split *sp;
+    const kn_task_stream *ts;
+    double acc[9], acc_ti[9];
+} eval_check;
+
+static int evaluate_after_task(void *ctx, kn_learner *l, int task, kn_error *err)
+{
+    eval_check *c = ctx;
+    uint8_t allowed[6] = {0};
+    for (int j = 0; j <= task; j++)
+        for (int q = 0; q < c->ts->tasks[j].n_classes; q++)
+            allowed[c->ts->tasks[j].classes[q]] = 1;
+    for (int j = 0; j <= task; j++) {
+        const kn_task *tj = &c->ts->tasks[j];
+        int rc = kn_evaluate(l, &c->sp->test, tj->test_idx, tj->n_test, allowed, tj->classes,
+                             tj->n_classes, &c->acc[task * 3 + j], &c->acc_ti[task * 3 + j],
+                             err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The protocol evaluates a task's test rows in place when they are one run of the test set and
+ * from a copy gathered once otherwise: both give kn_evaluate's numbers, after every task. Task 0's
+ * rows are contiguous here (the test set starts with its 10 samples), tasks 1 and 2 interleave. */
+static void test_protocol_rows_equal_kn_evaluate(void **state)
+{
+    (void)state;
+    kn_split sp;
+    memset(&sp, 0, sizeof sp);
+    make_split(&sp);
+    for (size_t i = 0; i < sp.test.n; i++) { /* classes 0,1 first, then 2..5 interleaved */
+        int32_t y = i < 10 ? (int32_t)(i % 2) : (int32_t)(2 + i % 4);
+        for (int j = 0; j < 6; j++)
+            sp.test.x[i * 6 + j] = (y == j ? 4.0f : 0.0f) + 0.3f * (float)((i * 7 + j) % 5);
+        sp.test.y[i] = y;
+    }
+    kn_task_stream ts;
+    kn_error err;
+    assert_int_equal(kn_task_stream_build(&sp, 2, NULL, &ts, &err), 0);
+    assert_int_equal(ts.tasks[0].test_idx[9], 9);
+    assert_int_equal(ts.tasks[1].test_idx[2], 16); /* rows 12, 13, 16, ...: not one run */
+    kn_learner_info info = {.d = 6, .n_classes = 6, .seed = 5};
+    kn_kv ov[] = {{"m", "50"}, {"c", "2"}, {"k", "5"}, {"lr", "0.01"}};
+    kn_learner *l;
+    assert_int_equal(kn_learner_create("fly", &info, ov, 4, &l, &err), 0);
+    eval_check c = {.sp = &sp, .ts = &ts};
+    kn_protocol_options o;
+    kn_protocol_options_default(&o);
+    o.after_task = evaluate_after_task;
+    o.after_task_ctx = &c;
+    kn_run_result r;
+    assert_int_equal(kn_protocol_run(l, &sp, &ts, &o, &r, &err), 0);
+    int below_one = 0;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j <= i; j++) {
+            assert_true(r.acc[i * 3 + j] == c.acc[i * 3 + j]);
+            assert_true(r.acc_ti[i * 3 + j] == c.acc_ti[i * 3 + j]);
+            below_one += r.acc[i * 3 + j] < 1.0;
+        }
+    assert_true(below_one > 0); /* a learner that gets everything right would show nothing */
+    kn_run_result_free(&r);
+    kn_learner_free(l);
+    kn_task_stream_free(&ts);
+    kn_split_free(&sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_known_answer),
         cmocka_unit_test(test_protocol_scripted_learner),
         cmocka_unit_test(test_fly_protocol_and_resume),
+        cmocka_unit_test(test_protocol_rows_equal_kn_evaluate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

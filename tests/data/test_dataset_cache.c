@@ -5,7 +5,11 @@
 #include "test_support.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,12 +207,134 @@ static void test_load_through_cache(void **state)
     assert_true(k1 == k2 && k1 != k3);
 }
 
+/* Pixels b / 255 are stored as one byte each and come back bit for bit; a part with any other
+ * value (0.5, -0.0) stays float32; a format-1 file (all float32) is still read; a byte file
+ * relabelled as format 1 is rejected by its size, never misread. */
+static void test_byte_encoding(void **state)
+{
+    (void)state;
+    kn_split a, b;
+    kn_error err;
+    make_split(&a);
+    for (size_t i = 0; i < a.train.n * a.train.d; i++)
+        a.train.x[i] = (float)((i * 37) % 256) / 255.0f;
+    a.test.x[3] = 0.5f; /* not k/255: the test part stays float32 */
+    assert_true(kn_dataset_cache_bytes_exact(a.train.x, a.train.n * a.train.d));
+    assert_false(kn_dataset_cache_bytes_exact(a.test.x, a.test.n * a.test.d));
+    const float neg_zero = -0.0f, over = 256.0f / 255.0f;
+    assert_false(kn_dataset_cache_bytes_exact(&neg_zero, 1));
+    assert_false(kn_dataset_cache_bytes_exact(&over, 1));
+    const char *p = kt_path(root, "bytes.bin");
+    assert_int_equal(kn_dataset_cache_write(p, 7, &a, &err), 0);
+    assert_int_equal(kn_dataset_cache_read(p, 7, &b, &err), 0);
+    assert_same_split(&a, &b);
+    kn_split_free(&b);
+    size_t len;
+    unsigned char *d = slurp(p, &len);
+    assert_int_equal(len, 1024 + (7 * 5 + 4 * 7) + 4 * (4 * 5 + 4));
+    uint32_t enc[2];
+    memcpy(enc, d + 632, 8);
+    assert_int_equal(enc[0], 1);
+    assert_int_equal(enc[1], 0);
+    unsigned char *c = malloc(len);
+    assert_non_null(c);
+    memcpy(c, d, len);
+    c[632] = 7;
+    expect_rejected(c, len, 7, "unknown encoding 7 of the train features");
+    memcpy(c, d, len);
+    memcpy(c, "KNDSCH01", 8);
+    expect_rejected(c, len, 7, "bytes, but the header describes");
+    free(c);
+    free(d);
+    /* Format 1: the same header without encodings, every part float32. */
+    kn_split f;
+    make_split(&f);
+    const char *p1 = kt_path(root, "v1.bin");
+    assert_int_equal(kn_dataset_cache_write(p1, 9, &f, &err), 0);
+    d = slurp(p1, &len);
+    memcpy(d, "KNDSCH01", 8);
+    memset(d + 632, 0xff, 8); /* format 1 had zeros here; it must not be read as encodings */
+    kt_write_bytes(p1, d, len);
+    free(d);
+    assert_int_equal(kn_dataset_cache_read(p1, 9, &b, &err), 0);
+    assert_same_split(&f, &b);
+    kn_split_free(&b);
+    kn_split_free(&f);
+    kn_split_free(&a);
+}
+
+static void set_mtime(const char *path, time_t t)
+{
+    struct timespec ts[2] = {{.tv_sec = t}, {.tv_sec = t}};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* The sources' digest kept beside their status: used while the status is unchanged (shown by a
+ * doctored index being believed), hashed again when a file's bytes change even with its size and
+ * mtime put back (its ctime moved), and not recorded at all for files changed just now. */
+static void test_sources_digest_index(void **state)
+{
+    (void)state;
+    char dir[600], fash[700], img[800], idx[800];
+    snprintf(dir, sizeof dir, "%s", kt_path(root, "digest"));
+    snprintf(fash, sizeof fash, "%s/fashion-mnist", dir);
+    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte.gz", fash);
+    snprintf(idx, sizeof idx, "%s/cache/sources.stat", dir);
+    write_fashion_files(fash, 3, 1);
+    kn_error err;
+    uint64_t fresh, hashed;
+    assert_int_equal(kn_dataset_cache_sources_digest(dir, 1, &fresh, &err), 0);
+    assert_false(exists(idx)); /* files written this second: no index */
+    const time_t old = time(NULL) - 100;
+    static const char *const names[] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                                        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
+    for (int i = 0; i < 4; i++)
+        set_mtime(kt_path(fash, names[i]), old);
+    /* utimensat moved the ctimes to now: still too young for an index. */
+    uint64_t d1;
+    assert_int_equal(kn_dataset_cache_sources_digest(dir, 1, &d1, &err), 0);
+    assert_true(d1 == fresh);
+    assert_false(exists(idx));
+    sleep(3); /* ctimes now older than the 2 s margin */
+    assert_int_equal(kn_dataset_cache_sources_digest(dir, 1, &d1, &err), 0);
+    assert_true(exists(idx));
+    assert_int_equal(kn_dataset_cache_sources_digest(dir, 0, &hashed, &err), 0);
+    assert_true(d1 == hashed && d1 == fresh);
+    /* The index is what a second call reads: a doctored digest in it is believed. */
+    size_t len;
+    unsigned char *b = slurp(idx, &len);
+    b[len - 1] ^= 0x5a;
+    kt_write_bytes(idx, b, len);
+    free(b);
+    uint64_t doctored;
+    assert_int_equal(kn_dataset_cache_sources_digest(dir, 1, &doctored, &err), 0);
+    assert_true(doctored != d1);
+    /* Same size, mtime put back, other bytes: the ctime tells, the bytes are hashed again. */
+    unsigned char *g = slurp(img, &len);
+    g[len / 2] ^= 0xff;
+    kt_write_bytes(img, g, len);
+    free(g);
+    set_mtime(img, old);
+    uint64_t d2, h2;
+    assert_int_equal(kn_dataset_cache_sources_digest(dir, 1, &d2, &err), 0);
+    assert_int_equal(kn_dataset_cache_sources_digest(dir, 0, &h2, &err), 0);
+    assert_true(d2 == h2 && d2 != d1 && d2 != doctored);
+}
+
 int main(void)
 {
     root = kt_scratch_dir("dataset_cache");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_and_corruptions),
         cmocka_unit_test(test_load_through_cache),
+        cmocka_unit_test(test_byte_encoding),
+        cmocka_unit_test(test_sources_digest_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

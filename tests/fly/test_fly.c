@@ -596,6 +596,56 @@ static void test_code_cache_unsampled_word(void **state)
     free(x);
 }
 
+/* A block of pixels b / 255 is kept as bytes: a repeat hits; a block that differs in one value by
+ * one pixel step, or only in the sign of a zero (-0.0 is not a byte value), misses and gets the
+ * codes of a fresh encoding; the cache counts a byte block at a quarter of a float block. */
+static void test_code_cache_pixel_blocks(void **state)
+{
+    (void)state;
+    const size_t d = 64, n = 40;
+    kn_kc_encoder e;
+    kn_error err;
+    assert_int_equal(kn_kc_encoder_init(&e, d, 100, 3, 10, 4, &err), 0);
+    float *x = malloc(n * d * sizeof *x);
+    for (size_t i = 0; i < n * d; i++)
+        x[i] = (float)((i * 53 + i / 7) % 256) / 255.0f;
+    x[5] = 0.0f;
+    kn_kc_codes ref, scratch = {0};
+    assert_int_equal(kn_kc_codes_alloc(&ref, n, 10, &err), 0);
+    kn_kc_cache c;
+    kn_kc_cache_init(&c, 1 << 22);
+    const kn_kc_codes *a, *b;
+    assert_int_equal(kn_kc_cache_encode(&c, &e, x, n, &scratch, &a, &err), 0);
+    const size_t codes_bytes = n * 10 * 8 + n * 4;
+    assert_int_equal(c.bytes, n * d + codes_bytes); /* one byte per value */
+    assert_int_equal(kn_kc_cache_encode(&c, &e, x, n, &scratch, &b, &err), 0);
+    assert_ptr_equal(a, b);
+    const float steps[2] = {1.0f / 255.0f, 0.0f};
+    for (int t = 0; t < 2; t++) {
+        float *y = malloc(n * d * sizeof *y);
+        memcpy(y, x, n * d * sizeof *y);
+        if (t == 0)
+            y[n * d / 2 + 1] += steps[0]; /* one pixel one step brighter */
+        else
+            y[5] = -0.0f; /* equal as a number, not as bits */
+        assert_int_equal(kn_kc_encode(&e, y, n, &ref, &err), 0);
+        assert_int_equal(kn_kc_cache_encode(&c, &e, y, n, &scratch, &b, &err), 0);
+        assert_ptr_not_equal(a, b);
+        assert_memory_equal(b->nnz, ref.nnz, n * sizeof(int32_t));
+        assert_memory_equal(b->cells, ref.cells, n * 10 * sizeof(int32_t));
+        assert_memory_equal(b->values, ref.values, n * 10 * sizeof(float));
+        free(y);
+    }
+    assert_int_equal(c.n, 3);
+    /* The second miss (-0.0) is no byte block: it is kept as floats. */
+    assert_int_equal(c.bytes, 2 * (n * d + codes_bytes) + n * d * 4 + codes_bytes);
+    kn_kc_cache_free(&c);
+    kn_kc_codes_free(&scratch);
+    kn_kc_codes_free(&ref);
+    kn_kc_encoder_free(&e);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_ridge_equals_direct_solve),
         cmocka_unit_test(test_code_cache),
         cmocka_unit_test(test_code_cache_unsampled_word),
+        cmocka_unit_test(test_code_cache_pixel_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
