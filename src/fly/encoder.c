@@ -12,8 +12,8 @@
  * candidates ~30%):
  *   1. candidates: the cells above a cheap bound, mean + z sd of the sample's activities with z
  *      set for ~1.6 k candidates under a normal shape (no rescan over the 14,800 MNIST-20 pixel
- *      training samples; 8 cells at a time with a permutation table, in the AVX-512 kernel too:
- *      on Zen 4 that beat AVX-512 compress);
+ *      training samples; AVX2: 8 cells at a time with a permutation table; AVX-512: 16 at a
+ *      time, compressing only the cell numbers); the maximum activity is the largest candidate;
  *      if fewer than k pass, the sample is scanned again with bound 0, so the bound changes only
  *      the speed, never the codes;
  *   2. counts of the candidates above a grid of 16 thresholds (vectorised compares; AVX-512
@@ -42,13 +42,6 @@
  * registers, where one 64-byte vector variable was spilled to the stack on every add. */
 typedef float kc_v4 __attribute__((vector_size(4 * sizeof(float))));
 typedef int32_t kc_i4 __attribute__((vector_size(4 * sizeof(int32_t))));
-
-/* Lane-wise maximum (vector casts of equal size reinterpret the bits). */
-static inline kc_v4 kc_max4(kc_v4 a, kc_v4 b)
-{
-    kc_i4 gt = a > b;
-    return (kc_v4)(((kc_i4)a & gt) | ((kc_i4)b & ~gt));
-}
 
 const char *kn_kc_encoder_check(size_t d, int m, int c, int k)
 {
@@ -285,11 +278,11 @@ static float kth_largest(float *v, int n, int k)
  * lane-wise, in input order, from +0, so every lane does exactly the scalar arithmetic of
  * kn_kc_activity whatever the vector width (the codes are bit-identical across kernels); the
  * cell-major sums are transposed in registers (4 x 4, or 16 x 16 with AVX-512) before the store.
- * Per sample the kernel keeps the maximum, the sum and the sum of squares of its activities (the
- * last two only place the candidate bound below, never a result). */
+ * Per sample the kernel keeps the sum and the sum of squares of its activities, which only place
+ * the candidate bound below, never a result (the maximum is taken over the candidates). */
 
 typedef struct kc_block_stats {
-    float mx[KC_BLOCK], sum[KC_BLOCK], sumsq[KC_BLOCK];
+    float sum[KC_BLOCK], sumsq[KC_BLOCK];
 } kc_block_stats;
 
 static void project_generic(const uint32_t *inputs, int m, int c, const float *xt, float *hb,
@@ -297,8 +290,7 @@ static void project_generic(const uint32_t *inputs, int m, int c, const float *x
 {
     const kc_v4 *xv = (const kc_v4 *)xt;
     const kc_v4 zero = {0};
-    kc_v4 mx[4] = {zero, zero, zero, zero}, sm[4] = {zero, zero, zero, zero},
-          sq[4] = {zero, zero, zero, zero};
+    kc_v4 sm[4] = {zero, zero, zero, zero}, sq[4] = {zero, zero, zero, zero};
     int i = 0;
     for (; i < m; i += 4) {
         /* Four cells at a time (fewer at the end: missing cells are zero and never stored), so
@@ -317,8 +309,6 @@ static void project_generic(const uint32_t *inputs, int m, int c, const float *x
                     a3 += r[3];
                 }
             }
-            mx[0] = kc_max4(a0, mx[0]), mx[1] = kc_max4(a1, mx[1]);
-            mx[2] = kc_max4(a2, mx[2]), mx[3] = kc_max4(a3, mx[3]);
             sm[0] += a0, sm[1] += a1, sm[2] += a2, sm[3] += a3;
             sq[0] += a0 * a0, sq[1] += a1 * a1, sq[2] += a2 * a2, sq[3] += a3 * a3;
             a[cc][0] = a0, a[cc][1] = a1, a[cc][2] = a2, a[cc][3] = a3;
@@ -332,7 +322,6 @@ static void project_generic(const uint32_t *inputs, int m, int c, const float *x
     }
     for (int g = 0; g < 4; g++)
         for (int q = 0; q < 4; q++) {
-            st->mx[4 * g + q] = mx[g][q];
             st->sum[4 * g + q] = sm[g][q];
             st->sumsq[4 * g + q] = sq[g][q];
         }
@@ -432,7 +421,7 @@ __attribute__((target("avx2"))) static void project_avx2(const uint32_t *inputs,
                                                          const float *xt, float *hb, size_t ms,
                                                          kc_block_stats *st)
 {
-    __m256 mx0 = _mm256_setzero_ps(), mx1 = mx0, sm0 = mx0, sm1 = mx0, sq0 = mx0, sq1 = mx0;
+    __m256 sm0 = _mm256_setzero_ps(), sm1 = sm0, sq0 = sm0, sq1 = sm0;
     for (int i = 0; i < m; i += 8) {
         __m256 lo[8], hi[8]; /* cell i + j: samples 0-7 and 8-15 */
         const int nc = m - i < 8 ? m - i : 8;
@@ -446,7 +435,6 @@ __attribute__((target("avx2"))) static void project_avx2(const uint32_t *inputs,
                     a1 = _mm256_add_ps(a1, _mm256_load_ps(r + 8));
                 }
             }
-            mx0 = _mm256_max_ps(a0, mx0), mx1 = _mm256_max_ps(a1, mx1);
             sm0 = _mm256_add_ps(sm0, a0), sm1 = _mm256_add_ps(sm1, a1);
             sq0 = _mm256_add_ps(sq0, _mm256_mul_ps(a0, a0));
             sq1 = _mm256_add_ps(sq1, _mm256_mul_ps(a1, a1));
@@ -459,7 +447,6 @@ __attribute__((target("avx2"))) static void project_avx2(const uint32_t *inputs,
             _mm256_storeu_ps(hb + (size_t)(b + 8) * ms + (size_t)i, hi[b]);
         }
     }
-    _mm256_storeu_ps(st->mx, mx0), _mm256_storeu_ps(st->mx + 8, mx1);
     _mm256_storeu_ps(st->sum, sm0), _mm256_storeu_ps(st->sum + 8, sm1);
     _mm256_storeu_ps(st->sumsq, sq0), _mm256_storeu_ps(st->sumsq + 8, sq1);
 }
@@ -492,21 +479,27 @@ __attribute__((target("avx512f"))) static inline void transpose16(__m512 *r)
     }
 }
 
-__attribute__((target("avx512f"))) static void project_avx512(const uint32_t *inputs, int m,
-                                                              int c, const float *xt, float *hb,
-                                                              size_t ms, kc_block_stats *st)
+__attribute__((target("avx512f,fma"))) static void project_avx512(const uint32_t *inputs, int m,
+                                                                  int c, const float *xt,
+                                                                  float *hb, size_t ms,
+                                                                  kc_block_stats *st)
 {
-    __m512 mx = _mm512_setzero_ps(), sm = mx, sq = mx;
+    __m512 sm = _mm512_setzero_ps(), sq = sm;
     for (int i = 0; i < m; i += 16) {
         __m512 r[16]; /* cell i + j, all 16 samples */
         const int nc = m - i < 16 ? m - i : 16;
         if (nc == 16) {
-            /* Four cells' sums interleaved: four independent chains of c dependent adds. */
+            /* Four cells' sums interleaved: four independent chains of c dependent adds. Each
+             * starts from its first input rather than +0 + it: the same sum except that a cell
+             * whose inputs are all -0 stays -0, which never wins (winners are > 0). */
             for (int j = 0; j < 16; j += 4) {
                 const uint32_t *in0 = inputs + (size_t)(i + j) * (size_t)c;
                 const uint32_t *in1 = in0 + c, *in2 = in1 + c, *in3 = in2 + c;
-                __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-                for (int t = 0; t < c; t++) {
+                __m512 a0 = _mm512_load_ps(xt + KC_BLOCK * (size_t)in0[0]);
+                __m512 a1 = _mm512_load_ps(xt + KC_BLOCK * (size_t)in1[0]);
+                __m512 a2 = _mm512_load_ps(xt + KC_BLOCK * (size_t)in2[0]);
+                __m512 a3 = _mm512_load_ps(xt + KC_BLOCK * (size_t)in3[0]);
+                for (int t = 1; t < c; t++) {
                     a0 = _mm512_add_ps(a0, _mm512_load_ps(xt + KC_BLOCK * (size_t)in0[t]));
                     a1 = _mm512_add_ps(a1, _mm512_load_ps(xt + KC_BLOCK * (size_t)in1[t]));
                     a2 = _mm512_add_ps(a2, _mm512_load_ps(xt + KC_BLOCK * (size_t)in2[t]));
@@ -525,16 +518,15 @@ __attribute__((target("avx512f"))) static void project_avx512(const uint32_t *in
                 r[j] = a;
             }
         }
+        /* The sums only place the candidate bound: a fused multiply-add is fine there. */
         for (int j = 0; j < 16; j++) {
-            mx = _mm512_max_ps(r[j], mx);
             sm = _mm512_add_ps(sm, r[j]);
-            sq = _mm512_add_ps(sq, _mm512_mul_ps(r[j], r[j]));
+            sq = _mm512_fmadd_ps(r[j], r[j], sq);
         }
         transpose16(r);
         for (int b = 0; b < 16; b++) /* padding cells (past m, within ms) take the zeros */
             _mm512_storeu_ps(hb + (size_t)b * ms + (size_t)i, r[b]);
     }
-    _mm512_storeu_ps(st->mx, mx);
     _mm512_storeu_ps(st->sum, sm);
     _mm512_storeu_ps(st->sumsq, sq);
 }
@@ -653,6 +645,32 @@ __attribute__((target("avx512f"))) static void count16_avx512(const float *v, in
                         _mm512_add_epi32(_mm512_add_epi32(c0, c1), _mm512_add_epi32(c2, c3)));
 }
 
+/* As candidates_body, 16 cells at a time, compressing only the cell numbers (one compress and
+ * one store per 16 cells); the activities of the few candidates (~1.6 k of m) are read back
+ * afterwards. Compressing the activities too, or both through AVX2's permutation table, cost
+ * the second store per group: encode 2.15-2.23 against 2.21-2.29 (table, cells only) and
+ * 2.25-2.33 us per sample (AVX2's pass), same process, alternating, load 15-21. Rows are
+ * zero-padded to a multiple of 16. */
+__attribute__((target("avx512f"))) static int candidates_avx512(const float *h, int m,
+                                                               float bound, int32_t *cc,
+                                                               float *cv)
+{
+    const __m512 zero = _mm512_setzero_ps(), l = _mm512_set1_ps(bound);
+    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i step = _mm512_set1_epi32(16);
+    int n = 0;
+    for (int i = 0; i < m; i += 16) {
+        __m512 v = _mm512_loadu_ps(h + i);
+        __mmask16 k = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ), v, l,
+                                              _CMP_GE_OQ);
+        _mm512_storeu_si512((void *)(cc + n), _mm512_maskz_compress_epi32(k, idx));
+        n += __builtin_popcount((unsigned)k);
+        idx = _mm512_add_epi32(idx, step);
+    }
+    for (int j = 0; j < n; j++)
+        cv[j] = h[cc[j]];
+    return n;
+}
 /* AVX2 has no compress: lane permutations from a table, one entry per 8-bit mask (the kept
  * lanes' indices first), built once. */
 static uint8_t kc_perm8[256][8];
@@ -894,8 +912,8 @@ typedef struct kc_kernel_fns {
  * every positive cell >= bound; if they are fewer than k the bound may have cut winners, and the
  * sample is scanned again with bound 0 (all positive cells), so the result never depends on the
  * bound. Writes at most k cells / values; returns their number. */
-static int finish_sample(const float *h, int m, int k, float mx, float bound,
-                         const kc_kernel_fns *fn, kc_scratch *s, int32_t *cells, float *values)
+static int finish_sample(const float *h, int m, int k, float bound, const kc_kernel_fns *fn,
+                         kc_scratch *s, int32_t *cells, float *values)
 {
     int32_t *cc = s->cc;
     float *cv = s->cv;
@@ -904,6 +922,11 @@ static int finish_sample(const float *h, int m, int k, float mx, float bound,
         bound = 0.0f;
         n = fn->candidates(h, m, bound, cc, cv);
     }
+    /* The maximum activity: with at least one candidate it is a candidate (activities are >= 0,
+     * and every cell >= bound with activity > 0 is one); with none, nothing is divided by it. */
+    float mx = 0.0f;
+    for (int j = 0; j < n; j++)
+        mx = cv[j] > mx ? cv[j] : mx;
     if (n <= k) { /* every candidate wins (n == k with a bound: all cells >= it won) */
         memcpy(cells, cc, (size_t)n * sizeof *cells);
         for (int j = 0; j < n; j++)
@@ -990,9 +1013,7 @@ int kn_kc_encode_with(const kn_kc_encoder *e, kn_kc_kernel kernel, const float *
         fn = (kc_kernel_fns){project_avx2, candidates_avx2, compact_avx2, count16_avx2,
                              scale_block_avx2};
     else if (kernel == KN_KC_KERNEL_AVX512)
-        /* The candidate pass is AVX2's: its permutation-table compaction beat AVX-512 compress
-         * on Zen 4 (encode 2.22-2.25 us against 2.37-2.39 us per sample, same run). */
-        fn = (kc_kernel_fns){project_avx512, candidates_avx2, compact_avx512, count16_avx512,
+        fn = (kc_kernel_fns){project_avx512, candidates_avx512, compact_avx512, count16_avx512,
                              scale_block_avx512};
 #endif
     const size_t d = e->d;
@@ -1056,8 +1077,7 @@ int kn_kc_encode_with(const kn_kc_encoder *e, kn_kc_kernel kernel, const float *
                     float sd = var > 0.0f ? sqrtf(var) : 0.0f;
                     float bound = use_bound ? mean + z * sd : 0.0f;
                     size_t smp = s0 + (size_t)b;
-                    codes->nnz[smp] = finish_sample(s.hb + (size_t)b * ms, m, k, st.mx[b],
-                                                    bound, &fn, &s,
+                    codes->nnz[smp] = finish_sample(s.hb + (size_t)b * ms, m, k, bound, &fn, &s,
                                                     codes->cells + smp * (size_t)k,
                                                     codes->values + smp * (size_t)k);
                 }
