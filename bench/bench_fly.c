@@ -57,6 +57,46 @@ static void report(const char *what, int threads, size_t n, double w, double c)
            what, threads, n / w, w, n / c, c, 1e6 * c / n);
 }
 
+/* fly-ridge's Gram update on the first n_r codes: in calls of 64 samples (the protocol's batch)
+ * and in one call, each into a fresh, already touched G; the sum of G says both built the same
+ * matrix. */
+static void bench_ridge(const kn_kc_codes *all, const int32_t *y, int m, int C, size_t n_r)
+{
+    const size_t calls[2] = {64, n_r};
+    for (int q = 0; q < 2; q++) {
+        kn_fly_ridge r;
+        kn_error err;
+        if (kn_fly_ridge_init(&r, m, C, 10.0, &err)) {
+            fprintf(stderr, "bench_fly: %s\n", err.msg);
+            return;
+        }
+        memset(r.g, 0, (size_t)m * (size_t)m * sizeof *r.g); /* page faults outside the timing */
+        double a = wall(), b = cpu();
+        for (size_t s0 = 0; s0 < n_r; s0 += calls[q]) {
+            size_t nb = n_r - s0 < calls[q] ? n_r - s0 : calls[q];
+            kn_kc_codes part = *all; /* a view of samples [s0, s0 + nb) */
+            part.cells = all->cells + s0 * (size_t)all->k;
+            part.values = all->values + s0 * (size_t)all->k;
+            part.nnz = all->nnz + s0;
+            part.n = nb;
+            part.cap = nb;
+            if (kn_fly_ridge_accumulate(&r, &part, y + s0, &err)) {
+                fprintf(stderr, "bench_fly: %s\n", err.msg);
+                break;
+            }
+        }
+        double w = wall() - a, c = cpu() - b;
+        double gsum = 0;
+        for (size_t i = 0; i < (size_t)m * (size_t)m; i++)
+            gsum += r.g[i];
+        char what[64];
+        snprintf(what, sizeof what, "ridge G, calls of %zu", calls[q]);
+        report(what, omp_get_max_threads(), n_r, w, c);
+        printf("G sum %.17g\n", gsum);
+        kn_fly_ridge_free(&r);
+    }
+}
+
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? (size_t)atol(argv[1]) : 50000;
@@ -154,6 +194,8 @@ int main(int argc, char **argv)
         kn_kc_scores(&codes, f.w, C, scores);
         double w3 = wall(), c3 = cpu();
         report("predict only (W h)", threads, n, w3 - w2, c3 - c2);
+        if (pass == 0 && m <= 4096)
+            bench_ridge(&codes, y, m, C, n < 14800 ? n : 14800);
         kn_kc_codes_free(&codes);
         /* End to end, as the learner does it (chunks of 4096). */
         double w0 = wall(), c0 = cpu();
