@@ -3,8 +3,9 @@
  *
  * Speed: samples are encoded in blocks of KC_BLOCK = 16. A block's scaled inputs are stored
  * input-major (d x 16) so each cell's sum is c contiguous vector loads of 16 floats. Three
- * kernels compute the projection (generic: SSE-width GCC vector extensions, AVX2, AVX-512 with
- * intrinsics under __attribute__((target))), chosen at run time by __builtin_cpu_supports, so one
+ * kernels compute the projection (encoder_generic.c: SSE-width GCC vector extensions;
+ * encoder_avx2.c, encoder_avx512.c: intrinsics under __attribute__((target))), chosen here at
+ * run time by __builtin_cpu_supports, so one
  * portable binary runs the widest the CPU has; they transpose the sums in registers and store
  * each sample's activities contiguously. The winners are found without sorting all m cells
  * (profile of the former design: a histogram over all m cells and a serial compaction took ~70%
