@@ -221,5 +221,5 @@ __attribute__((target("avx2"))) static void count16_avx2(const float *v, int n, 
 }
 
 const kc_kernel_fns kc_kernels_avx2 = {project_avx2, candidates_avx2, compact_avx2, count16_avx2,
-                                       scale_block_avx2};
+                                       scale_block_avx2, NULL};
 #endif

@@ -87,6 +87,76 @@ __attribute__((target("avx512f,fma"))) static void project_avx512(const uint32_t
     _mm512_storeu_ps(st->sumsq, sq);
 }
 
+/* As project_avx512 for two blocks at once (xt, xt + d * 16 -> hb, hb + 16 * ms): each index
+ * load serves both blocks' vector loads. */
+__attribute__((target("avx512f,fma"))) static void project2_avx512(const uint32_t *inputs, int m,
+                                                                   int c, size_t d,
+                                                                   const float *xt, float *hb,
+                                                                   size_t ms, kc_block_stats *st)
+{
+    const float *xu = xt + d * KC_BLOCK;
+    float *hu = hb + ms * KC_BLOCK;
+    __m512 sm = _mm512_setzero_ps(), sq = sm, sm1 = sm, sq1 = sm;
+    for (int i = 0; i < m; i += 16) {
+        __m512 r[16], u[16];
+        const int nc = m - i < 16 ? m - i : 16;
+        if (nc == 16) {
+            for (int j = 0; j < 16; j += 4) {
+                const uint32_t *in0 = inputs + (size_t)(i + j) * (size_t)c;
+                const uint32_t *in1 = in0 + c, *in2 = in1 + c, *in3 = in2 + c;
+                size_t o0 = KC_BLOCK * (size_t)in0[0], o1 = KC_BLOCK * (size_t)in1[0];
+                size_t o2 = KC_BLOCK * (size_t)in2[0], o3 = KC_BLOCK * (size_t)in3[0];
+                __m512 a0 = _mm512_load_ps(xt + o0), a1 = _mm512_load_ps(xt + o1);
+                __m512 a2 = _mm512_load_ps(xt + o2), a3 = _mm512_load_ps(xt + o3);
+                __m512 b0 = _mm512_load_ps(xu + o0), b1 = _mm512_load_ps(xu + o1);
+                __m512 b2 = _mm512_load_ps(xu + o2), b3 = _mm512_load_ps(xu + o3);
+                for (int t = 1; t < c; t++) {
+                    o0 = KC_BLOCK * (size_t)in0[t], o1 = KC_BLOCK * (size_t)in1[t];
+                    o2 = KC_BLOCK * (size_t)in2[t], o3 = KC_BLOCK * (size_t)in3[t];
+                    a0 = _mm512_add_ps(a0, _mm512_load_ps(xt + o0));
+                    b0 = _mm512_add_ps(b0, _mm512_load_ps(xu + o0));
+                    a1 = _mm512_add_ps(a1, _mm512_load_ps(xt + o1));
+                    b1 = _mm512_add_ps(b1, _mm512_load_ps(xu + o1));
+                    a2 = _mm512_add_ps(a2, _mm512_load_ps(xt + o2));
+                    b2 = _mm512_add_ps(b2, _mm512_load_ps(xu + o2));
+                    a3 = _mm512_add_ps(a3, _mm512_load_ps(xt + o3));
+                    b3 = _mm512_add_ps(b3, _mm512_load_ps(xu + o3));
+                }
+                r[j] = a0, r[j + 1] = a1, r[j + 2] = a2, r[j + 3] = a3;
+                u[j] = b0, u[j + 1] = b1, u[j + 2] = b2, u[j + 3] = b3;
+            }
+        } else {
+            for (int j = 0; j < 16; j++) {
+                __m512 a = _mm512_setzero_ps(), b = a;
+                if (j < nc) {
+                    const uint32_t *in = inputs + (size_t)(i + j) * (size_t)c;
+                    for (int t = 0; t < c; t++) {
+                        a = _mm512_add_ps(a, _mm512_load_ps(xt + KC_BLOCK * (size_t)in[t]));
+                        b = _mm512_add_ps(b, _mm512_load_ps(xu + KC_BLOCK * (size_t)in[t]));
+                    }
+                }
+                r[j] = a, u[j] = b;
+            }
+        }
+        for (int j = 0; j < 16; j++) {
+            sm = _mm512_add_ps(sm, r[j]);
+            sq = _mm512_fmadd_ps(r[j], r[j], sq);
+            sm1 = _mm512_add_ps(sm1, u[j]);
+            sq1 = _mm512_fmadd_ps(u[j], u[j], sq1);
+        }
+        transpose16(r);
+        for (int b = 0; b < 16; b++)
+            _mm512_storeu_ps(hb + (size_t)b * ms + (size_t)i, r[b]);
+        transpose16(u);
+        for (int b = 0; b < 16; b++)
+            _mm512_storeu_ps(hu + (size_t)b * ms + (size_t)i, u[b]);
+    }
+    _mm512_storeu_ps(st[0].sum, sm);
+    _mm512_storeu_ps(st[0].sumsq, sq);
+    _mm512_storeu_ps(st[1].sum, sm1);
+    _mm512_storeu_ps(st[1].sumsq, sq1);
+}
+
 /* As scale_block_generic with 16 features at a time: the minimum, maximum and a finiteness test
  * per sample, then (x - lo) / range for 16 samples x 16 features, transposed in registers and
  * stored input-major. The same operations as scale_sample on every value, so the same scaled
@@ -229,7 +299,7 @@ __attribute__((target("avx512f"))) static int candidates_avx512(const float *h, 
 }
 
 const kc_kernel_fns kc_kernels_avx512 = {project_avx512, candidates_avx512, compact_avx512,
-                                         count16_avx512, scale_block_avx512};
+                                         count16_avx512, scale_block_avx512, project2_avx512};
 
 /* The same sums with the classes in NV registers of 16 (C <= 16 NV): a multiply and an add per
  * lane, in the same order as scores_generic (no fused multiply-add), so the scores are

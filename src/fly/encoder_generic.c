@@ -112,4 +112,4 @@ static void count16_generic(const float *v, int n, const float *t, int *cnt)
 }
 
 const kc_kernel_fns kc_kernels_generic = {project_generic, candidates_generic, compact_generic,
-                                          count16_generic, scale_block_generic};
+                                          count16_generic, scale_block_generic, NULL};

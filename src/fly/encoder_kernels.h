@@ -36,6 +36,9 @@ typedef struct kc_kernel_fns {
                    int32_t *oc);
     void (*count16)(const float *v, int n, const float *t, int *cnt);
     void (*scale)(const float *x, size_t d, int nb, float *xt, long *bad);
+    /* project for two blocks, xt + d * KC_BLOCK -> hb + ms * KC_BLOCK the second (or NULL) */
+    void (*project2)(const uint32_t *inputs, int m, int c, size_t d, const float *xt, float *hb,
+                     size_t ms, kc_block_stats *st);
 } kc_kernel_fns;
 
 /* Min-max scales one sample into out[j * stride] (stride lets the block code write input-major).
