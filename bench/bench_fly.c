@@ -5,10 +5,14 @@
  * output buffer).
  * Reports wall time and process CPU time (the machine may be shared).
  *
- * usage: bench_fly [n_samples (default 50000)] [d] [m] [c] [k] */
+ * The "encode only" lines are the fastest of `repeats` encodes (default 1): on a shared machine
+ * the minimum is the least disturbed measurement.
+ *
+ * usage: bench_fly [n_samples (default 50000)] [d] [m] [c] [k] [repeats] */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "kenyon/fly.h"
@@ -29,11 +33,68 @@ static double cpu(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* FNV-1a over the codes' cells and value bits: equal hashes across kernels and builds say the
+ * codes are the same. */
+static unsigned long long codes_hash(const kn_kc_codes *codes)
+{
+    unsigned long long h = 1469598103934665603ull;
+    for (size_t i = 0; i < codes->n; i++)
+        for (int j = 0; j < codes->nnz[i]; j++) {
+            uint32_t v;
+            memcpy(&v, &codes->values[i * (size_t)codes->k + (size_t)j], sizeof v);
+            uint32_t words[2] = {(uint32_t)codes->cells[i * (size_t)codes->k + (size_t)j], v};
+            for (int q = 0; q < 2; q++)
+                for (int b = 0; b < 4; b++)
+                    h = (h ^ ((words[q] >> (8 * b)) & 0xff)) * 1099511628211ull;
+        }
+    return h;
+}
+
 static void report(const char *what, int threads, size_t n, double w, double c)
 {
     printf("%-22s threads %d: %9.0f samples/s wall (%.3f s), %9.0f samples/s per CPU-second "
            "(%.3f CPU s), %.2f us/sample/core\n",
            what, threads, n / w, w, n / c, c, 1e6 * c / n);
+}
+
+/* fly-ridge's Gram update on the first n_r codes: in calls of 64 samples (the protocol's batch)
+ * and in one call, each into a fresh, already touched G; the sum of G says both built the same
+ * matrix. */
+static void bench_ridge(const kn_kc_codes *all, const int32_t *y, int m, int C, size_t n_r)
+{
+    const size_t calls[2] = {64, n_r};
+    for (int q = 0; q < 2; q++) {
+        kn_fly_ridge r;
+        kn_error err;
+        if (kn_fly_ridge_init(&r, m, C, 10.0, &err)) {
+            fprintf(stderr, "bench_fly: %s\n", err.msg);
+            return;
+        }
+        memset(r.g, 0, (size_t)m * (size_t)m * sizeof *r.g); /* page faults outside the timing */
+        double a = wall(), b = cpu();
+        for (size_t s0 = 0; s0 < n_r; s0 += calls[q]) {
+            size_t nb = n_r - s0 < calls[q] ? n_r - s0 : calls[q];
+            kn_kc_codes part = *all; /* a view of samples [s0, s0 + nb) */
+            part.cells = all->cells + s0 * (size_t)all->k;
+            part.values = all->values + s0 * (size_t)all->k;
+            part.nnz = all->nnz + s0;
+            part.n = nb;
+            part.cap = nb;
+            if (kn_fly_ridge_accumulate(&r, &part, y + s0, &err)) {
+                fprintf(stderr, "bench_fly: %s\n", err.msg);
+                break;
+            }
+        }
+        double w = wall() - a, c = cpu() - b;
+        double gsum = 0;
+        for (size_t i = 0; i < (size_t)m * (size_t)m; i++)
+            gsum += r.g[i];
+        char what[64];
+        snprintf(what, sizeof what, "ridge G, calls of %zu", calls[q]);
+        report(what, omp_get_max_threads(), n_r, w, c);
+        printf("G sum %.17g\n", gsum);
+        kn_fly_ridge_free(&r);
+    }
 }
 
 int main(int argc, char **argv)
@@ -43,6 +104,9 @@ int main(int argc, char **argv)
     int m = argc > 3 ? atoi(argv[3]) : 3200;
     int c = argc > 4 ? atoi(argv[4]) : 10;
     int k = argc > 5 ? atoi(argv[5]) : 160;
+    int repeats = argc > 6 ? atoi(argv[6]) : 1;
+    if (repeats < 1)
+        repeats = 1;
     const int C = 20;
     float *x = malloc(n * d * sizeof *x);
     int32_t *y = malloc(n * sizeof *y);
@@ -61,9 +125,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         y[i] = (int32_t)(i % C);
     char gemm[256];
-    printf("bench_fly: n %zu, d %zu, m %d, c %d, k %d, %d classes; max threads %d\n"
+    printf("bench_fly: n %zu, d %zu, m %d, c %d, k %d, %d classes; max threads %d; encode only: "
+           "best of %d\n"
            "encoder kernel %s (best this CPU runs); %s\n",
-           n, d, m, c, k, C, omp_get_max_threads(), kn_kc_kernel_name(kn_kc_kernel_best()),
+           n, d, m, c, k, C, omp_get_max_threads(), repeats, kn_kc_kernel_name(kn_kc_kernel_best()),
            kn_gemm_describe(gemm, sizeof gemm));
     int max_threads = omp_get_max_threads();
     for (int pass = 0; pass < 2; pass++) {
@@ -99,26 +164,41 @@ int main(int argc, char **argv)
                 continue;
             char what[64];
             snprintf(what, sizeof what, "encode only (%s)", kn_kc_kernel_name(kernels[q]));
-            double a = wall(), b = cpu();
-            kn_kc_encode_with(&f.enc, kernels[q], x, n, &codes, &err);
-            report(what, threads, n, wall() - a, cpu() - b);
+            double bw = 1e300, bc = 1e300;
+            for (int rep = 0; rep < repeats; rep++) {
+                double a = wall(), b = cpu();
+                kn_kc_encode_with(&f.enc, kernels[q], x, n, &codes, &err);
+                double ew = wall() - a, ec = cpu() - b;
+                bw = ew < bw ? ew : bw;
+                bc = ec < bc ? ec : bc;
+            }
+            report(what, threads, n, bw, bc);
+            printf("codes hash %016llx\n", codes_hash(&codes));
         }
-        double w0 = wall(), c0 = cpu();
-        kn_kc_encode(&f.enc, x, n, &codes, &err);
-        double w1 = wall(), c1 = cpu();
+        double bw = 1e300, bc = 1e300;
+        for (int rep = 0; rep < repeats; rep++) {
+            double a = wall(), b = cpu();
+            kn_kc_encode(&f.enc, x, n, &codes, &err);
+            double ew = wall() - a, ec = cpu() - b;
+            bw = ew < bw ? ew : bw;
+            bc = ec < bc ? ec : bc;
+        }
         char best[64];
         snprintf(best, sizeof best, "encode only (%s)", kn_kc_kernel_name(kn_kc_kernel_best()));
-        report(best, threads, n, w1 - w0, c1 - c0);
+        report(best, threads, n, bw, bc);
+        printf("codes hash %016llx\n", codes_hash(&codes));
+        double w1 = wall(), c1 = cpu();
         kn_fly_learn_codes(&f, &codes, y, NULL, &err);
         double w2 = wall(), c2 = cpu();
         report("learn only (fly rule)", threads, n, w2 - w1, c2 - c1);
         kn_kc_scores(&codes, f.w, C, scores);
         double w3 = wall(), c3 = cpu();
         report("predict only (W h)", threads, n, w3 - w2, c3 - c2);
+        if (pass == 0 && m <= 4096)
+            bench_ridge(&codes, y, m, C, n < 14800 ? n : 14800);
         kn_kc_codes_free(&codes);
         /* End to end, as the learner does it (chunks of 4096). */
-        w0 = wall();
-        c0 = cpu();
+        double w0 = wall(), c0 = cpu();
         kn_fly_learn(&f, x, y, n, NULL, &err);
         w1 = wall();
         c1 = cpu();
