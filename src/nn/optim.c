@@ -148,6 +148,33 @@ void kn_optim_step_range(kn_optim *o, kn_real *p, const kn_real *g, size_t off, 
     }
 }
 
+kn_real *kn_optim_momentum_fold(kn_optim *o, kn_real *beta)
+{
+    if (o->cfg.kind != KN_OPTIM_SGD || o->cfg.momentum == 0)
+        return NULL;
+    *beta = o->t == 1 ? 0 : (kn_real)o->cfg.momentum;
+    return o->m;
+}
+
+void kn_optim_folded_step_range(kn_optim *o, kn_real *p, size_t off, size_t count)
+{
+    const kn_real lr = (kn_real)o->cfg.lr, wd = (kn_real)o->cfg.weight_decay;
+    p += off;
+    kn_real *restrict mb = o->m + off;
+    if (wd == 0) {
+        /* b = mb + 0 p = mb: the buffer is never -0 (a sum with the GEMM's accumulator, which
+         * starts at +0), so it stays as it is and is only read. */
+        for (size_t i = 0; i < count; i++)
+            p[i] -= lr * mb[i];
+    } else {
+        for (size_t i = 0; i < count; i++) {
+            kn_real b = mb[i] + wd * p[i];
+            mb[i] = b;
+            p[i] -= lr * b;
+        }
+    }
+}
+
 void kn_optim_step(kn_optim *o, kn_real *p, const kn_real *g)
 {
     kn_optim_step_begin(o);
