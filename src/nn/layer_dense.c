@@ -59,23 +59,25 @@ void kn_dense_backward_step(const kn_real *x, const kn_real *dy, size_t n, size_
     /* dW[o][j] = sum_r dy[r][o] x[r][j] for a block of rows o; beta 0 gives the bits of an
      * accumulation onto zeroed gradients (0 + s = s). */
     const size_t rows = dense_step_rows(in);
-    kn_real beta = 0;
     kn_real *mom = NULL;
 #ifndef KN_NN_DOUBLE
-    /* SGD with momentum: the GEMM accumulates onto the momentum buffer (see
-     * kn_optim_momentum_fold); the weight gradient itself is not stored. OpenBLAS only: its beta
-     * pass rounds beta m before the product is added, as the step does (oneDNN's rounding of
-     * beta C + AB is not documented). kn_sgemm_tuned keeps this TN product on OpenBLAS. */
+    /* SGD with momentum: the GEMM adds the gradient onto the momentum buffer, pre-multiplied
+     * by the momentum (see kn_optim_momentum_fold); the weight gradient itself is not stored.
+     * OpenBLAS only: it skips C for beta 1 and adds the product's accumulator to it, one
+     * rounding, as the step adds g (oneDNN's rounding of C + AB is not documented).
+     * kn_sgemm_tuned keeps this TN product on OpenBLAS. */
     if (kn_gemm_backend_used() == KN_GEMM_OPENBLAS)
-        mom = kn_optim_momentum_fold(opt, &beta);
+        mom = kn_optim_momentum_fold(opt, p_off, out * in);
 #endif
     for (size_t o0 = 0; o0 < out; o0 += rows) {
         size_t r = out - o0 < rows ? out - o0 : rows;
         /* Only products above OpenBLAS's small-matrix kernels (m n k <= 1e6 in 0.3.21, with a
-         * margin): those compute beta C + AB in one rounding, unlike the step. */
+         * margin), whose rounding of C + AB is not the kernel's; smaller ones (a partial batch,
+         * a narrow layer) store the gradient and take the ordinary step, which knows the
+         * buffer is pre-multiplied. */
         if (mom && (double)r * (double)in * (double)n > 2e6) {
             KN_GEMM_DENSE(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)in, (int)n, 1,
-                          dy + o0, (int)out, x, (int)in, beta, mom + p_off + o0 * in, (int)in);
+                          dy + o0, (int)out, x, (int)in, 1, mom + p_off + o0 * in, (int)in);
             kn_optim_folded_step_range(opt, params, p_off + o0 * in, r * in);
         } else {
             KN_GEMM_DENSE(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)in, (int)n, 1,

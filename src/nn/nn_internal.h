@@ -94,17 +94,18 @@ void kn_optim_step_begin(kn_optim *o);
 void kn_optim_step_range(kn_optim *o, kn_real *params, const kn_real *grads, size_t off,
                          size_t count);
 
-/* SGD with momentum folded into a weight-gradient GEMM (layer_dense.c): the GEMM writes
- * beta * m + g straight into the momentum buffer m, which is what the SGD step computes first
- * (PyTorch's b = momentum b + g; beta 0 on the first step, where b = g). The GEMM's beta pass
- * rounds beta * m once, as the step does, and adds the product's accumulator to it, as the step
- * adds g, so the bits are those of the separate gradient and step, without the gradient vector:
- * one 10 MB vector less written and read per step for a 3200 x 784 layer.
- * kn_optim_momentum_fold returns m (indexed like the parameters) and sets *beta, or NULL when
- * the optimiser is not SGD with momentum; kn_optim_folded_step_range then finishes the step on
- * [off, off + count) (weight decay, then the parameter update). Call it after
- * kn_optim_step_begin, like kn_optim_step_range. */
-kn_real *kn_optim_momentum_fold(kn_optim *o, kn_real *beta);
+/* SGD with momentum folded into a weight-gradient GEMM (layer_dense.c). The step computes
+ * b = momentum m + g, then p -= lr b and m = b. On a range [off, off + count) handed to
+ * kn_optim_momentum_fold the buffer instead keeps momentum * b ("pre-multiplied"), so a GEMM with
+ * beta 1 writes b = (momentum m) + g straight into it: no gradient vector written and read back
+ * (10 MB for a 3200 x 784 layer) and no beta pass over C. momentum * b is rounded once, whether
+ * stored now or computed at the next step, so the parameters come out bit-identical.
+ * kn_optim_momentum_fold registers the range (once; it converts the buffer there) and returns m,
+ * indexed like the parameters, or NULL when the optimiser is not SGD with momentum or the range
+ * overlaps another; kn_optim_step_range knows the registered ranges and steps them exactly as
+ * before. kn_optim_folded_step_range finishes the step after such a GEMM (weight decay, the
+ * update, m = momentum b); call it after kn_optim_step_begin, like kn_optim_step_range. */
+kn_real *kn_optim_momentum_fold(kn_optim *o, size_t off, size_t count);
 void kn_optim_folded_step_range(kn_optim *o, kn_real *params, size_t off, size_t count);
 
 /* The dense layer's backward pass fused with the optimiser step (layer_dense.c): dx (if wanted)
