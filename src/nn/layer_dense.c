@@ -39,8 +39,15 @@ void kn_dense_backward(const kn_real *x, const kn_real *dy, size_t n, size_t in,
  * 3200 x 784 gradient is 10 MB, written by the GEMM and read back by the step). Smaller blocks
  * repack x once per block; bench_mlp (1 thread, 784 -> 3200 -> 20, load 15) could not tell
  * 128 KB, 256 KB, 1 MB and a single block apart (all within +-5%), so this is a middle choice. */
-static size_t dense_step_rows(size_t in)
+static size_t dense_step_rows(size_t in, size_t out)
 {
+    /* With more than one BLAS thread, one block: every GEMM call wakes and waits for the
+     * BLAS's threads, and on a loaded machine each wait is a trip through the scheduler.
+     * bench_mlp --threads 2 --n 4800 at load 20-22, three interleaved rounds: 15-17 s wall
+     * against 25-36 s with the 1 MB blocks (BENCHMARKS.md). The bits are the same: each block
+     * is its own rows of the same product. */
+    if (openblas_get_num_threads() > 1)
+        return out;
     size_t rows = (size_t)262144 / (in ? in : 1);
     rows = rows < 16 ? 16 : rows - rows % 16;
     return rows;
@@ -58,7 +65,7 @@ void kn_dense_backward_step(const kn_real *x, const kn_real *dy, size_t n, size_
                       dy, (int)out, W, (int)in, 0, dx, (int)in);
     /* dW[o][j] = sum_r dy[r][o] x[r][j] for a block of rows o; beta 0 gives the bits of an
      * accumulation onto zeroed gradients (0 + s = s). */
-    const size_t rows = dense_step_rows(in);
+    const size_t rows = dense_step_rows(in, out);
     kn_real *mom = NULL;
 #ifndef KN_NN_DOUBLE
     /* SGD with momentum: the GEMM adds the gradient onto the momentum buffer, pre-multiplied
