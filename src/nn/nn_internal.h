@@ -109,7 +109,8 @@ kn_real *kn_optim_momentum_fold(kn_optim *o, size_t off, size_t count);
 void kn_optim_folded_step_range(kn_optim *o, kn_real *params, size_t off, size_t count);
 
 /* The dense layer's backward pass fused with the optimiser step (layer_dense.c): dx (if wanted)
- * from the weights before the step, then dW (overwritten, not accumulated) in blocks of rows,
+ * from the weights before the step, then dW (overwritten, not accumulated) in blocks of rows
+ * (one block when the BLAS runs more than one thread),
  * each block stepped while it is in cache, then db (overwritten) and its step. `p_off` is the
  * layer's offset in the flat `params` / `grads` vectors the optimiser runs over. The gradients
  * left in `grads` and the parameters after the step are bit-identical to zeroing the gradients,
