@@ -121,7 +121,11 @@ int kn_net_predict(kn_net *net, const kn_real *x, size_t n, kn_real *out, kn_err
  * Uses the net's current mode (set training first). The backward pass overwrites the gradients
  * instead of zeroing and accumulating, and steps each layer's parameters as soon as their
  * gradient is complete (while it is in cache): the parameters, the gradient vector and the
- * optimiser state come out bit-identical to the four steps done one after the other. */
+ * optimiser state come out bit-identical to the four steps done one after the other. One
+ * exception: with SGD with momentum (on the OpenBLAS backend) the dense layers' weight
+ * gradients go straight into the momentum buffer and are not stored in the gradient vector
+ * (its entries there are left as they were); the parameters and the optimiser state are still
+ * bit-identical. */
 struct kn_optim;
 int kn_net_train_step(kn_net *net, struct kn_optim *opt, const kn_real *x, const int32_t *y,
                       size_t n, const uint8_t *active, double *loss, kn_error *err);

@@ -39,8 +39,15 @@ void kn_dense_backward(const kn_real *x, const kn_real *dy, size_t n, size_t in,
  * 3200 x 784 gradient is 10 MB, written by the GEMM and read back by the step). Smaller blocks
  * repack x once per block; bench_mlp (1 thread, 784 -> 3200 -> 20, load 15) could not tell
  * 128 KB, 256 KB, 1 MB and a single block apart (all within +-5%), so this is a middle choice. */
-static size_t dense_step_rows(size_t in)
+static size_t dense_step_rows(size_t in, size_t out)
 {
+    /* With more than one BLAS thread, one block: every GEMM call wakes and waits for the
+     * BLAS's threads, and on a loaded machine each wait is a trip through the scheduler.
+     * bench_mlp --threads 2 --n 4800 at load 20-22, three interleaved rounds: 15-17 s wall
+     * against 25-36 s with the 1 MB blocks (BENCHMARKS.md). The bits are the same: each block
+     * is its own rows of the same product. */
+    if (openblas_get_num_threads() > 1)
+        return out;
     size_t rows = (size_t)262144 / (in ? in : 1);
     rows = rows < 16 ? 16 : rows - rows % 16;
     return rows;
@@ -58,12 +65,32 @@ void kn_dense_backward_step(const kn_real *x, const kn_real *dy, size_t n, size_
                       dy, (int)out, W, (int)in, 0, dx, (int)in);
     /* dW[o][j] = sum_r dy[r][o] x[r][j] for a block of rows o; beta 0 gives the bits of an
      * accumulation onto zeroed gradients (0 + s = s). */
-    const size_t rows = dense_step_rows(in);
+    const size_t rows = dense_step_rows(in, out);
+    kn_real *mom = NULL;
+#ifndef KN_NN_DOUBLE
+    /* SGD with momentum: the GEMM adds the gradient onto the momentum buffer, pre-multiplied
+     * by the momentum (see kn_optim_momentum_fold); the weight gradient itself is not stored.
+     * OpenBLAS only: it skips C for beta 1 and adds the product's accumulator to it, one
+     * rounding, as the step adds g (oneDNN's rounding of C + AB is not documented).
+     * kn_sgemm_tuned keeps this TN product on OpenBLAS. */
+    if (kn_gemm_backend_used() == KN_GEMM_OPENBLAS)
+        mom = kn_optim_momentum_fold(opt, p_off, out * in);
+#endif
     for (size_t o0 = 0; o0 < out; o0 += rows) {
         size_t r = out - o0 < rows ? out - o0 : rows;
-        KN_GEMM_DENSE(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)in, (int)n, 1,
-                      dy + o0, (int)out, x, (int)in, 0, dW + o0 * in, (int)in);
-        kn_optim_step_range(opt, params, grads, p_off + o0 * in, r * in);
+        /* Only products above OpenBLAS's small-matrix kernels (m n k <= 1e6 in 0.3.21, with a
+         * margin), whose rounding of C + AB is not the kernel's; smaller ones (a partial batch,
+         * a narrow layer) store the gradient and take the ordinary step, which knows the
+         * buffer is pre-multiplied. */
+        if (mom && (double)r * (double)in * (double)n > 2e6) {
+            KN_GEMM_DENSE(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)in, (int)n, 1,
+                          dy + o0, (int)out, x, (int)in, 1, mom + p_off + o0 * in, (int)in);
+            kn_optim_folded_step_range(opt, params, p_off + o0 * in, r * in);
+        } else {
+            KN_GEMM_DENSE(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)in, (int)n, 1,
+                          dy + o0, (int)out, x, (int)in, 0, dW + o0 * in, (int)in);
+            kn_optim_step_range(opt, params, grads, p_off + o0 * in, r * in);
+        }
     }
     memset(db, 0, out * sizeof(kn_real));
     for (size_t r = 0; r < n; r++) {

@@ -94,12 +94,28 @@ void kn_optim_step_begin(kn_optim *o);
 void kn_optim_step_range(kn_optim *o, kn_real *params, const kn_real *grads, size_t off,
                          size_t count);
 
+/* SGD with momentum folded into a weight-gradient GEMM (layer_dense.c). The step computes
+ * b = momentum m + g, then p -= lr b and m = b. On a range [off, off + count) handed to
+ * kn_optim_momentum_fold the buffer instead keeps momentum * b ("pre-multiplied"), so a GEMM with
+ * beta 1 writes b = (momentum m) + g straight into it: no gradient vector written and read back
+ * (10 MB for a 3200 x 784 layer) and no beta pass over C. momentum * b is rounded once, whether
+ * stored now or computed at the next step, so the parameters come out bit-identical.
+ * kn_optim_momentum_fold registers the range (once; it converts the buffer there) and returns m,
+ * indexed like the parameters, or NULL when the optimiser is not SGD with momentum or the range
+ * overlaps another; kn_optim_step_range knows the registered ranges and steps them exactly as
+ * before. kn_optim_folded_step_range finishes the step after such a GEMM (weight decay, the
+ * update, m = momentum b); call it after kn_optim_step_begin, like kn_optim_step_range. */
+kn_real *kn_optim_momentum_fold(kn_optim *o, size_t off, size_t count);
+void kn_optim_folded_step_range(kn_optim *o, kn_real *params, size_t off, size_t count);
+
 /* The dense layer's backward pass fused with the optimiser step (layer_dense.c): dx (if wanted)
- * from the weights before the step, then dW (overwritten, not accumulated) in blocks of rows,
+ * from the weights before the step, then dW (overwritten, not accumulated) in blocks of rows
+ * (one block when the BLAS runs more than one thread),
  * each block stepped while it is in cache, then db (overwritten) and its step. `p_off` is the
  * layer's offset in the flat `params` / `grads` vectors the optimiser runs over. The gradients
  * left in `grads` and the parameters after the step are bit-identical to zeroing the gradients,
- * kn_dense_backward and one kn_optim_step over the whole vector. */
+ * kn_dense_backward and one kn_optim_step over the whole vector, except that with SGD with
+ * momentum on OpenBLAS the weight gradient is not stored (kn_optim_momentum_fold). */
 void kn_dense_backward_step(const kn_real *x, const kn_real *dy, size_t n, size_t in, size_t out,
                             kn_real *params, kn_real *grads, size_t p_off, kn_optim *opt,
                             kn_real *dx);
