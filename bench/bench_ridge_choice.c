@@ -6,7 +6,10 @@
  * Prints the chosen lambda, the score, and the wall and CPU time of each choice (best of
  * `repeat`).
  *
- * usage: bench_ridge_choice [M (3200)] [n_fit (4000)] [n_hold (300)] [repeat (1)] */
+ * Each grid evaluation named in `searches` is timed in turn (b band, t tridiagonal, c a
+ * Cholesky per grid value; kenyon/ridge.h), so they can be compared in one run.
+ *
+ * usage: bench_ridge_choice [M (3200)] [n_fit (4000)] [n_hold (300)] [repeat (1)] [searches (bt)] */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -53,8 +56,11 @@ int main(int argc, char **argv)
     size_t n_fit = argc > 2 ? strtoul(argv[2], NULL, 10) : 4000;
     size_t n_hold = argc > 3 ? strtoul(argv[3], NULL, 10) : 300;
     int repeat = argc > 4 ? atoi(argv[4]) : 1;
-    if (M < 1 || n_fit < 1 || n_hold < 1 || repeat < 1) {
-        fprintf(stderr, "usage: bench_ridge_choice [M] [n_fit] [n_hold] [repeat]\n");
+    const char *searches = argc > 5 ? argv[5] : "bt";
+    if (M < 1 || n_fit < 1 || n_hold < 1 || repeat < 1 ||
+        strspn(searches, "btc") != strlen(searches) || !*searches) {
+        fprintf(stderr, "usage: bench_ridge_choice [M] [n_fit] [n_hold] [repeat] [searches: "
+                        "letters of b (band), t (tridiagonal), c (Cholesky)]\n");
         return 2;
     }
     float *proj = malloc(D * M * sizeof *proj), *centre = malloc(C * D * sizeof *centre);
@@ -86,27 +92,34 @@ int main(int argc, char **argv)
     uint8_t allowed[C];
     memset(allowed, 1, sizeof allowed);
     printf("M %zu, n_fit %zu, n_hold %zu, %d classes\n", M, n_fit, n_hold, C);
-    for (int mode = 0; mode < 2; mode++) {
-        double best = INFINITY, best_cpu = INFINITY;
-        kn_ridge_choice ch = {0};
-        for (int rep = 0; rep < repeat; rep++) {
-            kn_error err;
-            double c0 = cpu_seconds();
-            int rc = mode == 0 ? kn_ridge_choose_holdout(g, b, M, C, hh, yh, n_hold, allowed,
-                                                         factor, &ch, &err)
-                               : kn_ridge_choose_gcv(g, b, M, C, (double)n_fit, factor, &ch,
-                                                     &err);
-            if (rc) {
-                fprintf(stderr, "bench_ridge_choice: %s\n", err.msg);
-                return 1;
+    for (const char *sp = searches; *sp; sp++) {
+        kn_ridge_search how = *sp == 'b'   ? KN_RIDGE_SEARCH_BAND
+                              : *sp == 't' ? KN_RIDGE_SEARCH_TRIDIAGONAL
+                                           : KN_RIDGE_SEARCH_CHOLESKY;
+        const char *name = *sp == 'b' ? "band" : *sp == 't' ? "tridiagonal" : "cholesky";
+        for (int mode = 0; mode < 2; mode++) {
+            double best = INFINITY, best_cpu = INFINITY;
+            kn_ridge_choice ch = {0};
+            for (int rep = 0; rep < repeat; rep++) {
+                kn_error err;
+                double c0 = cpu_seconds();
+                int rc = mode == 0 ? kn_ridge_choose_holdout_with(how, g, b, M, C, hh, yh, n_hold,
+                                                                  allowed, factor, &ch, &err)
+                                   : kn_ridge_choose_gcv_with(how, g, b, M, C, (double)n_fit,
+                                                              factor, &ch, &err);
+                if (rc) {
+                    fprintf(stderr, "bench_ridge_choice: %s\n", err.msg);
+                    return 1;
+                }
+                if (ch.seconds < best)
+                    best = ch.seconds;
+                if (cpu_seconds() - c0 < best_cpu)
+                    best_cpu = cpu_seconds() - c0;
             }
-            if (ch.seconds < best)
-                best = ch.seconds;
-            if (cpu_seconds() - c0 < best_cpu)
-                best_cpu = cpu_seconds() - c0;
+            printf("%-11s %-8s lambda %g  score %.9g  tried %d  wall s %.3f  cpu s %.3f\n", name,
+                   mode == 0 ? "holdout" : "gcv", ch.lambda, ch.score, ch.n_tried, best,
+                   best_cpu);
         }
-        printf("%-8s lambda %g  score %.6g  tried %d  wall s %.3f  cpu s %.3f\n",
-               mode == 0 ? "holdout" : "gcv", ch.lambda, ch.score, ch.n_tried, best, best_cpu);
     }
     free(proj), free(centre), free(hf), free(hh), free(g), free(b), free(factor), free(y), free(yh);
     return 0;

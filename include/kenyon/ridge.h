@@ -16,12 +16,15 @@
  *    since G W = B - lambda W); the smallest GCV wins.
  * A lambda whose factorisation fails (G + lambda I numerically singular) is skipped.
  *
- * How the grid is evaluated (same choice either way, to rounding): one tridiagonal reduction of
- * G for the whole grid (4/3 m^3 flops, but half of them matrix-vector products limited by
- * memory bandwidth), or one Cholesky factorisation per grid value (17 m^3 / 3 flops, all in
- * matrix-matrix kernels). On a 2-core AVX-512 machine the reduction was faster at every size
- * measured (m 1600-5000, one thread), so the plain functions use it; the _with functions name
- * either. */
+ * How the grid is evaluated (same choice either way, to rounding): G = Q S Q^T once per choice,
+ * after which every grid value is a cheap solve with S + lambda I:
+ *  - band (the default from m 128): S has 64 sub-diagonals (LAPACK's dsytrd_sy2sb, 4/3 m^3
+ *    flops in matrix-matrix kernels), each value a band Cholesky of O(m 64^2);
+ *  - tridiagonal: S tridiagonal (dsytrd, 4/3 m^3 flops, but half of them matrix-vector
+ *    products limited by memory bandwidth), each value O(m) per class; the default below m 128;
+ *  - Cholesky: no reduction, one factorisation of G + lambda I per grid value (17 m^3 / 3
+ *    flops).
+ * Measured on a 2-core AVX-512 machine in BENCHMARKS.md (one-pass learners). */
 #ifndef KENYON_RIDGE_H
 #define KENYON_RIDGE_H
 
@@ -62,9 +65,10 @@ int kn_ridge_solve(const double *g, const double *b, size_t m, size_t n_classes,
 
 /* The grid evaluation of a choice (see the top comment). */
 typedef enum kn_ridge_search {
-    KN_RIDGE_SEARCH_AUTO = 0,    /* the default: the tridiagonal reduction */
+    KN_RIDGE_SEARCH_AUTO = 0,    /* the default: band from m 128, tridiagonal below */
     KN_RIDGE_SEARCH_TRIDIAGONAL, /* one reduction of G for the whole grid */
     KN_RIDGE_SEARCH_CHOLESKY,    /* one Cholesky factorisation of G + lambda I per grid value */
+    KN_RIDGE_SEARCH_BAND,        /* one reduction of G to a band of 64 sub-diagonals */
 } kn_ridge_search;
 
 /* Hold-out choice: h_hold is n_hold x m (row-major, dense), y_hold its labels, allowed the

@@ -448,8 +448,7 @@ static int fly_create(kn_learner *l, kn_error *err)
     return rc;
 }
 
-/* Reads a F32/F64 tensor range straight into dst and checks every value is finite. */
-static int read_finite(const kn_st_file *f, const kn_st_tensor *t, size_t first, size_t n,
+int kn_fly_read_finite(const kn_st_file *f, const kn_st_tensor *t, size_t first, size_t n,
                        void *dst, kn_error *err)
 {
     const size_t es = kn_st_dtype_size(t->dtype);
@@ -535,12 +534,12 @@ static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
         !(rc = kn_ridge_check_memory("method fly-ridge", "m", m, C, err)))
         rc = kn_fly_ridge_init(&s->rr, p.m, l->info.n_classes, lambda, err);
     if (!rc)
-        rc = read_finite(f, tw, 0, m * C, ridge ? s->rr.w : s->fly.w, err);
+        rc = kn_fly_read_finite(f, tw, 0, m * C, ridge ? s->rr.w : s->fly.w, err);
     if (!rc && ridge) {
         /* The packed upper triangle, row by row, into the upper part of each row of G. */
         size_t q = 0;
         for (size_t i = 0; !rc && i < m; i++) {
-            rc = read_finite(f, tg, q, m - i, s->rr.g + i * m + i, err);
+            rc = kn_fly_read_finite(f, tg, q, m - i, s->rr.g + i * m + i, err);
             /* The Gram matrix is a sum of outer products: its diagonal cannot be negative. */
             if (!rc && s->rr.g[i * m + i] < 0)
                 rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper diagonal %zu = %g is negative",
@@ -548,7 +547,7 @@ static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
             q += m - i;
         }
         if (!rc)
-            rc = read_finite(f, tb, 0, m * C, s->rr.b, err);
+            rc = kn_fly_read_finite(f, tb, 0, m * C, s->rr.b, err);
         s->rr.n_seen = (size_t)n_seen;
         s->rr.dirty = dirty != 0;
         /* Files from before lambda could be chosen have no fly.lambda: the parameter's. */

@@ -1,11 +1,9 @@
 /* Choosing the ridge penalty of a streaming ridge readout on a log grid, by a hold-out split
  * (RanPAC) or by generalised cross-validation (Fly-CL), and the Cholesky solve both use; see
- * kenyon/ridge.h. Two ways to evaluate the grid (BENCHMARKS.md, one-pass learners):
- *  - the default: one tridiagonal reduction G = Q T Q^T for the whole grid, after which each
- *    value costs O(m) per right-hand side;
- *  - on request: one Cholesky factorisation of G + lambda I per grid value (grid_solve).
- * Either works in a copy of G (the caller's factor buffer), so G itself is never changed and
- * only two m x m matrices exist at any time. */
+ * kenyon/ridge.h. Every grid evaluation writes G = Q S Q^T once (grid_basis: S banded,
+ * tridiagonal, or G itself) and then solves with S + lambda I for each grid value; one
+ * hold-out and one GCV loop serve all three. The reduction works in a copy of G (the caller's
+ * factor buffer), so G itself is never changed and only two m x m matrices exist at any time. */
 #include "kenyon/ridge.h"
 
 #include <cblas.h>
@@ -104,241 +102,273 @@ int kn_ridge_solve(const double *g, const double *b, size_t m, size_t C, double 
     return 0;
 }
 
-/* The tridiagonal form G = Q T Q^T (LAPACK dsytrd on a copy of G in `factor`): for every lambda,
- * (G + lambda I)^-1 = Q (T + lambda I)^-1 Q^T, so after one reduction (4/3 m^3 flops, about four
- * Cholesky factorisations) each grid value costs one O(m) tridiagonal solve per right-hand side,
- * instead of a factorisation per value. tri_d, tri_e get T's diagonal and sub-diagonal, tau the
- * reflectors; rb (m x C, column-major) gets Q^T B. */
-static int tridiagonalise(const double *g, const double *b, size_t m, size_t C, double *factor,
-                          double *tri_d, double *tri_e, double *tau, double *rb, kn_error *err)
+/* The held-out scoring of one grid value, shared by every grid evaluation: the scores
+ * p^T x (n_hold x C, into sc) of the held-out features p (m x n_hold, column-major) against a
+ * solution x (m x C, column-major) in the same basis; the best (accuracy over the allowed
+ * classes, ties to the smaller squared error to the one-hot targets) is kept in out. */
+typedef struct holdout_best {
+    double acc, sse;
+} holdout_best;
+
+static void score_holdout(const double *p, const double *x, size_t m, size_t C,
+                          const int32_t *y, size_t n_hold, const uint8_t *allowed, double lambda,
+                          double *sc, holdout_best *best, kn_ridge_choice *out)
 {
-    memcpy(factor, g, m * m * sizeof *factor);
-    lapack_int info = LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', (lapack_int)m, factor,
-                                     (lapack_int)m, tri_d, tri_e, tau);
-    for (size_t q = 0; q < C; q++)
+    /* scores (n_hold x C, row-major) = p^T x; column-major p is p^T row-major. */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n_hold, (int)C, (int)m, 1.0, p,
+                (int)m, x, (int)m, 0.0, sc, (int)C);
+    size_t right = 0;
+    double sse = 0;
+    for (size_t s = 0; s < n_hold; s++) {
+        const double *si = sc + s * C;
+        int arg = -1;
+        for (size_t q = 0; q < C; q++) {
+            double tv = (int32_t)q == y[s] ? 1.0 : 0.0;
+            sse += (si[q] - tv) * (si[q] - tv);
+            if (allowed[q] && (arg < 0 || si[q] > si[arg]))
+                arg = (int)q;
+        }
+        right += arg == y[s];
+    }
+    double acc = (double)right / (double)n_hold;
+    if (acc > best->acc || (acc == best->acc && sse < best->sse)) {
+        best->acc = acc;
+        best->sse = sse;
+        out->lambda = lambda;
+        out->score = acc;
+    }
+}
+
+/* GCV of one grid value from the eigenvalues ev of G, wb = tr(W^T B) and ww = ||W||^2. */
+static double gcv_value(const double *ev, size_t m, double n_seen, double lambda, double wb,
+                        double ww)
+{
+    double df = 0;
+    for (size_t i = 0; i < m; i++) {
+        double s = ev[i] > 0 ? ev[i] : 0;
+        df += s / (s + lambda);
+    }
+    double rss = n_seen - wb - lambda * ww;
+    if (rss < 0)
+        rss = 0;
+    double denom = n_seen - df;
+    return denom > 0 ? n_seen * rss / (denom * denom) : INFINITY;
+}
+
+/* p (m x n, column-major) = the n rows of h (row-major n x m) in double. */
+static double *held_out_double(const float *h, size_t m, size_t n)
+{
+    double *p = malloc(m * n * sizeof *p);
+    if (p)
+        for (size_t q = 0; q < m * n; q++)
+            p[q] = h[q];
+    return p;
+}
+
+/* LAPACK's first stage of the two-stage tridiagonal reduction (Haidar, Ltaief & Dongarra 2011):
+ * G = Q S Q^T with S banded (kd sub-diagonals), in blocked Householder steps whose work is
+ * matrix-matrix products. Not in LAPACKE, so called through the Fortran interface. */
+extern void dsytrd_sy2sb_(const char *uplo, const int *n, const int *kd, double *a,
+                          const int *lda, double *ab, const int *ldab, double *tau, double *work,
+                          const int *lwork, int *info, size_t uplo_len);
+
+#define BAND_KD 64 /* sub-diagonals of the band form: wide enough for matrix-matrix blocks */
+
+/* One basis for the whole grid: G = Q S Q^T with Q orthogonal, so that for every lambda
+ * (G + lambda I)^-1 B = Q (S + lambda I)^-1 Q^T B, and a held-out score H W = (Q^T H^T)^T x with
+ * x = (S + lambda I)^-1 Q^T B. S is
+ *  - G itself, Q = I (the Cholesky search: a factorisation of G + lambda I per value);
+ *  - tridiagonal (dsytrd; each value an O(m) solve per column);
+ *  - banded with kd sub-diagonals (dsytrd_sy2sb; each value an O(m kd^2) band Cholesky).
+ * The reflectors of Q live in `factor` (the caller's m x m workspace), so G is never changed. */
+typedef struct grid_basis {
+    kn_ridge_search how;
+    const double *g;
+    size_t m, C;
+    int kd, ldab;
+    double *factor;
+    double *rb;       /* Q^T B, m x C column-major */
+    double *tau;      /* reflector scalars (tridiagonal, band) */
+    double *d, *e;    /* T's diagonal and sub-diagonal (tridiagonal) */
+    double *ab, *abw; /* S in LAPACK lower band storage, and a copy factored per value (band) */
+    double *dd, *ee;  /* workspace of the tridiagonal solve */
+} grid_basis;
+
+static void basis_free(grid_basis *q)
+{
+    free(q->rb);
+    free(q->tau);
+    free(q->d);
+    free(q->e);
+    free(q->ab);
+    free(q->abw);
+    free(q->dd);
+    free(q->ee);
+}
+
+/* c (m x n, column-major) <- Q^T c. */
+static lapack_int basis_apply_t(const grid_basis *q, double *c, size_t n)
+{
+    const size_t m = q->m;
+    if (q->how == KN_RIDGE_SEARCH_CHOLESKY || m < 2 || n == 0)
+        return 0;
+    if (q->how == KN_RIDGE_SEARCH_TRIDIAGONAL)
+        return LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'T', (lapack_int)m, (lapack_int)n,
+                              q->factor, (lapack_int)m, q->tau, c, (lapack_int)m);
+    /* Band: Q = H(1) ... H(m - kd), H(i)'s vector starting at row i + kd and stored below it in
+     * column i: a QR factorisation of rows kd.. of the first m - kd columns. */
+    const size_t kd = (size_t)q->kd, r = m - kd;
+    return LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)r, (lapack_int)n,
+                          (lapack_int)r, q->factor + kd, (lapack_int)m, q->tau, c + kd,
+                          (lapack_int)m);
+}
+
+static int basis_open(grid_basis *q, kn_ridge_search how, const double *g, const double *b,
+                      size_t m, size_t C, double *factor, kn_error *err)
+{
+    memset(q, 0, sizeof *q);
+    q->how = how;
+    q->g = g;
+    q->m = m;
+    q->C = C;
+    q->factor = factor;
+    q->rb = malloc(m * C * sizeof *q->rb);
+    if (how == KN_RIDGE_SEARCH_TRIDIAGONAL) {
+        q->tau = malloc(m * sizeof *q->tau);
+        q->d = malloc(m * sizeof *q->d);
+        q->e = malloc(m * sizeof *q->e);
+        q->dd = malloc(m * sizeof *q->dd);
+        q->ee = malloc(m * sizeof *q->ee);
+    } else if (how == KN_RIDGE_SEARCH_BAND) {
+        size_t kd = m / 4 < BAND_KD ? m / 4 : BAND_KD; /* small m (tests): a narrower band */
+        q->kd = (int)(kd ? kd : 1);
+        q->ldab = q->kd + 1;
+        q->tau = malloc(m * sizeof *q->tau);
+        q->ab = malloc((size_t)q->ldab * m * sizeof *q->ab);
+        q->abw = malloc((size_t)q->ldab * m * sizeof *q->abw);
+    }
+    int short_of_memory = !q->rb;
+    if (how == KN_RIDGE_SEARCH_TRIDIAGONAL)
+        short_of_memory |= !q->tau || !q->d || !q->e || !q->dd || !q->ee;
+    if (how == KN_RIDGE_SEARCH_BAND)
+        short_of_memory |= !q->tau || !q->ab || !q->abw;
+    if (short_of_memory) {
+        basis_free(q);
+        return kn_fail(err, KN_ENOMEM, "ridge: out of memory choosing lambda (m=%zu)", m);
+    }
+    for (size_t c = 0; c < C; c++)
         for (size_t i = 0; i < m; i++)
-            rb[q * m + i] = b[i * C + q];
-    if (info == 0 && m > 1)
-        info = LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'T', (lapack_int)m, (lapack_int)C,
-                              factor, (lapack_int)m, tau, rb, (lapack_int)m);
+            q->rb[c * m + i] = b[i * C + c];
+    lapack_int info = 0;
+    if (how == KN_RIDGE_SEARCH_TRIDIAGONAL) {
+        memcpy(factor, g, m * m * sizeof *factor);
+        info = LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', (lapack_int)m, factor, (lapack_int)m, q->d,
+                              q->e, q->tau);
+    } else if (how == KN_RIDGE_SEARCH_BAND) {
+        for (size_t i = 0; i < m; i++)
+            memcpy(factor + i * m + i, g + i * m + i, (m - i) * sizeof *factor);
+        int n = (int)m, kd = q->kd, lda = (int)m, lwork = -1, inf = 0;
+        double wq = 0;
+        dsytrd_sy2sb_("L", &n, &kd, factor, &lda, q->ab, &q->ldab, q->tau, &wq, &lwork, &inf, 1);
+        lwork = (int)wq > 1 ? (int)wq : 1;
+        double *work = inf == 0 ? malloc((size_t)lwork * sizeof *work) : NULL;
+        if (inf == 0 && !work) {
+            basis_free(q);
+            return kn_fail(err, KN_ENOMEM, "ridge: out of memory for the band reduction (m=%zu)",
+                           m);
+        }
+        if (inf == 0)
+            dsytrd_sy2sb_("L", &n, &kd, factor, &lda, q->ab, &q->ldab, q->tau, work, &lwork,
+                          &inf, 1);
+        free(work);
+        info = inf;
+    }
+    if (info == 0)
+        info = basis_apply_t(q, q->rb, C);
+    if (info != 0) {
+        basis_free(q);
+        return kn_fail(err, KN_EINVAL, "ridge: reduction of G failed (LAPACK info %d)",
+                       (int)info);
+    }
+    return 0;
+}
+
+/* x (m x C, column-major) = (S + lambda I)^-1 Q^T B; 0, or non-zero when not positive definite.
+ * The Cholesky search overwrites `factor`. */
+static lapack_int basis_solve(grid_basis *q, double lambda, double *x)
+{
+    const size_t m = q->m, C = q->C;
+    memcpy(x, q->rb, m * C * sizeof *x);
+    if (q->how == KN_RIDGE_SEARCH_CHOLESKY) {
+        lapack_int info = factorise(q->g, m, lambda, q->factor);
+        return info ? info
+                    : LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)m, (lapack_int)C,
+                                     q->factor, (lapack_int)m, x, (lapack_int)m);
+    }
+    if (q->how == KN_RIDGE_SEARCH_TRIDIAGONAL) {
+        for (size_t i = 0; i < m; i++)
+            q->dd[i] = q->d[i] + lambda;
+        for (size_t i = 0; i + 1 < m; i++)
+            q->ee[i] = q->e[i];
+        return LAPACKE_dptsv(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)C, q->dd, q->ee, x,
+                             (lapack_int)m);
+    }
+    const size_t ld = (size_t)q->ldab;
+    memcpy(q->abw, q->ab, ld * m * sizeof *q->abw);
+    for (size_t j = 0; j < m; j++)
+        q->abw[j * ld] += lambda; /* row 0 of lower band storage is the diagonal */
+    return LAPACKE_dpbsv(LAPACK_COL_MAJOR, 'L', (lapack_int)m, (lapack_int)q->kd, (lapack_int)C,
+                         q->abw, (lapack_int)ld, x, (lapack_int)m);
+}
+
+/* The eigenvalues of G (those of S) into ev, for GCV's degrees of freedom. The Cholesky search
+ * takes them from LAPACK's two-stage reduction of a copy of G in `factor`, before any solve. */
+static int basis_eigenvalues(grid_basis *q, double *ev, kn_error *err)
+{
+    const size_t m = q->m;
+    lapack_int info;
+    if (q->how == KN_RIDGE_SEARCH_CHOLESKY) {
+        for (size_t i = 0; i < m; i++)
+            memcpy(q->factor + i * m + i, q->g + i * m + i, (m - i) * sizeof *q->factor);
+        info = LAPACKE_dsyev_2stage(LAPACK_COL_MAJOR, 'N', 'L', (lapack_int)m, q->factor,
+                                    (lapack_int)m, ev);
+    } else if (q->how == KN_RIDGE_SEARCH_TRIDIAGONAL) {
+        memcpy(ev, q->d, m * sizeof *ev);
+        if (m > 1)
+            memcpy(q->ee, q->e, (m - 1) * sizeof *q->ee);
+        info = LAPACKE_dsterf((lapack_int)m, ev, q->ee);
+    } else {
+        memcpy(q->abw, q->ab, (size_t)q->ldab * m * sizeof *q->abw);
+        info = LAPACKE_dsbev(LAPACK_COL_MAJOR, 'N', 'L', (lapack_int)m, (lapack_int)q->kd,
+                             q->abw, (lapack_int)q->ldab, ev, NULL, 1);
+    }
     if (info != 0)
-        return kn_fail(err, KN_EINVAL, "ridge: tridiagonal reduction of G failed (LAPACK info %d)",
+        return kn_fail(err, KN_EINVAL, "ridge: eigenvalues of G failed (LAPACK info %d)",
                        (int)info);
     return 0;
 }
 
-/* x (m x C, column-major) = (T + lambda I)^-1 rb; 0, or non-zero when not positive definite.
- * dd, ee: m and m - 1 doubles of workspace. */
-static lapack_int tri_solve(const double *tri_d, const double *tri_e, size_t m, size_t C,
-                            double lambda, const double *rb, double *x, double *dd, double *ee)
+static kn_ridge_search resolve(kn_ridge_search how, size_t m)
 {
-    for (size_t i = 0; i < m; i++)
-        dd[i] = tri_d[i] + lambda;
-    for (size_t i = 0; i + 1 < m; i++)
-        ee[i] = tri_e[i];
-    memcpy(x, rb, m * C * sizeof *x);
-    return LAPACKE_dptsv(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)C, dd, ee, x,
-                         (lapack_int)m);
+    /* The band reduction needs a few sub-diagonals; below that size the tridiagonal one is
+     * as cheap. */
+    if (how == KN_RIDGE_SEARCH_AUTO)
+        return m >= 2 * BAND_KD ? KN_RIDGE_SEARCH_BAND : KN_RIDGE_SEARCH_TRIDIAGONAL;
+    if (how == KN_RIDGE_SEARCH_BAND && m < 2)
+        return KN_RIDGE_SEARCH_TRIDIAGONAL;
+    return how;
 }
 
-typedef struct tri_work {
-    double *d, *e, *tau, *rb, *x, *dd, *ee;
-} tri_work;
-
-static void tri_free(tri_work *t)
-{
-    free(t->d);
-    free(t->e);
-    free(t->tau);
-    free(t->rb);
-    free(t->x);
-    free(t->dd);
-    free(t->ee);
-}
-
-static int tri_alloc(tri_work *t, size_t m, size_t C, kn_error *err)
-{
-    memset(t, 0, sizeof *t);
-    t->d = malloc(m * sizeof *t->d);
-    t->e = malloc(m * sizeof *t->e);
-    t->tau = malloc(m * sizeof *t->tau);
-    t->rb = malloc(m * C * sizeof *t->rb);
-    t->x = malloc(m * C * sizeof *t->x);
-    t->dd = malloc(m * sizeof *t->dd);
-    t->ee = malloc(m * sizeof *t->ee);
-    if (!t->d || !t->e || !t->tau || !t->rb || !t->x || !t->dd || !t->ee) {
-        tri_free(t);
-        return kn_fail(err, KN_ENOMEM, "ridge: out of memory choosing lambda (m=%zu)", m);
-    }
-    return 0;
-}
-
-static int holdout_tridiagonal(const double *g, const double *b, size_t m, size_t C,
-                               const float *h, const int32_t *y, size_t n_hold,
-                               const uint8_t *allowed, double *factor, kn_ridge_choice *out,
-                               kn_error *err)
+int kn_ridge_choose_holdout_with(kn_ridge_search how, const double *g, const double *b, size_t m,
+                                 size_t C, const float *h, const int32_t *y, size_t n_hold,
+                                 const uint8_t *allowed, double *factor, kn_ridge_choice *out,
+                                 kn_error *err)
 {
     double t0 = now_seconds();
     memset(out, 0, sizeof *out);
     if (n_hold == 0)
         return kn_fail(err, KN_EINVAL, "ridge: no held-out samples to choose lambda on");
-    tri_work t;
-    int rc = tri_alloc(&t, m, C, err);
-    if (rc)
-        return rc;
-    /* p = Q^T H^T (m x n_hold, column-major; H row-major n_hold x m is H^T column-major). */
-    double *p = malloc(m * n_hold * sizeof *p);
-    double *sc = malloc(n_hold * C * sizeof *sc);
-    if (!p || !sc) {
-        free(p);
-        free(sc);
-        tri_free(&t);
-        return kn_fail(err, KN_ENOMEM, "ridge: out of memory for %zu held-out samples", n_hold);
-    }
-    for (size_t q = 0; q < m * n_hold; q++)
-        p[q] = h[q];
-    rc = tridiagonalise(g, b, m, C, factor, t.d, t.e, t.tau, t.rb, err);
-    if (!rc && m > 1) {
-        lapack_int info = LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'T', (lapack_int)m,
-                                         (lapack_int)n_hold, factor, (lapack_int)m, t.tau, p,
-                                         (lapack_int)m);
-        if (info != 0)
-            rc = kn_fail(err, KN_EINVAL, "ridge: applying Q to the held-out features failed "
-                                         "(LAPACK info %d)",
-                         (int)info);
-    }
-    double best_acc = -1, best_sse = INFINITY;
-    for (int gi = 0; !rc && gi < KN_RIDGE_GRID_N; gi++) {
-        double lambda = kn_ridge_grid(gi);
-        if (tri_solve(t.d, t.e, m, C, lambda, t.rb, t.x, t.dd, t.ee) != 0)
-            continue;
-        out->n_tried++;
-        /* scores (n_hold x C, row-major) = p^T x; column-major p is p^T row-major. */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n_hold, (int)C, (int)m, 1.0, p,
-                    (int)m, t.x, (int)m, 0.0, sc, (int)C);
-        size_t right = 0;
-        double sse = 0;
-        for (size_t s = 0; s < n_hold; s++) {
-            const double *si = sc + s * C;
-            int arg = -1;
-            for (size_t q = 0; q < C; q++) {
-                double tv = (int32_t)q == y[s] ? 1.0 : 0.0;
-                sse += (si[q] - tv) * (si[q] - tv);
-                if (allowed[q] && (arg < 0 || si[q] > si[arg]))
-                    arg = (int)q;
-            }
-            right += arg == y[s];
-        }
-        double acc = (double)right / (double)n_hold;
-        if (acc > best_acc || (acc == best_acc && sse < best_sse)) {
-            best_acc = acc;
-            best_sse = sse;
-            out->lambda = lambda;
-            out->score = acc;
-        }
-    }
-    free(p);
-    free(sc);
-    tri_free(&t);
-    out->seconds = now_seconds() - t0;
-    if (!rc && !out->n_tried)
-        rc = kn_fail(err, KN_EINVAL,
-                     "ridge: G + lambda I is not positive definite for any lambda of the grid");
-    return rc;
-}
-
-static int gcv_tridiagonal(const double *g, const double *b, size_t m, size_t C, double n_seen,
-                           double *factor, kn_ridge_choice *out, kn_error *err)
-{
-    double t0 = now_seconds();
-    memset(out, 0, sizeof *out);
-    if (!(n_seen > 0))
-        return kn_fail(err, KN_EINVAL, "ridge: GCV needs at least one sample");
-    tri_work t;
-    int rc = tri_alloc(&t, m, C, err);
-    if (rc)
-        return rc;
-    rc = tridiagonalise(g, b, m, C, factor, t.d, t.e, t.tau, t.rb, err);
-    /* Eigenvalues of G = those of T (dsterf on copies). */
-    double *ev = t.dd, *ee = t.ee;
-    if (!rc) {
-        memcpy(ev, t.d, m * sizeof *ev);
-        if (m > 1)
-            memcpy(ee, t.e, (m - 1) * sizeof *ee);
-        lapack_int info = LAPACKE_dsterf((lapack_int)m, ev, ee);
-        if (info != 0)
-            rc = kn_fail(err, KN_EINVAL, "ridge: eigenvalues of G failed (LAPACK info %d)",
-                         (int)info);
-    }
-    double *evs = rc ? NULL : malloc(m * sizeof *evs);
-    if (!rc && !evs)
-        rc = kn_fail(err, KN_ENOMEM, "ridge: out of memory for GCV");
-    if (!rc)
-        memcpy(evs, ev, m * sizeof *evs);
-    double best = INFINITY;
-    for (int gi = 0; !rc && gi < KN_RIDGE_GRID_N; gi++) {
-        double lambda = kn_ridge_grid(gi);
-        if (tri_solve(t.d, t.e, m, C, lambda, t.rb, t.x, t.dd, t.ee) != 0)
-            continue;
-        out->n_tried++;
-        /* W = Q x: ||W||^2 = ||x||^2 and tr(W^T B) = tr(x^T Q^T B). */
-        double df = 0, wb = 0, ww = 0;
-        for (size_t i = 0; i < m; i++) {
-            double s = evs[i] > 0 ? evs[i] : 0;
-            df += s / (s + lambda);
-        }
-        for (size_t q = 0; q < m * C; q++) {
-            wb += t.x[q] * t.rb[q];
-            ww += t.x[q] * t.x[q];
-        }
-        double rss = n_seen - wb - lambda * ww;
-        if (rss < 0)
-            rss = 0;
-        double denom = n_seen - df;
-        double gcv = denom > 0 ? n_seen * rss / (denom * denom) : INFINITY;
-        if (gcv < best) {
-            best = gcv;
-            out->lambda = lambda;
-            out->score = gcv;
-        }
-    }
-    free(evs);
-    tri_free(&t);
-    out->seconds = now_seconds() - t0;
-    if (!rc && !isfinite(best))
-        rc = kn_fail(err, KN_EINVAL,
-                     "ridge: GCV found no usable lambda on the grid (n=%g samples, m=%zu)",
-                     n_seen, m);
-    return rc;
-}
-
-/* One grid value: factor G + lambda I in place in `factor` and solve for x (m x C,
- * column-major). Returns 0, or non-zero when G + lambda I is not numerically positive definite.
- *
- * Measured with one thread (CPU seconds): a reduction (dsytrd) costs about 14 dpotrf at m 1600
- * (0.28 / 0.055 s), 3200 (4.7 / 0.34 s) and 5000 (17.3 / 1.20 s), so the 17 factorisations of
- * the grid are slower than the reduction at every size measured; kept as an explicit choice
- * (kn_ridge_search) for machines where the reduction's memory traffic costs more. */
-static lapack_int grid_solve(const double *g, const double *b, size_t m, size_t C, double lambda,
-                             double *factor, double *x)
-{
-    lapack_int info = factorise(g, m, lambda, factor);
-    if (info == 0)
-        info = solve_factored(b, m, C, factor, x);
-    return info;
-}
-
-static int holdout_cholesky(const double *g, const double *b, size_t m, size_t C,
-                            const float *h, const int32_t *y, size_t n_hold,
-                            const uint8_t *allowed, double *factor, kn_ridge_choice *out,
-                            kn_error *err)
-{
-    double t0 = now_seconds();
-    memset(out, 0, sizeof *out);
-    if (n_hold == 0)
-        return kn_fail(err, KN_EINVAL, "ridge: no held-out samples to choose lambda on");
-    /* p: the held-out features in double (n_hold x m, row-major); x: the solution. */
-    double *p = malloc(m * n_hold * sizeof *p);
+    double *p = held_out_double(h, m, n_hold);
     double *sc = malloc(n_hold * C * sizeof *sc);
     double *x = malloc(m * C * sizeof *x);
     if (!p || !sc || !x) {
@@ -347,50 +377,38 @@ static int holdout_cholesky(const double *g, const double *b, size_t m, size_t C
         free(x);
         return kn_fail(err, KN_ENOMEM, "ridge: out of memory for %zu held-out samples", n_hold);
     }
-    for (size_t q = 0; q < m * n_hold; q++)
-        p[q] = h[q];
-    double best_acc = -1, best_sse = INFINITY;
-    for (int gi = 0; gi < KN_RIDGE_GRID_N; gi++) {
+    grid_basis q;
+    int rc = basis_open(&q, resolve(how, m), g, b, m, C, factor, err);
+    if (!rc) {
+        lapack_int info = basis_apply_t(&q, p, n_hold);
+        if (info != 0)
+            rc = kn_fail(err, KN_EINVAL,
+                         "ridge: applying Q to the held-out features failed (LAPACK info %d)",
+                         (int)info);
+    }
+    holdout_best best = {-1, INFINITY};
+    for (int gi = 0; !rc && gi < KN_RIDGE_GRID_N; gi++) {
         double lambda = kn_ridge_grid(gi);
-        if (grid_solve(g, b, m, C, lambda, factor, x) != 0)
+        if (basis_solve(&q, lambda, x) != 0)
             continue;
         out->n_tried++;
-        /* scores (n_hold x C, row-major) = p x; column-major x is x^T row-major. */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n_hold, (int)C, (int)m, 1.0, p,
-                    (int)m, x, (int)m, 0.0, sc, (int)C);
-        size_t right = 0;
-        double sse = 0;
-        for (size_t s = 0; s < n_hold; s++) {
-            const double *si = sc + s * C;
-            int arg = -1;
-            for (size_t q = 0; q < C; q++) {
-                double tv = (int32_t)q == y[s] ? 1.0 : 0.0;
-                sse += (si[q] - tv) * (si[q] - tv);
-                if (allowed[q] && (arg < 0 || si[q] > si[arg]))
-                    arg = (int)q;
-            }
-            right += arg == y[s];
-        }
-        double acc = (double)right / (double)n_hold;
-        if (acc > best_acc || (acc == best_acc && sse < best_sse)) {
-            best_acc = acc;
-            best_sse = sse;
-            out->lambda = lambda;
-            out->score = acc;
-        }
+        score_holdout(p, x, m, C, y, n_hold, allowed, lambda, sc, &best, out);
     }
+    if (!rc)
+        basis_free(&q);
     free(p);
     free(sc);
     free(x);
     out->seconds = now_seconds() - t0;
-    if (!out->n_tried)
-        return kn_fail(err, KN_EINVAL,
-                       "ridge: G + lambda I is not positive definite for any lambda of the grid");
-    return 0;
+    if (!rc && !out->n_tried)
+        rc = kn_fail(err, KN_EINVAL,
+                     "ridge: G + lambda I is not positive definite for any lambda of the grid");
+    return rc;
 }
 
-static int gcv_cholesky(const double *g, const double *b, size_t m, size_t C, double n_seen,
-                        double *factor, kn_ridge_choice *out, kn_error *err)
+int kn_ridge_choose_gcv_with(kn_ridge_search how, const double *g, const double *b, size_t m,
+                             size_t C, double n_seen, double *factor, kn_ridge_choice *out,
+                             kn_error *err)
 {
     double t0 = now_seconds();
     memset(out, 0, sizeof *out);
@@ -403,78 +421,40 @@ static int gcv_cholesky(const double *g, const double *b, size_t m, size_t C, do
         free(x);
         return kn_fail(err, KN_ENOMEM, "ridge: out of memory for GCV (m=%zu)", m);
     }
-    /* The eigenvalues of G (for df) from LAPACK's two-stage reduction, whose first stage is
-     * matrix-matrix work: no eigenvectors are needed. It destroys its input: a copy in factor. */
-    for (size_t i = 0; i < m; i++)
-        memcpy(factor + i * m + i, g + i * m + i, (m - i) * sizeof *factor);
-    lapack_int info = LAPACKE_dsyev_2stage(LAPACK_COL_MAJOR, 'N', 'L', (lapack_int)m, factor,
-                                           (lapack_int)m, ev);
-    if (info != 0) {
-        free(ev);
-        free(x);
-        return kn_fail(err, KN_EINVAL, "ridge: eigenvalues of G failed (LAPACK info %d)",
-                       (int)info);
-    }
+    grid_basis q;
+    int rc = basis_open(&q, resolve(how, m), g, b, m, C, factor, err);
+    int opened = !rc;
+    if (!rc)
+        rc = basis_eigenvalues(&q, ev, err);
     double best = INFINITY;
-    for (int gi = 0; gi < KN_RIDGE_GRID_N; gi++) {
+    for (int gi = 0; !rc && gi < KN_RIDGE_GRID_N; gi++) {
         double lambda = kn_ridge_grid(gi);
-        if (grid_solve(g, b, m, C, lambda, factor, x) != 0)
+        if (basis_solve(&q, lambda, x) != 0)
             continue;
         out->n_tried++;
-        double df = 0, wb = 0, ww = 0;
-        for (size_t i = 0; i < m; i++) {
-            double s = ev[i] > 0 ? ev[i] : 0;
-            df += s / (s + lambda);
+        /* W = Q x: ||W||^2 = ||x||^2 and tr(W^T B) = tr(x^T Q^T B). */
+        double wb = 0, ww = 0;
+        for (size_t i = 0; i < m * C; i++) {
+            wb += x[i] * q.rb[i];
+            ww += x[i] * x[i];
         }
-        /* tr(W^T B) and ||W||^2, with x = W column-major. */
-        for (size_t q = 0; q < C; q++)
-            for (size_t i = 0; i < m; i++) {
-                wb += x[q * m + i] * b[i * C + q];
-                ww += x[q * m + i] * x[q * m + i];
-            }
-        double rss = n_seen - wb - lambda * ww;
-        if (rss < 0)
-            rss = 0;
-        double denom = n_seen - df;
-        double gcv = denom > 0 ? n_seen * rss / (denom * denom) : INFINITY;
-        if (gcv < best) {
-            best = gcv;
+        double v = gcv_value(ev, m, n_seen, lambda, wb, ww);
+        if (v < best) {
+            best = v;
             out->lambda = lambda;
-            out->score = gcv;
+            out->score = v;
         }
     }
+    if (opened)
+        basis_free(&q);
     free(ev);
     free(x);
     out->seconds = now_seconds() - t0;
-    if (!isfinite(best))
-        return kn_fail(err, KN_EINVAL,
-                       "ridge: GCV found no usable lambda on the grid (n=%g samples, m=%zu)",
-                       n_seen, m);
-    return 0;
-}
-
-static int use_cholesky(kn_ridge_search how, size_t m)
-{
-    (void)m; /* measured: no size on this machine where the Cholesky grid wins (see below) */
-    return how == KN_RIDGE_SEARCH_CHOLESKY;
-}
-
-int kn_ridge_choose_holdout_with(kn_ridge_search how, const double *g, const double *b, size_t m,
-                                 size_t C, const float *h, const int32_t *y, size_t n_hold,
-                                 const uint8_t *allowed, double *factor, kn_ridge_choice *out,
-                                 kn_error *err)
-{
-    return use_cholesky(how, m)
-               ? holdout_cholesky(g, b, m, C, h, y, n_hold, allowed, factor, out, err)
-               : holdout_tridiagonal(g, b, m, C, h, y, n_hold, allowed, factor, out, err);
-}
-
-int kn_ridge_choose_gcv_with(kn_ridge_search how, const double *g, const double *b, size_t m,
-                             size_t C, double n_seen, double *factor, kn_ridge_choice *out,
-                             kn_error *err)
-{
-    return use_cholesky(how, m) ? gcv_cholesky(g, b, m, C, n_seen, factor, out, err)
-                                : gcv_tridiagonal(g, b, m, C, n_seen, factor, out, err);
+    if (!rc && !isfinite(best))
+        rc = kn_fail(err, KN_EINVAL,
+                     "ridge: GCV found no usable lambda on the grid (n=%g samples, m=%zu)",
+                     n_seen, m);
+    return rc;
 }
 
 int kn_ridge_choose_holdout(const double *g, const double *b, size_t m, size_t C,

@@ -328,10 +328,10 @@ static void test_choices_match_direct(void **state)
         if (gcv < best_gcv)
             best_gcv = gcv, gcv_lam = lam;
     }
-    /* Both grid evaluations (one tridiagonal reduction; a Cholesky per value) and the default. */
-    const kn_ridge_search how[3] = {KN_RIDGE_SEARCH_AUTO, KN_RIDGE_SEARCH_TRIDIAGONAL,
-                                    KN_RIDGE_SEARCH_CHOLESKY};
-    for (int hw = 0; hw < 3; hw++) {
+    /* Every grid evaluation (tridiagonal, a Cholesky per value, band) and the default. */
+    const kn_ridge_search how[4] = {KN_RIDGE_SEARCH_AUTO, KN_RIDGE_SEARCH_TRIDIAGONAL,
+                                    KN_RIDGE_SEARCH_CHOLESKY, KN_RIDGE_SEARCH_BAND};
+    for (int hw = 0; hw < 4; hw++) {
         assert_int_equal(kn_ridge_choose_holdout_with(how[hw], G, B, M, C, hh, yh, NH, allowed,
                                                       factor, &ch, &err),
                          0);
