@@ -138,6 +138,10 @@ struct kn_bench_driver {
     int (*run_items)(void *ctx, const bench_plan *pl, size_t n_methods, bench_run *runs,
                      size_t *n_runs, int *write_reports, kn_error *err);
     void *ctx;
+    /* Optional, around kn_bench_run's data load (every path past before_load passes
+     * after_load): the MPI sweep lets rank 0 load first, so its caches are warm for the rest. */
+    void (*before_load)(void *ctx);
+    void (*after_load)(void *ctx);
 };
 
 /* The local pool (bench_pool.c): the parent's driver, which starts the workers (o->worker_argv)

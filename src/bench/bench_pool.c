@@ -156,7 +156,7 @@ static int worker_items(void *ctx, const bench_plan *pl, size_t n_methods, bench
     }
 }
 
-static const struct kn_bench_driver worker_driver = {worker_items, NULL};
+static const struct kn_bench_driver worker_driver = {worker_items, NULL, NULL, NULL};
 
 const struct kn_bench_driver *bench_pool_worker_driver(void) { return &worker_driver; }
 
@@ -567,6 +567,6 @@ static int pool_items(void *ctx, const bench_plan *pl, size_t n_methods, bench_r
     return rc;
 }
 
-static const struct kn_bench_driver pool_driver = {pool_items, NULL};
+static const struct kn_bench_driver pool_driver = {pool_items, NULL, NULL, NULL};
 
 const struct kn_bench_driver *bench_pool_driver(void) { return &pool_driver; }

@@ -644,13 +644,17 @@ int kn_bench_run(const kn_bench_options *o, kn_error *err)
     kn_split sp;
     char features_label[600];
     double t0 = kn_seconds();
+    const struct kn_bench_driver *d = o->driver;
+    if (d && d->before_load)
+        d->before_load(d->ctx);
     /* The items first: a typo must not cost loading the data (or training the extractor). */
     int rc = kn_bench_run_split(o, NULL, NULL, NULL, err);
-    if (rc)
-        return rc;
-    if (kn_experiment_check(&s, err))
-        return err ? err->code : KN_EINVAL;
-    rc = kn_experiment_load_data(&s, &cb, &sp, features_label, sizeof features_label, err);
+    if (!rc && kn_experiment_check(&s, err))
+        rc = err ? err->code : KN_EINVAL;
+    if (!rc)
+        rc = kn_experiment_load_data(&s, &cb, &sp, features_label, sizeof features_label, err);
+    if (d && d->after_load)
+        d->after_load(d->ctx);
     if (rc)
         return rc;
     if (o->log)
