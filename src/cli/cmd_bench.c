@@ -97,11 +97,14 @@ static int bench_on(const char *dataset, int argc, char **argv)
         "takes the paper's settings unless M:key=value says otherwise). "
         "Finished runs are cached there, keyed by everything that affects them, so an "
         "interrupted or extended benchmark resumes. For a named set run `kenyon data fetch` "
-        "first. Under `mpirun -n N` the runs are spread over the ranks: rank 0 hands out the "
-        "uncached ones, most expensive first, and writes the reports (the same as one process "
-        "writes, apart from timings); it only dispatches, so start one rank more than cores. A "
-        "failed run fails the job with \"rank R of N: reason\" and no report; finished runs stay "
-        "cached for the next start.",
+        "first. The runs go to --jobs worker processes at once, most expensive first, each "
+        "at --threads-per-run threads, so the numbers do not depend on --jobs. A run that "
+        "fails (training diverged) is listed in report.md and summary.json and the others go "
+        "on; the exit status is then 3, with every output written. Under `mpirun -n N` the "
+        "runs are spread over the ranks instead: rank 0 hands out the uncached ones and writes "
+        "the reports (the same as one process writes, apart from timings); it only "
+        "dispatches, so start one rank more than cores. Any other failure stops the job with "
+        "\"rank R of N: reason\" and no report; finished runs stay cached for the next start.",
         opts};
     int pr = kn_opts_parse(&spec, argc, argv, NULL, 0, NULL);
     if (pr != KN_OPTS_OK)
