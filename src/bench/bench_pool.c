@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -112,6 +113,9 @@ static int worker_items(void *ctx, const bench_plan *pl, size_t n_methods, bench
         return kn_fail(err, KN_EINVAL, "--pool-worker: file descriptor %d is not open (the "
                        "option is for the worker processes kenyon bench --jobs starts)",
                        RESULT_FD);
+    /* A parent that is killed cannot read results: stop with it instead of finishing a run
+     * nobody waits for. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     pool_msg m;
     memset(&m, 0, sizeof m);
     m.kind = MSG_READY;
