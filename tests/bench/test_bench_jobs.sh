@@ -32,9 +32,9 @@ for n in 2 3; do
   out=$("$KENYON" "${B[@]}" --jobs $n --out j$n 2>&1) || { fail "--jobs $n failed: $out"; continue; }
   same_reports "--jobs $n" j1 j$n
   grep -q "8 runs to do on $n worker processes, 1 BLAS/OpenMP thread each" <<<"$out" || fail "--jobs $n: no pool line: $out"
-  # Every run ran once, in a worker, and was logged once; each worker had work.
+  # Every run ran once, in a worker, and was logged once (which worker gets which run depends
+  # on which is ready first: with runs this short one worker may do them all).
   [ "$(grep -c '(worker [1-9])$' <<<"$out")" -eq 8 ] || fail "--jobs $n: not 8 runs in workers: $out"
-  for w in $(seq 1 $n); do grep -q "(worker $w)$" <<<"$out" || fail "--jobs $n: worker $w ran nothing: $out"; done
   [ "$(ls j$n/cache/*.json | wc -l)" -eq 8 ] || fail "--jobs $n: not 8 cache entries"
   # The parent's peak counts itself and its workers: more than the largest single run.
   awk -F'[:,]' '/"job_peak_rss_mb"/ { job = $2 } /"peak_rss_mb_max"/ { if ($2 > run) run = $2 }
