@@ -57,6 +57,22 @@ typedef struct kn_bench_options {
     const struct kn_bench_driver *driver; /* NULL (default): the (method, seed) items run here,
                               one after another. The kenyon CLI sets it under mpirun to spread
                               them over the ranks; the type is internal to kenyon. */
+    int threads_per_run;   /* BLAS/OpenMP threads of every (method, seed) run: 1 (default). The
+                              back-prop methods' numbers depend on it at float-rounding level,
+                              so a fixed count gives the same numbers on any machine and for
+                              any `jobs`; it is part of every cache key and of the reports. */
+    int jobs;              /* runs at once, each in a worker process of its own: 0 (default)
+                              the CPUs this process may use; 1 one run after another in this
+                              process. Workers need worker_argv. Results do not depend on it. */
+    const char *const *worker_argv; /* the command that starts a worker of this benchmark: the
+                              same options plus the CLI's hidden --pool-worker (NULL-terminated;
+                              argv[0] the program). NULL: every run in this process. */
+    int pool_worker;       /* this process is such a worker: it runs the items its parent
+                              sends on stdin and answers on file descriptor 3 (kenyon only). */
+    int *n_failed;         /* when not NULL, receives the number of failed runs: a run that
+                              fails (e.g. training diverged) is listed in the reports, the
+                              others go on, and kn_bench_run then returns KN_ESTATE after
+                              writing every output. */
 } kn_bench_options;
 
 void kn_bench_options_default(kn_bench_options *o);

@@ -124,6 +124,33 @@ void bench_eta_progress(const bench_eta *e, size_t current, double frac, double 
     *total = d + rest;
 }
 
+typedef struct costed_item {
+    double cost;
+    size_t item;
+} costed_item;
+
+/* Most expensive first; equal costs keep the item order. */
+static int by_cost(const void *a, const void *b)
+{
+    const costed_item *x = a, *y = b;
+    if (x->cost != y->cost)
+        return x->cost > y->cost ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+void bench_eta_order(const bench_eta *e, size_t *items, size_t n)
+{
+    costed_item *c = malloc(sizeof *c * (n ? n : 1));
+    if (!c)
+        return; /* out of memory: the order given is a valid, if slower, schedule */
+    for (size_t i = 0; i < n; i++)
+        c[i] = (costed_item){items[i] < e->n ? e->prior[items[i]] : 0, items[i]};
+    qsort(c, n, sizeof *c, by_cost);
+    for (size_t i = 0; i < n; i++)
+        items[i] = c[i].item;
+    free(c);
+}
+
 void bench_seeded_order(uint64_t seed, int32_t *order, size_t n)
 {
     kn_rng r;

@@ -18,6 +18,8 @@ typedef struct bench_run {
     int from_cache;
     const int32_t *order; /* the class order of this run (NULL: label order); borrowed */
     size_t n_order;
+    int failed;           /* the run stopped with an error (res is empty, error says why) */
+    char error[KN_ERROR_MSG_MAX];
 } bench_run;
 
 /* The class order a seed draws with --class-order random: a permutation of 0..n-1 from a
@@ -52,6 +54,11 @@ double bench_eta_item_cost(const bench_eta *e, size_t i);
  * and the total (done plus what is still expected). */
 void bench_eta_progress(const bench_eta *e, size_t current, double frac, double *done,
                         double *total);
+
+/* Sorts items (indices into e) most expensive first by their prior cost, equal costs in item
+ * order: the order in which the local pool and the MPI sweep hand runs out, so the longest
+ * runs start first and the short ones fill the gaps at the end. */
+void bench_eta_order(const bench_eta *e, size_t *items, size_t n);
 
 /* 64-bit FNV-1a, for cache keys (not for security). */
 uint64_t bench_fnv1a(uint64_t h, const void *data, size_t n);
@@ -100,6 +107,7 @@ typedef struct bench_plan {
     size_t n_classes;
     kn_progress *bar;
     bench_eta *eta;
+    long *job_peak_rss_kb; /* out: the whole job's peak resident KB, set by whoever runs */
 } bench_plan;
 
 /* Runs item (mi, si) (method mi, seed si), or finds it in the cache, and stores a new result
@@ -110,6 +118,17 @@ int bench_run_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, k
  * caller frees run->res), 0 when the item has still to run, negative on error. */
 int bench_find_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, kn_error *err);
 
+/* Looks every item of the plan up in the cache: found ones go into runs[item] with have[item]
+ * set and are marked cached in the estimate; the others are listed in todo (room for every
+ * item), most expensive first (bench_eta_order). Returns 0 or an error. */
+int bench_plan_todo(const bench_plan *pl, bench_run *runs, unsigned char *have, size_t *todo,
+                    size_t *n_todo, kn_error *err);
+/* The line per finished run on o->log ("where": "  (cached)", "  (rank 2)", "" ...); a failed
+ * run's line gives its error. Clears the progress display's line first. */
+void bench_log_run(const bench_plan *pl, const bench_run *run, const char *where);
+/* Sets the BLAS and OpenMP thread counts of this process (bench_cache_key reads them). */
+void bench_set_threads(int n);
+
 /* A driver that runs a plan's items some other way than one after another in this process
  * (kn_bench_options.driver; the CLI's MPI sweep). run_items receives the plan and its n_methods;
  * on the process that writes the reports it fills runs[mi * n_seeds + si] for every item, in
@@ -119,7 +138,29 @@ struct kn_bench_driver {
     int (*run_items)(void *ctx, const bench_plan *pl, size_t n_methods, bench_run *runs,
                      size_t *n_runs, int *write_reports, kn_error *err);
     void *ctx;
+    /* Optional, around kn_bench_run's data load (every path past before_load passes
+     * after_load): the MPI sweep lets rank 0 load first, so its caches are warm for the rest. */
+    void (*before_load)(void *ctx);
+    void (*after_load)(void *ctx);
 };
+
+/* The local pool (bench_pool.c): the parent's driver, which starts the workers (o->worker_argv)
+ * and hands the uncached items out most expensive first, one at a time per worker, then reads
+ * every result back from the cache; and the worker's driver, which runs what its parent sends.
+ * bench_online_cpus is the default worker count: the CPUs this process may run on. */
+const struct kn_bench_driver *bench_pool_driver(void);
+const struct kn_bench_driver *bench_pool_worker_driver(void);
+int bench_online_cpus(void);
+
+/* What the reports say about the job besides its runs: the thread count of every run, the runs
+ * that failed (method, seed, error), and the peak resident memory of the whole job (this
+ * process plus its workers at once; 0 when not measured). */
+typedef struct bench_job_info {
+    int threads_per_run;
+    const bench_run *failed;
+    size_t n_failed;
+    long job_peak_rss_kb;
+} bench_job_info;
 
 /* Is this a setting the fly paper measured (MNIST-20, 2 classes per task in label order,
  * pixels or LeNet5 features; or CIFAR-100, 4 classes per task in label order, ResNet-18
@@ -177,6 +218,6 @@ int bench_write_html(const char *out_dir, const char *report_md, const char *con
 int bench_write_reports(const kn_bench_options *o, const bench_run *runs, size_t n_runs,
                         const char *const *methods, size_t n_methods, const char *data_source,
                         const char *features_label, size_t n_train, size_t n_test,
-                        int classes_per_task, kn_error *err);
+                        int classes_per_task, const bench_job_info *job, kn_error *err);
 
 #endif

@@ -249,7 +249,7 @@ static void add_ms(cJSON *o, const char *name, double mean, double sd)
 static int write_summary_json(const kn_bench_options *o, const method_stats *st, size_t n_methods,
                               const bench_run *runs, size_t n_runs, const char *source,
                               const char *features, size_t n_train, size_t n_test, int cpt,
-                              kn_error *err)
+                              const bench_job_info *job, kn_error *err)
 {
     cJSON *root = cJSON_CreateObject();
     if (!root)
@@ -263,6 +263,16 @@ static int write_summary_json(const kn_bench_options *o, const method_stats *st,
     cJSON_AddNumberToObject(root, "classes_per_task", cpt);
     cJSON_AddNumberToObject(root, "batch", (double)o->batch);
     cJSON_AddBoolToObject(root, "quick", o->quick);
+    cJSON_AddNumberToObject(root, "threads_per_run", job->threads_per_run);
+    cJSON_AddNumberToObject(root, "job_peak_rss_mb", job->job_peak_rss_kb / 1024.0);
+    cJSON *failed = cJSON_AddArrayToObject(root, "failed_runs");
+    for (size_t i = 0; failed && i < job->n_failed; i++) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "method", job->failed[i].method);
+        cJSON_AddNumberToObject(f, "seed", (double)job->failed[i].seed);
+        cJSON_AddStringToObject(f, "error", job->failed[i].error);
+        cJSON_AddItemToArray(failed, f);
+    }
     cJSON *orders = cJSON_AddObjectToObject(root, "class_order_per_seed");
     for (size_t i = 0; orders && i < n_runs; i++) {
         char key[32];
@@ -407,7 +417,7 @@ static void without_machine_paths(const char *text, const char *out_dir, char *b
 static void report_md_text(FILE *f, const kn_bench_options *o, const method_stats *st,
                            size_t n_methods, const bench_run *runs, size_t n_runs,
                            const char *source, const char *features, size_t n_train,
-                           size_t n_test, int cpt)
+                           size_t n_test, int cpt, const bench_job_info *job)
 {
     const bench_paper_table *pt = bench_paper_table_for(o, cpt);
     const int paper_cols = pt != NULL;
@@ -525,6 +535,14 @@ static void report_md_text(FILE *f, const kn_bench_options *o, const method_stat
         cell(f, s->train_mean, s->train_sd);
         fprintf(f, " %.2f | %.0f |\n", s->eval_mean, s->rss_max_mb);
     }
+    if (job->n_failed) {
+        fprintf(f, "\n## Failed runs\n\n%zu run%s failed and %s not in the tables above:\n\n",
+                job->n_failed, job->n_failed == 1 ? "" : "s",
+                job->n_failed == 1 ? "is" : "are");
+        for (size_t i = 0; i < job->n_failed; i++)
+            fprintf(f, "- %s seed %" PRIu64 ": %s\n", job->failed[i].method,
+                    job->failed[i].seed, job->failed[i].error);
+    }
     fprintf(f, "\n## Figures\n\n- `accuracy_vs_classes.png` (.svg): accuracy over the classes "
                "trained so far, mean with a ± 1 sd band (the paper's Fig. 2A).\n"
                "- `memory_loss.png` (.svg): memory loss per method with ± 1 sd error bars "
@@ -538,14 +556,15 @@ static void report_md_text(FILE *f, const kn_bench_options *o, const method_stat
 static int write_report_md(const kn_bench_options *o, const method_stats *st, size_t n_methods,
                            const bench_run *runs, size_t n_runs, const char *source,
                            const char *features, size_t n_train, size_t n_test, int cpt,
-                           char **text, kn_error *err)
+                           const bench_job_info *job, char **text, kn_error *err)
 {
     *text = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(text, &len);
     if (!mem)
         return kn_fail(err, KN_ENOMEM, "out of memory (report text)");
-    report_md_text(mem, o, st, n_methods, runs, n_runs, source, features, n_train, n_test, cpt);
+    report_md_text(mem, o, st, n_methods, runs, n_runs, source, features, n_train, n_test, cpt,
+                   job);
     if (fclose(mem) != 0 || !*text) {
         free(*text);
         *text = NULL;
@@ -710,7 +729,7 @@ out:
 int bench_write_reports(const kn_bench_options *o, const bench_run *runs, size_t n_runs,
                         const char *const *methods, size_t n_methods, const char *data_source,
                         const char *features_label, size_t n_train, size_t n_test,
-                        int classes_per_task, kn_error *err)
+                        int classes_per_task, const bench_job_info *job, kn_error *err)
 {
     method_stats *st = calloc(n_methods, sizeof *st);
     if (!st)
@@ -723,11 +742,11 @@ int bench_write_reports(const kn_bench_options *o, const bench_run *runs, size_t
         rc = write_results_csv(o->out_dir, runs, n_runs, classes_per_task, err);
     if (!rc)
         rc = write_summary_json(o, st, n_methods, runs, n_runs, data_source, features_label,
-                                n_train, n_test, classes_per_task, err);
+                                n_train, n_test, classes_per_task, job, err);
     char *md = NULL;
     if (!rc)
         rc = write_report_md(o, st, n_methods, runs, n_runs, data_source, features_label,
-                             n_train, n_test, classes_per_task, &md, err);
+                             n_train, n_test, classes_per_task, job, &md, err);
     if (!rc)
         rc = write_plots(o, st, n_methods, classes_per_task, err);
     /* The page inlines the SVGs just written: the two summaries, then one matrix per method. */

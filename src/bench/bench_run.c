@@ -12,6 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cblas.h>
+#include <omp.h>
+
 #include "bench/bench_internal.h"
 #include "kenyon/data_load.h"
 #include "kenyon/experiment.h"
@@ -40,6 +43,13 @@ void kn_bench_options_default(kn_bench_options *o)
     o->quick_test_per_class = 50;
     o->classes_per_task = 2;
     o->batch = 64;
+    o->threads_per_run = 1;
+}
+
+void bench_set_threads(int n)
+{
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
 }
 
 /* Splits a comma list into at most max owned copies. */
@@ -265,16 +275,96 @@ int bench_run_item(const bench_plan *pl, size_t mi, size_t si, bench_run *run, k
     kn_experiment_callbacks cb = {.on_task = on_task, .before_train = reset_peak_memory,
                                   .ctx = &pc};
     kn_experiment_result er;
+    kn_error run_err;
+    kn_error_clear(&run_err);
     double t0 = kn_seconds();
-    rc = kn_experiment_run(&s, &cb, &er, err);
-    if (rc)
-        return rc;
+    if (kn_experiment_run(&s, &cb, &er, &run_err)) {
+        /* The run's own failure (training diverged, a setting the data refute) is its result:
+         * recorded for the reports, not cached (a later start tries again), and the
+         * benchmark goes on. */
+        bench_eta_mark_ran(pl->eta, item, kn_seconds() - t0);
+        run->failed = 1;
+        snprintf(run->error, sizeof run->error, "%s", run_err.msg[0] ? run_err.msg : "failed");
+        return KN_OK;
+    }
     run->res = er.run; /* ownership moves to the run record */
     bench_eta_mark_ran(pl->eta, item, kn_seconds() - t0);
     rc = bench_cache_store(path, key, pl->methods[mi], pl->seeds[si], &run->res, err);
     if (rc)
         kn_run_result_free(&run->res);
     return rc;
+}
+
+int bench_plan_todo(const bench_plan *pl, bench_run *runs, unsigned char *have, size_t *todo,
+                    size_t *n_todo, kn_error *err)
+{
+    *n_todo = 0;
+    for (size_t i = 0; i < pl->eta->n; i++) {
+        int found = bench_find_item(pl, i / pl->n_seeds, i % pl->n_seeds, &runs[i], err);
+        if (found < 0)
+            return found;
+        have[i] = (unsigned char)found;
+        if (found)
+            bench_eta_mark_cached(pl->eta, i);
+        else
+            todo[(*n_todo)++] = i;
+    }
+    bench_eta_order(pl->eta, todo, *n_todo);
+    return KN_OK;
+}
+
+void bench_log_run(const bench_plan *pl, const bench_run *run, const char *where)
+{
+    FILE *log = pl->o->log;
+    if (!log)
+        return;
+    if (pl->o->progress && isatty(STDERR_FILENO))
+        fprintf(stderr, "\r\033[K");
+    if (run->failed)
+        fprintf(log, "%-10s seed %-4" PRIu64 " FAILED: %s%s\n", run->method, run->seed,
+                run->error, where);
+    else
+        fprintf(log, "%-10s seed %-4" PRIu64 " final %.4f  memory loss %.4f  train %.2f s%s\n",
+                run->method, run->seed, run->res.final_accuracy, run->res.memory_loss,
+                run->res.train_seconds, where);
+    fflush(log);
+}
+
+/* "VmHWM" or "VmRSS" of this process in KB (0 where /proc is missing). */
+static long own_memory_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    long kb = 0;
+    size_t n = strlen(field);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':') {
+            kb = strtol(line + n + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb;
+}
+
+/* The runs one after another in this process (--jobs 1, or no way to start workers). */
+static int run_here(const bench_plan *pl, bench_run *runs, size_t *n_runs, kn_error *err)
+{
+    const size_t n_items = pl->eta->n;
+    long peak = own_memory_kb("VmHWM"); /* loading the data, before the runs reset the mark */
+    for (size_t i = 0; i < n_items; i++) {
+        bench_run *run = &runs[i];
+        int rc = bench_run_item(pl, i / pl->n_seeds, i % pl->n_seeds, run, err);
+        if (rc)
+            return rc;
+        *n_runs = i + 1;
+        if (!run->from_cache && !run->failed && run->res.peak_rss_kb > peak)
+            peak = run->res.peak_rss_kb;
+        bench_log_run(pl, run, run->from_cache ? "  (cached)" : "");
+    }
+    *pl->job_peak_rss_kb = peak;
+    return KN_OK;
 }
 
 int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char *data_source,
@@ -359,8 +449,18 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
             goto out_seeds;
         }
     }
+    if (o->threads_per_run < 1 || o->jobs < 0) {
+        rc = o->jobs < 0 ? kn_fail(err, KN_EINVAL, "--jobs: %d is negative (0: one per CPU)",
+                                   o->jobs)
+                         : kn_fail(err, KN_EINVAL, "--threads-per-run: %d must be at least 1",
+                                   o->threads_per_run);
+        goto out_seeds;
+    }
     if (!sp)
         goto out_seeds; /* the options are fine; nothing to run */
+    /* Every run at the same thread count, whichever process runs it: the cache keys and the
+     * numbers of the back-prop methods then do not depend on --jobs or on the machine. */
+    bench_set_threads(o->threads_per_run);
     const size_t n_classes = (size_t)kn_experiment_n_classes(sp);
     if (random_order) {
         orders = malloc(sizeof *orders * n_seeds * (n_classes ? n_classes : 1));
@@ -395,7 +495,6 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
     if (rc)
         goto out_seeds;
 
-    const int tty = isatty(STDERR_FILENO);
     if (o->log)
         fflush(o->log); /* keep stdout lines ahead of the progress display on stderr */
     kn_progress bar;
@@ -411,35 +510,72 @@ int kn_bench_run_split(const kn_bench_options *o, const kn_split *sp, const char
                 n_methods, n_seeds, ts.n_tasks, o->classes_per_task,
                 random_order ? "a seeded class order per seed" : "label order", sp->train.n,
                 sp->test.n, sp->train.d, features_label, o->out_dir);
+    long job_peak_kb = 0;
     bench_plan plan = {o, sp, &base, methods, chosen, seeds, n_seeds, features_label,
-                       bench_split_digest(sp), ts.n_tasks, orders, n_classes, &bar, &eta};
+                       bench_split_digest(sp), ts.n_tasks, orders, n_classes, &bar, &eta,
+                       &job_peak_kb};
+    /* Who runs the items: the caller's driver (the CLI's MPI sweep), this process as a worker
+     * of a parent's pool, a pool of workers, or this process one run after another. */
+    const struct kn_bench_driver *driver = o->driver;
+    if (!driver && o->pool_worker)
+        driver = bench_pool_worker_driver();
+    const int jobs = o->jobs > 0 ? o->jobs : bench_online_cpus();
+    if (!driver && jobs > 1 && o->worker_argv)
+        driver = bench_pool_driver();
     int write_reports = 1;
-    if (o->driver) /* another way of running the items (the CLI's MPI sweep) */
-        rc = o->driver->run_items(o->driver->ctx, &plan, n_methods, runs, &n_runs,
-                                  &write_reports, err);
-    for (size_t mi = 0; mi < n_methods && !rc && !o->driver; mi++)
-        for (size_t si = 0; si < n_seeds && !rc; si++) {
-            bench_run *run = &runs[n_runs];
-            rc = bench_run_item(&plan, mi, si, run, err);
-            if (rc)
-                break;
-            n_runs++;
-            if (o->log) {
-                if (tty && o->progress)
-                    fprintf(stderr, "\r\033[K");
-                fprintf(o->log,
-                        "%-10s seed %-4" PRIu64 " final %.4f  memory loss %.4f  train %.2f s"
-                        "%s\n",
-                        run->method, run->seed, run->res.final_accuracy, run->res.memory_loss,
-                        run->res.train_seconds, run->from_cache ? "  (cached)" : "");
-                fflush(o->log);
-            }
-        }
+    if (driver)
+        rc = driver->run_items(driver->ctx, &plan, n_methods, runs, &n_runs, &write_reports,
+                               err);
+    else
+        rc = run_here(&plan, runs, &n_runs, err);
     kn_progress_finish(&bar, rc ? "stopped" : NULL);
-    if (!rc && write_reports)
-        rc = bench_write_reports(o, runs, n_runs, methods, n_methods, data_source,
-                                 features_label, sp->train.n, sp->test.n, o->classes_per_task,
-                                 err);
+    /* The reports take the runs that finished; the failed ones are listed beside them, and a
+     * method none of whose seeds finished has no row. */
+    size_t n_ok = 0, n_bad = 0, n_rows = 0;
+    bench_run *ok = NULL, *bad = NULL;
+    const char **rows = NULL;
+    if (!rc && write_reports) {
+        ok = malloc(sizeof *ok * (n_runs ? n_runs : 1));
+        bad = malloc(sizeof *bad * (n_runs ? n_runs : 1));
+        rows = malloc(sizeof *rows * n_methods);
+        if (!ok || !bad || !rows)
+            rc = kn_fail(err, KN_ENOMEM, "out of memory");
+    }
+    if (!rc && write_reports) {
+        for (size_t i = 0; i < n_runs; i++) {
+            if (runs[i].failed)
+                bad[n_bad++] = runs[i];
+            else
+                ok[n_ok++] = runs[i];
+        }
+        for (size_t mi = 0; mi < n_methods; mi++)
+            for (size_t i = 0; i < n_ok; i++)
+                if (ok[i].method == methods[mi]) {
+                    rows[n_rows++] = methods[mi];
+                    break;
+                }
+        if (o->log && n_bad)
+            fprintf(o->log, "%zu of %zu runs failed (listed in report.md and summary.json)\n",
+                    n_bad, n_runs);
+        bench_job_info job = {o->threads_per_run, bad, n_bad, job_peak_kb};
+        if (n_ok)
+            rc = bench_write_reports(o, ok, n_ok, rows, n_rows, data_source, features_label,
+                                     sp->train.n, sp->test.n, o->classes_per_task, &job, err);
+        else
+            rc = kn_fail(err, KN_ESTATE, "all %zu runs failed, so there is no report; the "
+                         "first: %s seed %" PRIu64 ": %.300s", n_runs, bad[0].method,
+                         bad[0].seed, bad[0].error);
+        if (!rc && o->n_failed)
+            *o->n_failed = (int)n_bad; /* the outputs are written */
+        if (!rc && n_bad)
+            rc = kn_fail(err, KN_ESTATE, "%zu of %zu runs failed (the first: %s seed %" PRIu64
+                         ": %.300s); every output is written, the failed runs are listed in "
+                         "%.200s/report.md", n_bad, n_runs, bad[0].method, bad[0].seed,
+                         bad[0].error, o->out_dir);
+    }
+    free(ok);
+    free(bad);
+    free(rows);
     for (size_t i = 0; i < n_runs; i++)
         kn_run_result_free(&runs[i].res);
     free(runs);
@@ -508,13 +644,17 @@ int kn_bench_run(const kn_bench_options *o, kn_error *err)
     kn_split sp;
     char features_label[600];
     double t0 = kn_seconds();
+    const struct kn_bench_driver *d = o->driver;
+    if (d && d->before_load)
+        d->before_load(d->ctx);
     /* The items first: a typo must not cost loading the data (or training the extractor). */
     int rc = kn_bench_run_split(o, NULL, NULL, NULL, err);
-    if (rc)
-        return rc;
-    if (kn_experiment_check(&s, err))
-        return err ? err->code : KN_EINVAL;
-    rc = kn_experiment_load_data(&s, &cb, &sp, features_label, sizeof features_label, err);
+    if (!rc && kn_experiment_check(&s, err))
+        rc = err ? err->code : KN_EINVAL;
+    if (!rc)
+        rc = kn_experiment_load_data(&s, &cb, &sp, features_label, sizeof features_label, err);
+    if (d && d->after_load)
+        d->after_load(d->ctx);
     if (rc)
         return rc;
     if (o->log)

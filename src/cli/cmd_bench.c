@@ -3,6 +3,7 @@
  * when fetched) or on the user's own files (`kenyon bench --train-x F --train-y F --test-x F
  * --test-y F`). kenyon/bench.h does the work. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -23,6 +24,7 @@ static int bench_on(const char *dataset, int argc, char **argv)
     o.out_dir = default_out;
     int quiet = 0, no_progress = 0, no_balance = 0, classes_per_task = o.classes_per_task;
     int batch = (int)o.batch;
+    int jobs = 0, threads_per_run = o.threads_per_run, pool_worker = 0;
     const char *seeds = NULL;
     /* Each verb's own default: cifar100's preset leaves o.features unset (ResNet-18). */
     const char *features_help =
@@ -69,6 +71,13 @@ static int bench_on(const char *dataset, int argc, char **argv)
         {"quick", KN_OPT_FLAG, &o.quick,
          "96 training and 50 test samples per class (cifar100: 16 and 10, without offline, "
          "fly-ridge, gem and bir unless named), seeds 1 and 12: a look in under two minutes"},
+        {"jobs", KN_OPT_INT, &jobs,
+         "runs at once, each in a worker process of its own (0: one per CPU this process may "
+         "use; 1: one after another in this process); the numbers do not depend on it"},
+        {"threads-per-run", KN_OPT_INT, &threads_per_run,
+         "BLAS/OpenMP threads of every run, whatever --jobs is (the back-prop methods' numbers "
+         "depend on it at float-rounding level; part of the cache key and the report)"},
+        {"pool-worker", KN_OPT_FLAG, &pool_worker, NULL /* hidden: a worker of --jobs */},
         {"no-progress", KN_OPT_FLAG, &no_progress, "no progress display on stderr"},
         {"quiet", KN_OPT_FLAG, &quiet, "print only errors"},
         {NULL, 0, NULL, NULL},
@@ -95,11 +104,14 @@ static int bench_on(const char *dataset, int argc, char **argv)
         "takes the paper's settings unless M:key=value says otherwise). "
         "Finished runs are cached there, keyed by everything that affects them, so an "
         "interrupted or extended benchmark resumes. For a named set run `kenyon data fetch` "
-        "first. Under `mpirun -n N` the runs are spread over the ranks: rank 0 hands out the "
-        "uncached ones, most expensive first, and writes the reports (the same as one process "
-        "writes, apart from timings); it only dispatches, so start one rank more than cores. A "
-        "failed run fails the job with \"rank R of N: reason\" and no report; finished runs stay "
-        "cached for the next start.",
+        "first. The runs go to --jobs worker processes at once, most expensive first, each "
+        "at --threads-per-run threads, so the numbers do not depend on --jobs. A run that "
+        "fails (training diverged) is listed in report.md and summary.json and the others go "
+        "on; the exit status is then 3, with every output written. Under `mpirun -n N` the "
+        "runs are spread over the ranks instead: rank 0 hands out the uncached ones and writes "
+        "the reports (the same as one process writes, apart from timings); it only "
+        "dispatches, so start one rank more than cores. Any other failure stops the job with "
+        "\"rank R of N: reason\" and no report; finished runs stay cached for the next start.",
         opts};
     int pr = kn_opts_parse(&spec, argc, argv, NULL, 0, NULL);
     if (pr != KN_OPTS_OK)
@@ -113,7 +125,36 @@ static int bench_on(const char *dataset, int argc, char **argv)
         fprintf(stderr, "kenyon %s: --batch: %d must be at least 1\n", name, batch);
         return 2;
     }
+    if (jobs < 0 || threads_per_run < 1) {
+        fprintf(stderr, "kenyon %s: --%s: %d must be at least %d\n", name,
+                jobs < 0 ? "jobs" : "threads-per-run", jobs < 0 ? jobs : threads_per_run,
+                jobs < 0 ? 0 : 1);
+        return 2;
+    }
+    /* A worker is this program started again with the same options and --pool-worker. */
+    const char **worker_argv = malloc(sizeof *worker_argv * ((size_t)argc + 5));
+    if (!worker_argv) {
+        fprintf(stderr, "kenyon %s: out of memory\n", name);
+        return 1;
+    }
+    worker_argv[0] = "/proc/self/exe";
+    worker_argv[1] = "bench";
+    worker_argv[2] = dataset ? dataset : "files";
+    for (int i = 0; i < argc; i++)
+        worker_argv[3 + i] = argv[i];
+    worker_argv[3 + argc] = "--pool-worker";
+    worker_argv[4 + argc] = NULL;
+    o.worker_argv = worker_argv;
+    o.jobs = jobs;
+    o.threads_per_run = threads_per_run;
+    o.pool_worker = pool_worker;
+    if (pool_worker)
+        quiet = 1; /* the parent logs and reports */
+    int n_failed = 0;
+    o.n_failed = &n_failed;
 #ifdef KENYON_HAVE_MPI
+    if (kn_mpi_active())
+        o.jobs = 1; /* under mpirun the ranks are the workers */
     if (kn_mpi_size() > 1) { /* a sweep over the ranks: rank 0 alone logs and reports */
         o.driver = kn_mpi_sweep_driver();
         if (kn_mpi_rank() != 0)
@@ -129,9 +170,11 @@ static int bench_on(const char *dataset, int argc, char **argv)
     kn_error err;
     kn_error_clear(&err);
     int rc = kn_bench_run(&o, &err);
+    free(worker_argv);
     if (rc) {
         fprintf(stderr, "kenyon %s: %s\n", name, err.msg);
-        return rc == -1 ? 2 : 1;
+        /* 3: some runs failed, every output is written; 2: bad options; 1: no report. */
+        return n_failed > 0 && rc == KN_ESTATE ? 3 : rc == -1 ? 2 : 1;
     }
     if (!quiet)
         printf("wrote %s/report.md, report.html, results.csv, summary.json and plots\n",

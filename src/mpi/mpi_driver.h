@@ -57,11 +57,13 @@ void kn_mpi_run_begin(kn_mpi_run *mr, kn_experiment_spec *s, kn_experiment_callb
 int kn_mpi_run_end(kn_mpi_run *mr, int rc, kn_error *err);
 
 /* `mpirun -n N kenyon bench ...` (mpi_sweep.c): the driver to put into kn_bench_options.driver
- * when N > 1. Every rank loads the data; rank 0 hands out the (method, seed) items not yet in
- * the result cache, most expensive first, one at a time to the other ranks as they finish, and
- * writes the reports from the cache; the other ranks run what they are given and write nothing
- * but cache entries (quiet them: no log, no progress display). A failed item makes rank 0 fail
- * with "rank R of N: reason" and no report. */
+ * when N > 1. Every rank loads the data, rank 0 first (the others wait, then read its warm
+ * caches); rank 0 hands out the (method, seed) items not yet in the result cache, most
+ * expensive first, one at a time to the other ranks as they finish, and writes the reports from
+ * the cache; the other ranks run what they are given and write nothing but cache entries
+ * (quiet them: no log, no progress display). A run that fails is listed in the reports and the
+ * sweep goes on; any other failure makes rank 0 fail with "rank R of N: reason" and no report,
+ * stopping the runs in progress on the other ranks. */
 struct kn_bench_driver;
 const struct kn_bench_driver *kn_mpi_sweep_driver(void);
 

@@ -16,9 +16,16 @@
  * exactly as a single process does. Every wait (the dispatcher's for results, a worker's for its
  * next job) sleeps between polls instead of spinning (mpi_wait.h).
  *
- * A failed item stops the hand-out: the jobs still running finish (their results are valid
- * cache entries, which a re-run reuses), then every worker is stopped and rank 0 fails with
- * "rank R of N: reason" of the first failure; no report is written. */
+ * A run that fails (training diverged, a setting the data refute) is reported back with its
+ * error and listed in the reports, as in a single process; the sweep goes on. Any other
+ * failure (a worker cannot store its result, rank 0 cannot read it back, an MPI call fails)
+ * stops the job: rank 0 says "rank R of N: reason", and when runs are still in progress on
+ * other ranks it stops them with MPI_Abort rather than wait minutes for results it would not
+ * use (the finished runs stay cached for the next start). No report is written.
+ *
+ * Loading the data: rank 0 loads first and the other ranks wait for it (before_load and
+ * after_load below), so a cold LeNet5 feature cache is trained once, on rank 0, and read by
+ * the others, instead of every rank training the same extractor at once. */
 #include <inttypes.h>
 #include <mpi.h>
 #include <stdint.h>
@@ -33,11 +40,12 @@
 
 #define TAG_JOB 1601    /* rank 0 -> worker: int64 item index, or -1: stop */
 #define TAG_RESULT 1602 /* worker -> rank 0: a sweep_result */
+#define TAG_DATA 1603   /* rank 0 -> the others: it has loaded the data (its caches are warm) */
 
 typedef struct sweep_result {
     int64_t item;
-    int32_t failed;
-    int32_t unused;
+    int32_t failed;     /* the worker cannot go on: the job stops */
+    int32_t run_failed; /* the run itself failed (msg says why): listed, the sweep goes on */
     double seconds;
     char msg[KN_ERROR_MSG_MAX];
 } sweep_result;
@@ -78,8 +86,11 @@ static int work(const bench_plan *pl, kn_error *err)
             if (rc) {
                 r.failed = 1;
                 snprintf(r.msg, sizeof r.msg, "%s", e.msg[0] ? e.msg : "failed");
-            } else
+            } else {
+                r.run_failed = run.failed;
+                snprintf(r.msg, sizeof r.msg, "%s", run.error);
                 kn_run_result_free(&run.res);
+            }
         }
         if (kn_mpi_idle_send(&r, (int)sizeof r, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD) !=
             MPI_SUCCESS)
@@ -90,18 +101,10 @@ static int work(const bench_plan *pl, kn_error *err)
 /* The per-run line a single process prints, with the rank that ran it. */
 static void log_run(const bench_plan *pl, const bench_run *run, int rank)
 {
-    FILE *log = pl->o->log;
-    if (!log)
-        return;
-    if (pl->o->progress && isatty(STDERR_FILENO))
-        fprintf(stderr, "\r\033[K");
     char where[32] = "  (cached)";
     if (rank > 0)
         snprintf(where, sizeof where, "  (rank %d)", rank);
-    fprintf(log, "%-10s seed %-4" PRIu64 " final %.4f  memory loss %.4f  train %.2f s%s\n",
-            run->method, run->seed, run->res.final_accuracy, run->res.memory_loss,
-            run->res.train_seconds, where);
-    fflush(log);
+    bench_log_run(pl, run, where);
 }
 
 static void show_progress(const bench_plan *pl, const char *detail)
@@ -112,26 +115,12 @@ static void show_progress(const bench_plan *pl, const char *detail)
     kn_progress_update(pl->bar, (size_t)(done * 1000.0 + 0.5), detail);
 }
 
-typedef struct pending {
-    double cost;
-    size_t item;
-} pending;
-
-/* Most expensive first; equal costs keep the item order. */
-static int by_cost(const void *a, const void *b)
-{
-    const pending *x = a, *y = b;
-    if (x->cost != y->cost)
-        return x->cost > y->cost ? -1 : 1;
-    return x->item < y->item ? -1 : x->item > y->item;
-}
-
 /* Rank 0: hands out the items not in the cache, collects the outcomes, reads the results. */
 static int dispatch(const bench_plan *pl, int size, bench_run *runs, size_t *n_runs,
                     kn_error *err)
 {
     const size_t n_items = pl->eta->n;
-    pending *todo = malloc(sizeof *todo * (n_items ? n_items : 1));
+    size_t *todo = malloc(sizeof *todo * (n_items ? n_items : 1));
     unsigned char *have = calloc(n_items ? n_items : 1, 1);
     int *holder = calloc(n_items ? n_items : 1, sizeof *holder); /* the worker given item i */
     if (!todo || !have || !holder) {
@@ -141,19 +130,10 @@ static int dispatch(const bench_plan *pl, int size, bench_run *runs, size_t *n_r
         return kn_fail(err, KN_ENOMEM, "out of memory");
     }
     size_t n_todo = 0;
-    int rc = KN_OK;
-    for (size_t i = 0; i < n_items && !rc; i++) {
-        int found = bench_find_item(pl, i / pl->n_seeds, i % pl->n_seeds, &runs[i], err);
-        if (found < 0)
-            rc = found;
-        else if (found) {
-            have[i] = 1;
-            bench_eta_mark_cached(pl->eta, i);
+    int rc = bench_plan_todo(pl, runs, have, todo, &n_todo, err);
+    for (size_t i = 0; i < n_items && !rc; i++)
+        if (have[i])
             log_run(pl, &runs[i], 0);
-        } else
-            todo[n_todo++] = (pending){pl->eta->prior[i], i};
-    }
-    qsort(todo, n_todo, sizeof *todo, by_cost);
     if (!rc)
         show_progress(pl, "dispatching");
 
@@ -168,12 +148,12 @@ static int dispatch(const bench_plan *pl, int size, bench_run *runs, size_t *n_r
     size_t next = 0;
     int busy = 0;
     for (int w = 1; w < size && failed_rank < 0 && next < n_todo; w++) {
-        if (send_job((int64_t)todo[next].item, w)) {
+        if (send_job((int64_t)todo[next], w)) {
             failed_rank = 0;
             snprintf(failure, sizeof failure, "MPI_Send of a job to rank %d failed", w);
             break;
         }
-        holder[todo[next].item] = w;
+        holder[todo[next]] = w;
         next++;
         busy++;
     }
@@ -202,6 +182,16 @@ static int dispatch(const bench_plan *pl, int size, bench_run *runs, size_t *n_r
                 snprintf(failure, sizeof failure, "rank %d returned job %" PRId64 ", which was "
                          "not handed out to it", w, r.item);
             }
+        } else if (r.run_failed) {
+            const size_t i = (size_t)r.item;
+            if (bench_find_item(pl, i / pl->n_seeds, i % pl->n_seeds, &runs[i], err) == 1)
+                kn_run_result_free(&runs[i].res); /* a failed run stores nothing */
+            runs[i].from_cache = 0;
+            runs[i].failed = 1;
+            snprintf(runs[i].error, sizeof runs[i].error, "%s", r.msg);
+            have[i] = 1;
+            bench_eta_mark_ran(pl->eta, i, r.seconds);
+            log_run(pl, &runs[i], w);
         } else {
             const size_t i = (size_t)r.item;
             int found = bench_find_item(pl, i / pl->n_seeds, i % pl->n_seeds, &runs[i], err);
@@ -228,9 +218,20 @@ static int dispatch(const bench_plan *pl, int size, bench_run *runs, size_t *n_r
                              pl->o->out_dir);
             }
         }
+        if (failed_rank >= 0 && busy > 0) {
+            /* Runs still in progress elsewhere (a GEM seed takes minutes) would only delay
+             * the failure: stop every rank now. */
+            if (pl->o->progress && isatty(STDERR_FILENO))
+                fprintf(stderr, "\r\033[K");
+            fprintf(stderr, "kenyon bench: rank %d of %d: %.450s; stopping the %d run%s in "
+                    "progress on the other ranks (finished runs stay cached)\n", failed_rank,
+                    size, failure, busy, busy == 1 ? "" : "s");
+            fflush(stderr);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
         if (failed_rank < 0 && next < n_todo) {
-            if (send_job((int64_t)todo[next].item, w) == 0) {
-                holder[todo[next].item] = w;
+            if (send_job((int64_t)todo[next], w) == 0) {
+                holder[todo[next]] = w;
                 next++;
                 busy++;
             } else {
@@ -275,6 +276,25 @@ static int run_items(void *ctx, const bench_plan *pl, size_t n_methods, bench_ru
     return dispatch(pl, mr.size, runs, n_runs, err);
 }
 
-static const struct kn_bench_driver sweep_driver = {run_items, NULL};
+/* Rank 0 loads the data first; the others wait for its word, then load from the warm caches. */
+static void before_load(void *ctx)
+{
+    (void)ctx;
+    int go;
+    if (kn_mpi_rank() != 0)
+        kn_mpi_idle_recv(&go, 1, MPI_INT, 0, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+}
+
+/* Rank 0, whether its load worked or not (a failure is settled with everyone later). */
+static void after_load(void *ctx)
+{
+    (void)ctx;
+    int go = 1;
+    if (kn_mpi_rank() == 0)
+        for (int w = 1; w < kn_mpi_size(); w++)
+            kn_mpi_idle_send(&go, 1, MPI_INT, w, TAG_DATA, MPI_COMM_WORLD);
+}
+
+static const struct kn_bench_driver sweep_driver = {run_items, NULL, before_load, after_load};
 
 const struct kn_bench_driver *kn_mpi_sweep_driver(void) { return &sweep_driver; }

@@ -122,6 +122,23 @@ static void test_seeded_orders(void **state)
     assert_true(bench_cache_key_order(42, a, 20) != bench_cache_key_order(42, c, 20));
 }
 
+/* The hand-out order of the pool and the MPI sweep: most expensive first, ties in item order,
+ * only the items asked for. */
+static void test_order_most_expensive_first(void **state)
+{
+    (void)state;
+    const char *methods[6] = {"fly", "gem", "vanilla", "offline", "fly", "gem"};
+    bench_eta e;
+    kn_error err;
+    assert_int_equal(bench_eta_init(&e, methods, 6, &err), KN_OK);
+    size_t items[5] = {0, 2, 3, 4, 5}; /* item 1 is cached: not listed */
+    bench_eta_order(&e, items, 5);
+    const size_t want[5] = {5, 3, 2, 0, 4};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(items[i], want[i]);
+    bench_eta_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,6 +147,7 @@ int main(void)
         cmocka_unit_test(test_measured_seconds_replace_the_prior),
         cmocka_unit_test(test_unmeasured_method_scaled_by_measured_rate),
         cmocka_unit_test(test_seeded_orders),
+        cmocka_unit_test(test_order_most_expensive_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # `mpirun -n N kenyon bench` (src/mpi/mpi_sweep.c): at 2 and 3 ranks the reports are those of a
 # single process apart from the timing and memory fields; a resumed job runs only the item whose
-# cache entry was deleted and leaves the other entries untouched; an item that fails on a worker,
-# and a rank that fails before the sweep, fail the job with "rank R of N: reason" and no report.
+# cache entry was deleted and leaves the other entries untouched; a run that fails on a worker is
+# listed in the reports while the others go on (exit 3); a worker whose result rank 0 cannot
+# read, and a rank that fails before the sweep, fail the job with "rank R of N: reason" and no
+# report.
 # Skipped (exit 77) when kenyon was built without MPI or mpirun is missing.
 . "$(dirname "${BASH_SOURCE[0]}")/../support/cli.sh" mpi-bench
 "$KENYON" --version 2>/dev/null | grep -q '^MPI:' ||
   { echo "skipped: this kenyon was built without MPI (KENYON_MPI=OFF or no libopenmpi-dev)"; exit 77; }
 MPIRUN=$(command -v mpirun) || { echo "skipped: mpirun is not installed (Debian package openmpi-bin)"; exit 77; }
+# gen, mask and same_reports (shared with tests/bench/test_bench_jobs.sh).
+. "$(cd "$(dirname "$0")" && pwd)/../bench/report_masks.sh" || exit 1
 cd "$T" || exit 1
 # One thread per process, in the single-process run too (the reports name the thread count).
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -20,40 +24,9 @@ mpi() {
     "$MPIRUN" --oversubscribe --allow-run-as-root --timeout 120 -n "$n" "$@"
 }
 
-# Six classes in 24 dimensions (class c raised on features 4c..4c+3), 240 train / 90 test rows.
-gen() { # gen SEED ROWS PREFIX
-  awk -v seed="$1" -v n="$2" -v p="$3" 'BEGIN { srand(seed); for (i = 0; i < n; i++) { c = i % 6; row = "";
-    for (j = 0; j < 24; j++) { v = rand(); if (int(j / 4) == c) v += 0.35; row = row (j ? "," : "") sprintf("%.5f", v) }
-    print row > (p "x.csv"); print c > (p "y.csv") } }'
-}
 gen 11 240 tr; gen 12 90 te
 F=(--train-x trx.csv --train-y try.csv --test-x tex.csv --test-y tey.csv)
 B=(bench "${F[@]}" --methods fly,ncm,v1,fly-ridge:m=200 --seeds 1,2 --no-progress)
-
-# The reports with the fields that measure this process (seconds, peak RSS, the minute it was
-# written) masked; everything else must match byte for byte.
-mask() { # mask DIR FILE
-  case $2 in
-    results.csv) awk -F, -v OFS=, 'NR > 1 { $7 = "T"; $12 = "T"; $13 = "T"; $14 = "T" } { print }' "$1/$2" ;;
-    summary.json) awk '/"train_seconds"/ { skip = 3 } skip > 0 { skip--; print "T"; next }
-                       /"eval_seconds_mean"|"peak_rss_mb_max"/ { print "T"; next } { print }' "$1/$2" ;;
-    report.md) sed -E -e 's/ on [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} UTC/ on DATE/' \
-                      -e 's/\| [0-9.]+ ± [0-9.]+ \| [0-9.]+ \| [0-9]+ \|$/| T | T | T |/' "$1/$2" ;;
-    report.html) sed -E -e 's/ on [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} UTC/ on DATE/' \
-                        -e 's#<td>[0-9.]+ ± [0-9.]+</td><td>[0-9.]+</td><td>[0-9]+</td></tr>#<td>T</td><td>T</td><td>T</td></tr>#' "$1/$2" ;;
-  esac
-}
-same_reports() { # same_reports DESC DIR_A DIR_B
-  local f
-  for f in report.md report.html results.csv summary.json; do
-    [ -s "$3/$f" ] || { fail "$1: $3/$f missing"; continue; }
-    cmp -s <(mask "$2" "$f") <(mask "$3" "$f") ||
-      fail "$1: $f differs from $2's: $(diff <(mask "$2" "$f") <(mask "$3" "$f") | head -6)"
-  done
-  for f in "$2"/*.svg "$2"/*.png; do
-    cmp -s "$f" "$3/${f##*/}" || fail "$1: ${f##*/} differs from $2's"
-  done
-}
 
 # 1. One process, then 2 and 3 ranks: the same reports.
 out=$("$KENYON" "${B[@]}" --out one 2>&1) || fail "single-process bench failed: $out"
@@ -88,15 +61,28 @@ grep -Eq '^ncm +seed 2 .*\(rank [12]\)$' <<<"$out" || fail "resume did not run n
 [ "$before" = "$(stamp)" ] || fail "resume rewrote cache entries it did not run"
 cmp -s <(mask one report.md) <(mask ranks3 report.md) || fail "the resumed report differs"
 
-# 3. An item that only the data refute (fly's c above the data's 24 dimensions) fails on its
-#    worker: the job fails naming that rank, and no report is written.
+# 3. A run that only the data refute (fly's c above the data's 24 dimensions) fails on its
+#    worker: it is listed in the reports with its reason, the other runs go on, exit status 3.
 out=$(mpi 3 "$KENYON" bench "${F[@]}" --methods ncm,fly:c=30 --seeds 1,2 --no-progress --out bad 2>&1)
 rc=$?
-[ $rc -ne 0 ] || fail "a failing item left exit 0: $out"
-grep -Eq 'rank [12] of 3: .*cannot exceed the input dimension' <<<"$out" || fail "the failure does not name its rank and reason: $out"
-for f in report.md report.html results.csv summary.json; do
-  [ -e "bad/$f" ] && fail "a failed job wrote bad/$f"
-done
+[ $rc -eq 3 ] || fail "a failing run gave exit $rc, not 3: $out"
+grep -Eq '^fly:c=30 +seed 1 +FAILED: .*cannot exceed the input dimension.*\(rank [12]\)$' <<<"$out" ||
+  fail "the failed run is not logged with its reason and rank: $out"
+grep -Eq '^- fly:c=30 seed 2: .*cannot exceed the input dimension' bad/report.md ||
+  fail "report.md does not list the failed run: $(cat bad/report.md 2>&1)"
+[ "$(grep -c '^ncm,' bad/results.csv)" -eq 6 ] || fail "the ncm runs are not in results.csv"
+[ "$(grep -c '"error":' bad/summary.json)" -eq 2 ] || fail "summary.json does not list 2 failed runs"
+out1=$("$KENYON" bench "${F[@]}" --methods ncm,fly:c=30 --seeds 1,2 --no-progress --jobs 1 --out bad1 2>&1)
+same_reports "failed runs over 3 ranks" bad1 bad
+
+# 3b. A failure outside a run (rank 1 stores its results where rank 0 does not look) stops the
+#     job at once, runs in progress on other ranks included: no report.
+out=$(mpi 1 "$KENYON" "${B[@]}" --out split0 : -n 1 "$KENYON" "${B[@]}" --out split1 : \
+      -n 1 "$KENYON" "${B[@]}" --out split0 2>&1)
+rc=$?
+[ $rc -ne 0 ] || fail "a result rank 0 cannot read left exit 0: $out"
+grep -q 'rank 0 of 3: the result of .* that rank 1 stored is not in' <<<"$out" || fail "the failure does not say what went wrong: $out"
+[ -e split0/report.md ] && fail "a failed job wrote a report"
 
 # 4. A rank that fails before the sweep (its copy of the data holds a NaN) fails the job too.
 sed '8s/^[^,]*/nan/' trx.csv >badx.csv
