@@ -50,6 +50,23 @@ static inline size_t cl_task_gather(const float *x, const int32_t *y, size_t n, 
     return m;
 }
 
+/* Trains l on task t, whose classes are cls[0] and cls[1], with the rows x (n x d, labels y) in
+ * stored order, observed in batches of `batch`. */
+static inline void cl_train_task(kn_learner *l, int t, const int32_t cls[2], const float *x,
+                                 const int32_t *y, size_t n, size_t d, size_t batch)
+{
+    kn_error err;
+    if (kn_learner_begin_task(l, t, cls, 2, &err))
+        fail_msg("begin_task %d: %s", t, err.msg);
+    for (size_t st = 0; st < n; st += batch) {
+        size_t b = n - st < batch ? n - st : batch;
+        if (kn_learner_observe(l, x + st * d, y + st, b, &err))
+            fail_msg("observe: %s", err.msg);
+    }
+    if (kn_learner_end_task(l, &err))
+        fail_msg("end_task %d: %s", t, err.msg);
+}
+
 /* Streams x/y (n x d) as n_tasks tasks of two classes: position ti of the stream is task
  * torder[ti], i.e. classes 2 torder[ti] and 2 torder[ti] + 1. The samples of each task come in an
  * order drawn from `seed` (0: as stored; one generator over the whole stream) and are observed in
@@ -58,7 +75,6 @@ static inline void cl_stream_tasks(kn_learner *l, const float *x, const int32_t 
                                    size_t d, const int *torder, int n_tasks, uint64_t seed,
                                    size_t batch)
 {
-    kn_error err;
     kn_rng r;
     kn_rng_seed(&r, seed);
     float *xb = malloc((n ? n : 1) * d * sizeof *xb);
@@ -68,15 +84,7 @@ static inline void cl_stream_tasks(kn_learner *l, const float *x, const int32_t 
     for (int ti = 0; ti < n_tasks; ti++) {
         int32_t cls[2] = {2 * torder[ti], 2 * torder[ti] + 1};
         size_t m = cl_task_gather(x, y, n, d, cls, 2, seed ? &r : NULL, xb, yb);
-        if (kn_learner_begin_task(l, ti, cls, 2, &err))
-            fail_msg("begin_task %d: %s", ti, err.msg);
-        for (size_t st = 0; st < m; st += batch) {
-            size_t b = m - st < batch ? m - st : batch;
-            if (kn_learner_observe(l, xb + st * d, yb + st, b, &err))
-                fail_msg("observe: %s", err.msg);
-        }
-        if (kn_learner_end_task(l, &err))
-            fail_msg("end_task %d: %s", ti, err.msg);
+        cl_train_task(l, ti, cls, xb, yb, m, d, batch);
     }
     free(xb);
     free(yb);

@@ -13,6 +13,7 @@
 #include "kenyon/learner.h"
 #include "kenyon/rng.h"
 #include "test_support.h"
+#include "cl_tasks.h"
 
 #define D 10
 #define C 4
@@ -54,16 +55,8 @@ static kn_learner *create(const char *method, const kn_kv *ov, size_t n_ov)
 
 static void train_task(kn_learner *l, int t)
 {
-    kn_error err;
-    int32_t cls[2] = {2 * t, 2 * t + 1};
-    assert_int_equal(kn_learner_begin_task(l, t, cls, 2, &err), 0);
-    for (int i = 0; i < NTR; i += 64) {
-        int m = NTR - i < 64 ? NTR - i : 64;
-        if (kn_learner_observe(l, xtr[t] + i * D, ytr[t] + i, (size_t)m, &err))
-            fail_msg("observe: %s", err.msg);
-    }
-    if (kn_learner_end_task(l, &err))
-        fail_msg("end_task: %s", err.msg);
+    const int32_t cls[2] = {2 * t, 2 * t + 1};
+    cl_train_task(l, t, cls, xtr[t], ytr[t], NTR, D, 64);
 }
 
 /* Class-incremental accuracy on task t's test data over the classes of tasks 0..upto. */

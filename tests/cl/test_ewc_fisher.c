@@ -14,6 +14,7 @@
 #include "kenyon/learner.h"
 #include "kenyon/rng.h"
 #include "test_support.h"
+#include "cl_tasks.h"
 
 #define D 10
 #define C 4
@@ -40,16 +41,8 @@ static void make_data(void)
 
 static void train_task(kn_learner *l, int t)
 {
-    kn_error err;
-    int32_t cls[2] = {2 * t, 2 * t + 1};
-    assert_int_equal(kn_learner_begin_task(l, t, cls, 2, &err), 0);
-    for (int i = 0; i < NTR; i += 64) {
-        int m = NTR - i < 64 ? NTR - i : 64;
-        if (kn_learner_observe(l, xtr[t] + i * D, ytr[t] + i, (size_t)m, &err))
-            fail_msg("observe: %s", err.msg);
-    }
-    if (kn_learner_end_task(l, &err))
-        fail_msg("end_task: %s", err.msg);
+    const int32_t cls[2] = {2 * t, 2 * t + 1};
+    cl_train_task(l, t, cls, xtr[t], ytr[t], NTR, D, 64);
 }
 
 /* (1/NMEM sum over task t's last NMEM samples of the per-sample loss gradient)^2, at the net's
