@@ -93,26 +93,10 @@ static void kernel_of(const char *version, char *core, size_t size)
     core[n] = '\0';
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static void assert_same_file(const char *a, const char *b)
 {
     size_t na, nb;
-    char *x = read_all(a, &na), *y = read_all(b, &nb);
+    char *x = kt_read_file(a, &na), *y = kt_read_file(b, &nb);
     if (na != nb || memcmp(x, y, na) != 0)
         fail_msg("%s and %s differ (%zu and %zu bytes)", a, b, na, nb);
     free(x);

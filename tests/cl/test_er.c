@@ -166,18 +166,11 @@ static void test_round_trip(void **state)
     assert_memory_equal(xa, xb, na * D * sizeof(float));
     assert_memory_equal(ya, yb, na * sizeof(int32_t));
     /* A file whose memory names a class that does not exist is refused. */
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *bytes = malloc((size_t)len);
-    assert_non_null(bytes);
-    assert_int_equal(fread(bytes, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
+    size_t len;
+    unsigned char *bytes = (unsigned char *)kt_read_file(path, &len);
     const char *bad = kt_path(dir, "bad.safetensors");
-    for (long cut = 0; cut < len; cut += len / 9 + 1) {
-        kt_write_bytes(bad, bytes, (size_t)cut);
+    for (size_t cut = 0; cut < len; cut += len / 9 + 1) {
+        kt_write_bytes(bad, bytes, cut);
         kn_learner *c = NULL;
         assert_true(kn_learner_load(bad, &c, &err) < 0);
     }
@@ -189,7 +182,7 @@ static void test_round_trip(void **state)
         hlen |= (unsigned long long)bytes[i] << (8 * i);
     int32_t wrong = C;
     memcpy(bytes + 8 + hlen + off0, &wrong, sizeof wrong);
-    kt_write_bytes(bad, bytes, (size_t)len);
+    kt_write_bytes(bad, bytes, len);
     kn_learner *c = NULL;
     assert_true(kn_learner_load(bad, &c, &err) < 0);
     assert_non_null(strstr(err.msg, "memory.y[0] = 8 is not a class"));

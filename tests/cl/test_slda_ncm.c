@@ -222,18 +222,11 @@ static void round_trip(const char *method)
     assert_memory_equal(sa, sb, sizeof sa);
     kn_learner_free(b);
     /* Truncated copies never load. */
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *bytes = malloc((size_t)len);
-    assert_non_null(bytes);
-    assert_int_equal(fread(bytes, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
+    size_t len;
+    unsigned char *bytes = (unsigned char *)kt_read_file(path, &len);
     const char *bad = kt_path(dir, "bad.safetensors");
-    for (long cut = 0; cut < len; cut += len / 7 + 1) {
-        kt_write_bytes(bad, bytes, (size_t)cut);
+    for (size_t cut = 0; cut < len; cut += len / 7 + 1) {
+        kt_write_bytes(bad, bytes, cut);
         kn_learner *c = NULL;
         assert_true(kn_learner_load(bad, &c, &err) < 0);
         assert_null(c);
@@ -242,7 +235,7 @@ static void round_trip(const char *method)
     double neg = -1;
     const char *key = "\"class_counts\"";
     unsigned char *hit = NULL;
-    for (long i = 0; i + (long)strlen(key) < len && !hit; i++)
+    for (size_t i = 0; i + strlen(key) < len && !hit; i++)
         if (!memcmp(bytes + i, key, strlen(key)))
             hit = bytes + i;
     assert_non_null(hit);

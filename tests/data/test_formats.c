@@ -22,20 +22,6 @@ static void expect_error(int rc, const kn_error *err, const char *path, const ch
         fail_msg("message lacks '%s': %s", what, err->msg);
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static void write_gz(const char *path, const void *data, size_t len)
 {
     gzFile g = gzopen(path, "wb");
@@ -113,7 +99,7 @@ static void test_idx_known_bytes(void **state)
     kn_error err;
     assert_int_equal(kn_idx_write(p, &a, 0, &err), 0);
     size_t len;
-    unsigned char *b = slurp(p, &len);
+    unsigned char *b = (unsigned char *)kt_read_file(p, &len);
     const unsigned char want[] = {0, 0, 0x0B, 1, 0, 0, 0, 2, 0x01, 0x02, 0xFF, 0xFE};
     assert_int_equal(len, sizeof want);
     assert_memory_equal(b, want, sizeof want);
@@ -215,7 +201,7 @@ static void test_idx_bad_inputs(void **state)
     assert_int_equal(kn_idx_write(p, &good, 1, &err), 0);
     kn_array_free(&good);
     size_t len;
-    unsigned char *b = slurp(p, &len);
+    unsigned char *b = (unsigned char *)kt_read_file(p, &len);
     kt_write_bytes(p, b, len / 2);
     free(b);
     expect_error(kn_idx_read(p, &a, &err), &err, p, "truncated");
@@ -272,7 +258,7 @@ static void test_npy_known_header(void **state)
     kn_error err;
     assert_int_equal(kn_npy_write_f32(p, v, s, 2, &err), 0);
     size_t len;
-    unsigned char *b = slurp(p, &len);
+    unsigned char *b = (unsigned char *)kt_read_file(p, &len);
     const char dict[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
     assert_memory_equal(b, "\x93NUMPY\x01\x00", 8);
     size_t hlen = b[8] | (b[9] << 8);
@@ -285,7 +271,7 @@ static void test_npy_known_header(void **state)
     size_t s1[1] = {5};
     int32_t iv[5] = {0};
     assert_int_equal(kn_npy_write_i32(p, iv, s1, 1, &err), 0);
-    b = slurp(p, &len);
+    b = (unsigned char *)kt_read_file(p, &len);
     assert_non_null(strstr((char *)b + 10, "'shape': (5,)"));
     assert_non_null(strstr((char *)b + 10, "'<i4'"));
     free(b);
@@ -447,7 +433,7 @@ static void test_cifar_roundtrip(void **state)
         assert_int_equal(k, c100 ? KN_FILE_CIFAR100 : KN_FILE_CIFAR10);
         /* Record layout: CIFAR-100 = coarse, fine, pixels. */
         size_t len;
-        unsigned char *raw = slurp(p, &len);
+        unsigned char *raw = (unsigned char *)kt_read_file(p, &len);
         assert_int_equal(len, 5 * (c100 ? 3074 : 3073));
         if (c100) {
             assert_int_equal(raw[3074 + 1], 7);
@@ -472,7 +458,7 @@ static void test_cifar_bad_inputs(void **state)
     assert_int_equal(kn_cifar_write(p, 0, &a, &err), 0);
     kn_dataset_free(&a);
     size_t len;
-    unsigned char *raw = slurp(p, &len);
+    unsigned char *raw = (unsigned char *)kt_read_file(p, &len);
 
     const char *q = kt_path(dir, "c10_trunc.bin");
     kt_write_bytes(q, raw, len - 100);
@@ -493,7 +479,7 @@ static void test_cifar_bad_inputs(void **state)
     a.y[0] = 42;
     q = kt_path(dir, "c100_fine.bin");
     assert_int_equal(kn_cifar_write(q, 1, &a, &err), 0);
-    raw = slurp(q, &len);
+    raw = (unsigned char *)kt_read_file(q, &len);
     raw[1] = 100;
     kt_write_bytes(q, raw, len);
     expect_error(kn_cifar_read(q, 1, &ds, &err), &err, q, "fine label 100");

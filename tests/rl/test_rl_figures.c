@@ -10,21 +10,6 @@
 #include "kenyon/plot_figures.h"
 #include "test_support.h"
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* Counts the SVG fills that are clearly blue (b > r + 15%), clearly red (r > b + 15%) and white. */
 static void count_fills(const char *svg, int *blue, int *red, int *white)
 {
@@ -61,7 +46,7 @@ static void test_diverging_heatmap_signs(void **state)
     kn_heatmap h2 = {z2, 1, 3, 0, 0, "z", 0, 0, 0};
     const char *p2 = kt_path(dir, "positive.svg");
     assert_int_equal(kn_figure_heatmap_diverging(p2, &ax, &h2, &err), 0);
-    char *s1 = read_all(p1), *s2 = read_all(p2);
+    char *s1 = kt_read_file(p1, NULL), *s2 = kt_read_file(p2, NULL);
     int b1, r1, w1, b2, r2, w2;
     count_fills(s1, &b1, &r1, &w1);
     count_fills(s2, &b2, &r2, &w2);

@@ -66,6 +66,28 @@ int kt_run_cli(char **output, const char *args_fmt, ...)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+char *kt_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        n = ftell(f);
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0)
+        fail_msg("cannot find the size of %s", path);
+    char *b = malloc((size_t)n + 1);
+    if (!b)
+        fail_msg("out of memory reading %s (%ld bytes)", path, n);
+    if (fread(b, 1, (size_t)n, f) != (size_t)n)
+        fail_msg("short read of %s", path);
+    fclose(f);
+    b[n] = '\0';
+    if (len)
+        *len = (size_t)n;
+    return b;
+}
+
 void kt_write_bytes(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");

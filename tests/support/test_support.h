@@ -25,6 +25,10 @@ int kt_run_cli(char **output, const char *args_fmt, ...) __attribute__((format(p
  * when the child exited 0 and sent all len bytes, else -1 (printing the status). */
 int kt_run_in_child(int (*fn)(void *ctx, void *out), void *ctx, void *out, size_t len);
 
+/* The whole contents of path, malloc'd and followed by a '\0' (not counted in *len; len may be
+ * NULL). Fails the test when the file cannot be read. */
+char *kt_read_file(const char *path, size_t *len);
+
 /* Writes len bytes to path (test setup helper; aborts the test on failure). */
 void kt_write_bytes(const char *path, const void *data, size_t len);
 
