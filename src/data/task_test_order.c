@@ -27,24 +27,26 @@ static int task_positions(const kn_task_stream *ts, size_t n, size_t *dest)
     return at == n;
 }
 
-/* Moves row i of x (d floats) and y to dest[i], following each cycle of the permutation with one
- * row held aside; dest[i] is set to i once row i's place is filled. */
-static void permute_rows(float *x, int32_t *y, size_t n, size_t d, size_t *dest, float *held)
+/* Moves row i of x (d floats) and y to dest[i], following each cycle of the permutation with the
+ * row in hand held in one of two buffers (each step: save the row at the target, put the held row
+ * there, swap the buffers); dest[i] is set to i once row i's place is filled. */
+static void permute_rows(float *x, int32_t *y, size_t n, size_t d, size_t *dest, float *buf)
 {
+    const size_t row = d * sizeof *x;
     for (size_t start = 0; start < n; start++) {
         if (dest[start] == start)
             continue;
-        memcpy(held, x + start * d, d * sizeof *x);
+        float *held = buf, *spare = buf + d;
+        memcpy(held, x + start * d, row);
         int32_t held_y = y[start];
         size_t to = dest[start];
         dest[start] = start;
         while (to != start) { /* place the held row at `to`, pick up the row that was there */
-            float *slot = x + to * d;
-            for (size_t j = 0; j < d; j++) {
-                float v = slot[j];
-                slot[j] = held[j];
-                held[j] = v;
-            }
+            memcpy(spare, x + to * d, row);
+            memcpy(x + to * d, held, row);
+            float *t = held;
+            held = spare;
+            spare = t;
             int32_t vy = y[to];
             y[to] = held_y;
             held_y = vy;
@@ -52,7 +54,7 @@ static void permute_rows(float *x, int32_t *y, size_t n, size_t d, size_t *dest,
             dest[to] = to;
             to = next;
         }
-        memcpy(x + start * d, held, d * sizeof *x); /* the cycle's last row came back to start */
+        memcpy(x + start * d, held, row); /* the cycle's last row came back to start */
         y[start] = held_y;
     }
 }
@@ -66,7 +68,7 @@ int kn_task_stream_group_test(kn_dataset *test, kn_task_stream *ts)
     if (ordered || test->n == 0)
         return 0;
     size_t *dest = malloc(test->n * sizeof *dest);
-    float *held = malloc((test->d ? test->d : 1) * sizeof *held);
+    float *held = malloc(2 * (test->d ? test->d : 1) * sizeof *held); /* two rows */
     int moved = 0;
     if (dest && held && task_positions(ts, test->n, dest)) {
         permute_rows(test->x, test->y, test->n, test->d, dest, held);
