@@ -44,6 +44,13 @@ int kn_class_order_permuted(int n_classes, uint64_t seed, int32_t *order, kn_err
 
 void kn_task_stream_free(kn_task_stream *ts);
 
+/* Moves the test rows into task order, each task's rows one contiguous run in their file order,
+ * and points the tasks' test_idx at the new rows (the protocol then evaluates every task in place
+ * instead of copying its rows). Only when every test row belongs to exactly one task and the
+ * rows are not in that order already; returns 1 when it moved them, 0 when it left both alone
+ * (also when out of memory: the order is an optimisation, not a requirement). */
+int kn_task_stream_group_test(kn_dataset *test, kn_task_stream *ts);
+
 /* Order of a task's training samples for one pass: its train_idx in file order (shuffle = 0) or a
  * uniform shuffle of it drawn from rng (shuffle != 0; rng required). order_out has n_train slots. */
 int kn_task_train_order(const kn_task *t, int shuffle, kn_rng *rng, size_t *order_out,

@@ -306,6 +306,8 @@ int kn_experiment_run(const kn_experiment_spec *s, const kn_experiment_callbacks
     rc = kn_task_stream_build(sp, s->classes_per_task, s->class_order, &ts, err);
     if (rc)
         goto out;
+    if (sp == &loaded) /* our own copy (never the caller's arrays): task order, in place */
+        (void)kn_task_stream_group_test(&loaded.test, &ts);
     kn_learner_info info = {.d = sp->train.d, .n_classes = n_classes, .seed = s->seed};
     rc = make_learner(s, &info, &ts, sp->train.n, log, &l, err);
     if (!rc && cb && cb->on_learner)

@@ -203,6 +203,51 @@ static void test_balance(void **state)
     kn_dataset_free(&ds2);
 }
 
+/* Grouping the test rows by task: every task's rows become one contiguous run, in task order,
+ * holding exactly the rows (features and label) that gathering its old test_idx gave, in the same
+ * order; a second call finds nothing to do; a stream in which a row belongs to two tasks is left
+ * alone. */
+static void test_group_test_rows(void **state)
+{
+    (void)state;
+    const size_t d = 3, n_test = 37;
+    kn_split sp;
+    make_split(&sp, 6, 60, n_test, d); /* test labels (3 i) mod 6: tasks interleaved */
+    for (size_t i = 0; i < n_test; i++)
+        for (size_t j = 0; j < d; j++)
+            sp.test.x[i * d + j] = (float)(i * 10 + j);
+    const int32_t order[6] = {4, 1, 0, 5, 3, 2};
+    kn_task_stream ts;
+    kn_error err;
+    assert_int_equal(kn_task_stream_build(&sp, 2, order, &ts, &err), 0);
+    float want_x[37 * 3];
+    int32_t want_y[37];
+    size_t at = 0;
+    for (int t = 0; t < ts.n_tasks; t++) {
+        kn_dataset_gather(&sp.test, ts.tasks[t].test_idx, ts.tasks[t].n_test, want_x + at * d,
+                          want_y + at);
+        at += ts.tasks[t].n_test;
+    }
+    assert_int_equal(at, n_test);
+    assert_int_equal(kn_task_stream_group_test(&sp.test, &ts), 1);
+    assert_memory_equal(sp.test.x, want_x, sizeof want_x);
+    assert_memory_equal(sp.test.y, want_y, sizeof want_y);
+    at = 0;
+    for (int t = 0; t < ts.n_tasks; t++)
+        for (size_t q = 0; q < ts.tasks[t].n_test; q++)
+            assert_int_equal(ts.tasks[t].test_idx[q], at++);
+    assert_int_equal(kn_task_stream_group_test(&sp.test, &ts), 0);
+    assert_memory_equal(sp.test.x, want_x, sizeof want_x);
+
+    /* Row 0 in two tasks: not a partition of the test set, nothing moves. */
+    ts.tasks[1].test_idx[0] = ts.tasks[0].test_idx[0];
+    ts.tasks[1].test_idx[1] = ts.tasks[0].test_idx[0] + 7;
+    assert_int_equal(kn_task_stream_group_test(&sp.test, &ts), 0);
+    assert_memory_equal(sp.test.x, want_x, sizeof want_x);
+    kn_task_stream_free(&ts);
+    kn_split_free(&sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_permuted_order),
         cmocka_unit_test(test_train_order_and_gather),
         cmocka_unit_test(test_balance),
+        cmocka_unit_test(test_group_test_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -646,6 +646,38 @@ static void test_code_cache_pixel_blocks(void **state)
     free(x);
 }
 
+/* Every byte value b / 255 (0 and 1 included, in every position of a vector of 16) is recognised
+ * as a pixel: the block is kept as one byte per value and a repeat hits; a block with one value a
+ * float step above a byte value is kept as floats. */
+static void test_code_cache_every_byte_value(void **state)
+{
+    (void)state;
+    const size_t d = 37, n = 31; /* n d = 1147: every byte value in varied lanes, and a tail */
+    kn_kc_encoder e;
+    kn_error err;
+    assert_int_equal(kn_kc_encoder_init(&e, d, 64, 3, 8, 5, &err), 0);
+    float *x = malloc(n * d * sizeof *x);
+    for (size_t i = 0; i < n * d; i++)
+        x[i] = (float)((i * 7) % 256) / 255.0f;
+    kn_kc_codes scratch = {0};
+    kn_kc_cache c;
+    kn_kc_cache_init(&c, 1 << 22);
+    const kn_kc_codes *a, *b;
+    const size_t codes_bytes = n * 8 * 8 + n * 4;
+    assert_int_equal(kn_kc_cache_encode(&c, &e, x, n, &scratch, &a, &err), 0);
+    assert_int_equal(c.bytes, n * d + codes_bytes);
+    assert_int_equal(kn_kc_cache_encode(&c, &e, x, n, &scratch, &b, &err), 0);
+    assert_ptr_equal(a, b);
+    x[n * d - 1] = nextafterf(x[n * d - 1], 2.0f); /* in the tail */
+    assert_int_equal(kn_kc_cache_encode(&c, &e, x, n, &scratch, &b, &err), 0);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(c.bytes, n * d + codes_bytes + n * d * 4 + codes_bytes);
+    kn_kc_cache_free(&c);
+    kn_kc_codes_free(&scratch);
+    kn_kc_encoder_free(&e);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -663,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_code_cache),
         cmocka_unit_test(test_code_cache_unsampled_word),
         cmocka_unit_test(test_code_cache_pixel_blocks),
+        cmocka_unit_test(test_code_cache_every_byte_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
