@@ -132,7 +132,7 @@ int kn_evaluate(kn_learner *l, const kn_dataset *ds, const size_t *idx, size_t n
 typedef struct {
     const float **x;
     const int32_t **y;
-    kn_dataset copy; /* huge pages (kn_dataset_alloc): one fault per 2 MB */
+    kn_dataset copy; /* pre-faulted in one call (kn_dataset_alloc) */
     float *sc;
     uint8_t *tmask;
 } eval_rows;
