@@ -171,8 +171,7 @@ typedef struct kn_fly_ridge {
     size_t n_seen;   /* samples accumulated (always current) */
     int dirty;       /* w is stale */
     kn_kc_codes pending; /* codes accumulated but not yet added to g (at most m^2 / 8 entries) */
-    size_t *row_start;   /* m + 1: scratch of the Gram update (row lists) */
-    uint32_t *pairs;     /* 2 per buffer entry: scratch of the Gram update */
+    void *gram_scratch;  /* the Gram update's regrouped copy of the pending codes */
 } kn_fly_ridge;
 
 int kn_fly_ridge_init(kn_fly_ridge *r, int m, int n_classes, double lambda, kn_error *err);

@@ -20,9 +20,10 @@
  * reading a different sample's code, a cache miss the loop otherwise waits for. */
 #include "kenyon/fly.h"
 
+#include "fly/gram_tiles.h"
+
 #include <lapacke.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,8 +61,7 @@ void kn_fly_ridge_free(kn_fly_ridge *r)
     free(r->w);
     free(r->factor);
     kn_kc_codes_free(&r->pending);
-    free(r->row_start);
-    free(r->pairs);
+    free(r->gram_scratch);
     memset(r, 0, sizeof *r);
 }
 
@@ -72,83 +72,34 @@ static size_t pending_capacity(size_t m, int k)
     return cap < 16 ? 16 : cap;
 }
 
-/* Allocates the pending buffer and the update's scratch for codes of k winners (once; again if
- * k changes, after a flush). */
+/* Allocates the pending buffer for codes of k winners (once; again if k changes, after a
+ * flush). */
 static int ensure_pending(kn_fly_ridge *r, int k, kn_error *err)
 {
     if (r->pending.cells && r->pending.k == k)
         return 0;
     kn_fly_ridge_flush(r);
     kn_kc_codes_free(&r->pending);
-    free(r->row_start);
-    free(r->pairs);
-    r->pairs = NULL;
-    const size_t m = (size_t)r->m, cap = pending_capacity(m, k);
-    r->row_start = malloc((m + 1) * sizeof *r->row_start);
-    r->pairs = malloc(cap * (size_t)k * 2 * sizeof *r->pairs);
-    int rc = r->row_start && r->pairs ? kn_kc_codes_alloc(&r->pending, cap, k, err)
-                                      : kn_fail(err, KN_ENOMEM, "fly-ridge: out of memory for "
-                                                "the buffer of %zu codes", cap);
+    free(r->gram_scratch);
+    const size_t cap = pending_capacity((size_t)r->m, k);
+    r->gram_scratch = malloc(kn_gram_scratch_bytes((size_t)r->m, cap, (size_t)k));
+    int rc = r->gram_scratch ? kn_kc_codes_alloc(&r->pending, cap, k, err)
+                             : kn_fail(err, KN_ENOMEM, "fly-ridge: out of memory for the Gram "
+                                       "update's scratch");
     if (rc) {
         kn_kc_codes_free(&r->pending);
-        free(r->row_start);
-        free(r->pairs);
-        r->row_start = NULL;
-        r->pairs = NULL;
+        free(r->gram_scratch);
+        r->gram_scratch = NULL;
     }
     return rc;
 }
 
-/* G += h h^T for samples from .. from + n of codes (n * codes->k <= the scratch's entries). */
+/* G += h h^T for samples from .. from + n of codes (n <= the pending buffer's capacity). */
 static void add_to_gram(kn_fly_ridge *r, const kn_kc_codes *codes, size_t from, size_t n)
 {
-    const size_t m = (size_t)r->m, k = (size_t)codes->k;
-    const int32_t *cells = codes->cells + from * k;
-    const float *values = codes->values + from * k;
-    const int32_t *nnz = codes->nnz + from;
-    /* Row lists: for every cell q, the (sample, position) pairs whose code has q active, in
-     * sample order (a counting sort). Each row of G is then updated by all its samples in a
-     * row, while it is in cache, instead of once per sample: a sample's code touches ~k rows
-     * and nearly every cache line of each, so sample order streamed most of G through the
-     * caches k times per sample. */
-    size_t *start = r->row_start;
-    uint32_t *pairs = r->pairs;
-    memset(start, 0, (m + 1) * sizeof *start);
-    for (size_t i = 0; i < n; i++)
-        for (int a = 0; a < nnz[i]; a++)
-            start[cells[i * k + (size_t)a] + 1]++;
-    for (size_t q = 0; q < m; q++)
-        start[q + 1] += start[q];
-    for (size_t i = 0; i < n; i++)
-        for (int a = 0; a < nnz[i]; a++) {
-            size_t at = start[cells[i * k + (size_t)a]]++;
-            pairs[2 * at] = (uint32_t)i;
-            pairs[2 * at + 1] = (uint32_t)a;
-        }
-    /* start[q] is now the end of row q's list, which begins at start[q - 1] (0 for q = 0). */
-#pragma omp parallel if (n > 64)
-    {
-        const int T = omp_get_num_threads(), me = omp_get_thread_num();
-        for (size_t q = (size_t)me; q < m; q += (size_t)T) {
-            double *row = r->g + q * m;
-            const size_t end = start[q];
-            for (size_t at = q ? start[q - 1] : 0; at < end; at++) {
-                const size_t i = pairs[2 * at];
-                const int a = (int)pairs[2 * at + 1];
-                if (at + 2 < end) { /* the code two pairs ahead: a random place in the codes */
-                    const size_t i2 = pairs[2 * at + 4], a2 = pairs[2 * at + 5];
-                    __builtin_prefetch(cells + i2 * k + a2);
-                    __builtin_prefetch(values + i2 * k + a2);
-                }
-                const int32_t *cl = cells + i * k;
-                const float *vl = values + i * k;
-                const int nz = nnz[i];
-                const double va = vl[a];
-                for (int b = a; b < nz; b++) /* cells increase, so this is the upper triangle */
-                    row[cl[b]] += va * (double)vl[b];
-            }
-        }
-    }
+    const size_t k = (size_t)codes->k;
+    kn_gram_add_codes(r->g, (size_t)r->m, codes->cells + from * k, codes->values + from * k,
+                      codes->nnz + from, k, n, r->gram_scratch);
 }
 
 void kn_fly_ridge_flush(kn_fly_ridge *r)
@@ -215,18 +166,22 @@ int kn_fly_ridge_solve(kn_fly_ridge *r, kn_error *err)
     double *rhs = malloc(m * C * sizeof *rhs);
     if (!rhs)
         return kn_fail(err, KN_ENOMEM, "fly-ridge: out of memory for the right-hand side");
-    /* Our row-major upper triangle is the column-major lower triangle of the same memory. */
-    memcpy(r->factor, r->g, m * m * sizeof *r->factor);
-    for (size_t i = 0; i < m; i++)
+    /* Our row-major upper triangle is the column-major lower triangle of the same memory. Only
+     * that triangle is copied (dpotrf and dpotrs never read the other). */
+    for (size_t i = 0; i < m; i++) {
+        memcpy(r->factor + i * m + i, r->g + i * m + i, (m - i) * sizeof *r->factor);
         r->factor[i * m + i] += r->lambda;
+    }
     for (size_t q = 0; q < C; q++)
         for (size_t i = 0; i < m; i++)
             rhs[q * m + i] = r->b[i * C + q];
-    lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)m, r->factor,
-                                     (lapack_int)m);
+    /* The _work entry points: the same LAPACK calls without LAPACKE's scan of the m x m input
+     * for NaN (2% of a fly-apl run); G and B are finite (the encoder's values, and loads check). */
+    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)m, r->factor,
+                                          (lapack_int)m);
     if (info == 0)
-        info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)m, (lapack_int)C, r->factor,
-                              (lapack_int)m, rhs, (lapack_int)m);
+        info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', (lapack_int)m, (lapack_int)C,
+                                   r->factor, (lapack_int)m, rhs, (lapack_int)m);
     if (info != 0) {
         free(rhs);
         return kn_fail(err, KN_EINVAL,
