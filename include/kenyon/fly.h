@@ -167,7 +167,9 @@ typedef struct kn_fly_ridge {
     double *g;       /* m x m Gram matrix of the codes; only the upper triangle is kept */
     double *b;       /* m x n_classes: sum of h y^T (always current) */
     float *w;        /* m x n_classes: the last solution */
-    double *factor;  /* m x m scratch for the Cholesky factor */
+    double *factor;  /* m x m scratch for the Cholesky factor; allocate it zeroed (calloc): the
+                      * solves fill one triangle, and LAPACKE's NaN scans in the lambda choice
+                      * (ridge_select.c) read the other */
     size_t n_seen;   /* samples accumulated (always current) */
     int dirty;       /* w is stale */
     kn_kc_codes pending; /* codes accumulated but not yet added to g (at most m^2 / 8 entries) */

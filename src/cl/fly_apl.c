@@ -130,7 +130,7 @@ static int apl_end(kn_learner *l, kn_error *err)
     kn_fly_ridge_flush(r); /* the choice reads G */
     if (s->gcv && r->n_seen > 0) {
         const size_t m = (size_t)r->m;
-        if (!r->factor && !(r->factor = malloc(m * m * sizeof *r->factor)))
+        if (!r->factor && !(r->factor = calloc(m * m, sizeof *r->factor)))
             return kn_fail(err, KN_ENOMEM, "fly-apl: out of memory for the Cholesky factor");
         kn_ridge_choice ch;
         int rc = kn_ridge_choose_gcv(r->g, r->b, m, (size_t)r->n_classes, (double)r->n_seen,

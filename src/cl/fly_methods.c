@@ -301,7 +301,7 @@ static int fly_end(kn_learner *l, kn_error *err)
     s->choice_seconds = 0;
     int rc = 0;
     if (s->lambda_mode && !r->factor) {
-        r->factor = malloc(m * m * sizeof *r->factor);
+        r->factor = calloc(m * m, sizeof *r->factor); /* zero: see kenyon/fly.h */
         if (!r->factor)
             return kn_fail(err, KN_ENOMEM, "fly-ridge: out of memory for the Cholesky factor");
     }

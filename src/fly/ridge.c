@@ -159,7 +159,7 @@ int kn_fly_ridge_solve(kn_fly_ridge *r, kn_error *err)
         return 0;
     const size_t m = (size_t)r->m, C = (size_t)r->n_classes;
     if (!r->factor) {
-        r->factor = malloc(m * m * sizeof *r->factor);
+        r->factor = calloc(m * m, sizeof *r->factor); /* see kenyon/fly.h */
         if (!r->factor)
             return kn_fail(err, KN_ENOMEM, "fly-ridge: out of memory for the Cholesky factor");
     }
