@@ -7,17 +7,14 @@
  * B is updated at once; G is deferred: the codes of a call are copied into a pending buffer and
  * added to G only when G is needed (kn_fly_ridge_flush: before a solve, a save, a choice of
  * lambda, an MPI reduction) or when the buffer is full. The protocol calls with 64 samples, and
- * adding 64 codes streams most of G (82 MB at m 3200) through the caches; a buffer of thousands
- * of samples streams it once for all of them. The buffer holds at most m^2 / 8 code entries, so
- * it and the update's scratch take at most a quarter of G's memory.
+ * adding 64 codes moves most of G (82 MB at m 3200) through the caches; a flush of a whole task
+ * moves it once. The buffer holds at most m^2 / 8 code entries (m^2 bytes), and the update's
+ * regrouped copy of it 5/8 of that: together a fifth of G's memory.
  *
- * The update goes row by row (all samples that touch row r, then row r + 1, ...) rather than
- * sample by sample, so that a row is loaded once per flush, not once per sample. Threads split
- * the rows of G (row r belongs to thread r mod T); each entry still receives its additions in
- * sample order (the buffer keeps the order of the calls), so G is bit-identical to the
- * sample-by-sample sum for any thread count and any call sizes. The code two pairs ahead is
- * prefetched (only loads move: the additions and their order are unchanged): each pair starts
- * reading a different sample's code, a cache miss the loop otherwise waits for. */
+ * The update itself (src/fly/gram_tiles.c) goes by 64 x 64 tiles of G, each updated by all
+ * pending samples in order; each entry receives its additions in sample order (the buffer keeps
+ * the order of the calls), so G is bit-identical to the sample-by-sample sum for any thread
+ * count, call sizes and flush points. */
 #include "kenyon/fly.h"
 
 #include "fly/gram_tiles.h"

@@ -312,10 +312,10 @@ double kn_mpi_shard_bytes(kn_learner *l)
     if (!ridge) /* the fixed-point counts, and the library's scratch for one piece of them */
         return bytes + m * C * 8 + fmin(m * C, (double)((size_t)1 << 28)) * 8;
     /* The shard's Gram matrix, targets and weights (kn_fly_ridge_init), its buffer of pending
-     * codes with their row lists (m^2 / 8 entries of 16 bytes), the packed reduction buffer, and
-     * the library's scratch for one piece of it. */
+     * codes with their regrouped copy (m^2 / 8 entries of 8 + 5 bytes), the packed reduction
+     * buffer, and the library's scratch for one piece of it. */
     const double packed = m * (m + 1) / 2 + m * C;
-    return bytes + m * m * 8 + m * m * 2 + m * C * 12 + packed * 8 +
+    return bytes + m * m * 8 + m * m * 13 / 8 + m * C * 12 + packed * 8 +
            fmin(packed, (double)KN_MPI_SUM_PIECE) * 8;
 }
 
