@@ -154,23 +154,37 @@ int kn_fly_scores(kn_fly_model *f, const float *x, size_t n, float *scores, kn_e
 
 /* ---- fly-ridge ---- */
 
+/* G is updated lazily. kn_fly_ridge_accumulate adds to B and n_seen at once but only copies the
+ * codes into a pending buffer; they are added to G, in the order they came, when the buffer is
+ * full or at kn_fly_ridge_flush. So g holds every accumulated sample only after a flush. The
+ * rule for code outside this file: call kn_fly_ridge_flush before reading or writing g (a save,
+ * a choice of lambda, a reduction across processes, a test); kn_fly_ridge_solve flushes itself.
+ * A flush never changes a number: G equals the sample-by-sample sum, bit for bit, whatever the
+ * call sizes, flush points and thread count. */
 typedef struct kn_fly_ridge {
     int m, n_classes;
     double lambda;
     double *g;       /* m x m Gram matrix of the codes; only the upper triangle is kept */
-    double *b;       /* m x n_classes: sum of h y^T */
+    double *b;       /* m x n_classes: sum of h y^T (always current) */
     float *w;        /* m x n_classes: the last solution */
-    double *factor;  /* m x m scratch for the Cholesky factor */
-    size_t n_seen;   /* samples accumulated */
+    double *factor;  /* m x m scratch for the Cholesky factor; allocate it zeroed (calloc): the
+                      * solves fill one triangle, and LAPACKE's NaN scans in the lambda choice
+                      * (ridge_select.c) read the other */
+    size_t n_seen;   /* samples accumulated (always current) */
     int dirty;       /* w is stale */
+    kn_kc_codes pending; /* codes accumulated but not yet added to g (at most m^2 / 8 entries) */
+    void *gram_scratch;  /* the Gram update's regrouped copy of the pending codes */
 } kn_fly_ridge;
 
 int kn_fly_ridge_init(kn_fly_ridge *r, int m, int n_classes, double lambda, kn_error *err);
 void kn_fly_ridge_free(kn_fly_ridge *r);
-/* G += h h^T, B[:, y] += h for every code; O(k^2) per sample. */
+/* G += h h^T (deferred, see above), B[:, y] += h for every code; O(k^2) per sample. A bad label
+ * or cell fails this call and changes nothing. The codes are copied: the caller may reuse them. */
 int kn_fly_ridge_accumulate(kn_fly_ridge *r, const kn_kc_codes *codes, const int32_t *y,
                             kn_error *err);
-/* Solves (G + lambda I) W = B if new samples arrived since the last solve. */
+/* Adds the pending codes to g; afterwards g is the Gram matrix of every accumulated sample. */
+void kn_fly_ridge_flush(kn_fly_ridge *r);
+/* Flushes, then solves (G + lambda I) W = B if new samples arrived since the last solve. */
 int kn_fly_ridge_solve(kn_fly_ridge *r, kn_error *err);
 
 #ifdef __cplusplus

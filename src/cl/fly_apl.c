@@ -127,9 +127,10 @@ static int apl_end(kn_learner *l, kn_error *err)
 {
     apl_state *s = l->impl;
     kn_fly_ridge *r = &s->rr;
+    kn_fly_ridge_flush(r); /* the choice reads G */
     if (s->gcv && r->n_seen > 0) {
         const size_t m = (size_t)r->m;
-        if (!r->factor && !(r->factor = malloc(m * m * sizeof *r->factor)))
+        if (!r->factor && !(r->factor = calloc(m * m, sizeof *r->factor)))
             return kn_fail(err, KN_ENOMEM, "fly-apl: out of memory for the Cholesky factor");
         kn_ridge_choice ch;
         int rc = kn_ridge_choose_gcv(r->g, r->b, m, (size_t)r->n_classes, (double)r->n_seen,
@@ -173,7 +174,8 @@ static int apl_predict(kn_learner *l, const float *x, size_t n, float *scores, k
 
 static int apl_save(const kn_learner *l, const char *path, kn_error *err)
 {
-    const apl_state *s = l->impl;
+    apl_state *s = l->impl; /* not const: the save flushes the pending codes into G */
+    kn_fly_ridge_flush(&s->rr);
     const size_t m = (size_t)s->enc.m, C = (size_t)l->info.n_classes;
     size_t np = m * (m + 1) / 2, q = 0;
     double *packed = malloc(np * sizeof *packed);

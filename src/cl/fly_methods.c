@@ -297,10 +297,11 @@ static int fly_end(kn_learner *l, kn_error *err)
         return 0;
     kn_fly_ridge *r = &s->rr;
     const size_t m = (size_t)r->m, C = (size_t)r->n_classes;
+    kn_fly_ridge_flush(r); /* the choices read G */
     s->choice_seconds = 0;
     int rc = 0;
     if (s->lambda_mode && !r->factor) {
-        r->factor = malloc(m * m * sizeof *r->factor);
+        r->factor = calloc(m * m, sizeof *r->factor); /* zero: see kenyon/fly.h */
         if (!r->factor)
             return kn_fail(err, KN_ENOMEM, "fly-ridge: out of memory for the Cholesky factor");
     }
@@ -372,7 +373,9 @@ static int fly_predict(kn_learner *l, const float *x, size_t n, float *scores, k
 
 static int fly_save(const kn_learner *l, const char *path, kn_error *err)
 {
-    const fly_state *s = l->impl;
+    fly_state *s = l->impl; /* not const: the save flushes the pending codes into G */
+    if (s->ridge)
+        kn_fly_ridge_flush(&s->rr);
     const kn_fly_params *p = &s->fly.p;
     const size_t m = (size_t)p->m, C = (size_t)l->info.n_classes;
     kn_st_writer w;

@@ -70,6 +70,8 @@ int kn_method_memory_estimate(const kn_method *m, const kn_learner_info *info,
         if (kn_param_find(m->params, "lambda")) { /* a ridge readout (lambda may be a word) */
             add(&total, detail, detail_cap, "Gram matrix and its factor", 2 * mk * mk * 8);
             add(&total, detail, detail_cap, "ridge targets", 2 * mk * C * 8);
+            /* m^2 / 8 pending code entries (8 bytes) and their regrouped copy (5 bytes). */
+            add(&total, detail, detail_cap, "Gram update buffer", mk * mk * 13 / 8);
         }
     } else if (strcmp(m->name, "ncm") == 0 || strcmp(m->name, "slda") == 0) {
         add(&total, detail, detail_cap, "class sums and means", 2 * C * d * 8);

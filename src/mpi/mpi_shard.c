@@ -252,6 +252,8 @@ static int merge_ridge(shard_state *st, size_t n_task)
 {
     kn_fly_ridge *r = st->ridge, *s = &st->shard;
     const size_t m = (size_t)r->m, C = (size_t)r->n_classes;
+    kn_fly_ridge_flush(s); /* both G are read or written below */
+    kn_fly_ridge_flush(r);
     size_t q = 0;
     for (size_t i = 0; i < m; i++)
         for (size_t j = i; j < m; j++)
@@ -309,10 +311,11 @@ double kn_mpi_shard_bytes(kn_learner *l)
     double bytes = SHARD_CHUNK * (d * 4 + 4) + SHARD_CHUNK * k * 8 + SHARD_CHUNK * 4;
     if (!ridge) /* the fixed-point counts, and the library's scratch for one piece of them */
         return bytes + m * C * 8 + fmin(m * C, (double)((size_t)1 << 28)) * 8;
-    /* The shard's Gram matrix, targets and weights (kn_fly_ridge_init), the packed reduction
+    /* The shard's Gram matrix, targets and weights (kn_fly_ridge_init), its buffer of pending
+     * codes with their regrouped copy (m^2 / 8 entries of 8 + 5 bytes), the packed reduction
      * buffer, and the library's scratch for one piece of it. */
     const double packed = m * (m + 1) / 2 + m * C;
-    return bytes + m * m * 8 + m * C * 12 + packed * 8 +
+    return bytes + m * m * 8 + m * m * 13 / 8 + m * C * 12 + packed * 8 +
            fmin(packed, (double)KN_MPI_SUM_PIECE) * 8;
 }
 

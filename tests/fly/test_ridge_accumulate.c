@@ -68,6 +68,7 @@ static void test_gram_equals_sample_order_sum(void **state)
                 part.n = nb;
                 assert_int_equal(kn_fly_ridge_accumulate(&r, &part, y + st, &err), 0);
             }
+            kn_fly_ridge_flush(&r);
             if (memcmp(r.g, g, (size_t)M * M * sizeof *g) != 0)
                 fail_msg("G differs from the sample-order sum (batch %zu, %d threads)",
                          batches[bi], threads);
