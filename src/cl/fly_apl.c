@@ -177,16 +177,10 @@ static int apl_save(const kn_learner *l, const char *path, kn_error *err)
     apl_state *s = l->impl; /* not const: the save flushes the pending codes into G */
     kn_fly_ridge_flush(&s->rr);
     const size_t m = (size_t)s->enc.m, C = (size_t)l->info.n_classes;
-    size_t np = m * (m + 1) / 2, q = 0;
-    double *packed = malloc(np * sizeof *packed);
-    if (!packed)
-        return kn_fail(err, KN_ENOMEM, "%s: out of memory packing the Gram matrix", path);
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = i; j < m; j++)
-            packed[q++] = s->rr.g[i * m + j];
     kn_st_writer w;
     kn_st_writer_init(&w);
-    size_t sh_in[2] = {m, (size_t)s->enc.c}, sh_w[2] = {m, C}, sh_g[1] = {np};
+    double *packed = NULL;
+    size_t sh_in[2] = {m, (size_t)s->enc.c}, sh_w[2] = {m, C};
     int rc = kn_learner_write_common(l, &w, err);
     if (!rc)
         rc = kn_st_writer_meta_fmt(&w, "fly.k", err, "%d", s->enc.k);
@@ -195,15 +189,7 @@ static int apl_save(const kn_learner *l, const char *path, kn_error *err)
     if (!rc)
         rc = kn_st_writer_add(&w, "readout", KN_ST_F32, 2, sh_w, s->rr.w, err);
     if (!rc)
-        rc = kn_st_writer_add(&w, "gram_upper", KN_ST_F64, 1, sh_g, packed, err);
-    if (!rc)
-        rc = kn_st_writer_add(&w, "target_sums", KN_ST_F64, 2, sh_w, s->rr.b, err);
-    if (!rc)
-        rc = kn_st_writer_meta_fmt(&w, "fly.n_seen", err, "%zu", s->rr.n_seen);
-    if (!rc)
-        rc = kn_st_writer_meta_fmt(&w, "fly.dirty", err, "%d", s->rr.dirty);
-    if (!rc)
-        rc = kn_st_writer_meta_fmt(&w, "fly.lambda", err, "%.17g", s->rr.lambda);
+        rc = kn_fly_ridge_add_tensors(&w, &s->rr, &packed, path, err);
     if (!rc)
         rc = kn_st_writer_write(&w, path, err);
     kn_st_writer_free(&w);
@@ -277,28 +263,16 @@ static int apl_load(kn_learner *l, const kn_st_file *f, kn_error *err)
     if (rc)
         return rc;
     const size_t ms = (size_t)m, C = (size_t)l->info.n_classes;
-    size_t sh_in[2] = {ms, (size_t)c}, sh_w[2] = {ms, C}, sh_g[1] = {ms * (ms + 1) / 2};
-    const kn_st_tensor *tin, *tw, *tg, *tb;
-    int64_t kfile, dirty;
-    uint64_t n_seen;
+    size_t sh_in[2] = {ms, (size_t)c}, sh_w[2] = {ms, C};
+    const kn_st_tensor *tin, *tw;
+    int64_t kfile;
     if ((rc = kn_st_meta_int64(f, "fly.k", &kfile, err)) ||
         (rc = kn_st_expect(f, "kc_inputs", KN_ST_I32, 2, sh_in, &tin, err)) ||
-        (rc = kn_st_expect(f, "readout", KN_ST_F32, 2, sh_w, &tw, err)) ||
-        (rc = kn_st_expect(f, "gram_upper", KN_ST_F64, 1, sh_g, &tg, err)) ||
-        (rc = kn_st_expect(f, "target_sums", KN_ST_F64, 2, sh_w, &tb, err)) ||
-        (rc = kn_st_meta_uint64(f, "fly.n_seen", &n_seen, err)) ||
-        (rc = kn_st_meta_int64(f, "fly.dirty", &dirty, err)) ||
-        (rc = kn_st_meta_double(f, "fly.lambda", &lambda, err)))
+        (rc = kn_st_expect(f, "readout", KN_ST_F32, 2, sh_w, &tw, err)))
         return rc;
     if (kfile != k)
         return kn_fail(err, KN_EFORMAT, "%s: fly.k = %lld disagrees with the parameters (k = %d)",
                        f->source, (long long)kfile, k);
-    if (dirty != 0 && dirty != 1)
-        return kn_fail(err, KN_EFORMAT, "%s: fly.dirty = %lld is not 0 or 1", f->source,
-                       (long long)dirty);
-    if (!(lambda > 0) || !isfinite(lambda))
-        return kn_fail(err, KN_EFORMAT, "%s: fly.lambda = %g is not a positive number",
-                       f->source, lambda);
     int32_t *ins = malloc(ms * (size_t)c * sizeof *ins);
     if (!ins)
         return kn_fail(err, KN_ENOMEM, "%s: out of memory for the projection", f->source);
@@ -314,17 +288,8 @@ static int apl_load(kn_learner *l, const kn_st_file *f, kn_error *err)
         return rc;
     apl_state *s = l->impl;
     rc = kn_fly_read_finite(f, tw, 0, ms * C, s->rr.w, err);
-    for (size_t i = 0, q = 0; !rc && i < ms; q += ms - i, i++) {
-        rc = kn_fly_read_finite(f, tg, q, ms - i, s->rr.g + i * ms + i, err);
-        if (!rc && s->rr.g[i * ms + i] < 0)
-            rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper diagonal %zu = %g is negative",
-                         f->source, i, s->rr.g[i * ms + i]);
-    }
     if (!rc)
-        rc = kn_fly_read_finite(f, tb, 0, ms * C, s->rr.b, err);
-    s->rr.n_seen = (size_t)n_seen;
-    s->rr.dirty = dirty != 0;
-    s->rr.lambda = lambda;
+        rc = kn_fly_ridge_read_tensors(f, &s->rr, 1, err);
     return rc;
 }
 

@@ -390,26 +390,8 @@ static int fly_save(const kn_learner *l, const char *path, kn_error *err)
     if (!rc)
         rc = kn_st_writer_add(&w, "readout", KN_ST_F32, 2, sh_w, s->ridge ? s->rr.w : s->fly.w,
                               err);
-    if (!rc && s->ridge) {
-        size_t np = m * (m + 1) / 2, q = 0;
-        packed = malloc(np * sizeof *packed);
-        if (!packed)
-            rc = kn_fail(err, KN_ENOMEM, "%s: out of memory packing the Gram matrix", path);
-        for (size_t i = 0; !rc && i < m; i++)
-            for (size_t j = i; j < m; j++)
-                packed[q++] = s->rr.g[i * m + j];
-        size_t sh_g[1] = {np};
-        if (!rc)
-            rc = kn_st_writer_add(&w, "gram_upper", KN_ST_F64, 1, sh_g, packed, err);
-        if (!rc)
-            rc = kn_st_writer_add(&w, "target_sums", KN_ST_F64, 2, sh_w, s->rr.b, err);
-        if (!rc)
-            rc = kn_st_writer_meta_fmt(&w, "fly.n_seen", err, "%zu", s->rr.n_seen);
-        if (!rc)
-            rc = kn_st_writer_meta_fmt(&w, "fly.dirty", err, "%d", s->rr.dirty);
-        if (!rc)
-            rc = kn_st_writer_meta_fmt(&w, "fly.lambda", err, "%.17g", s->rr.lambda);
-    }
+    if (!rc && s->ridge)
+        rc = kn_fly_ridge_add_tensors(&w, &s->rr, &packed, path, err);
     if (!rc)
         rc = kn_st_writer_write(&w, path, err);
     free(packed);
@@ -478,18 +460,12 @@ static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
      * cannot make us allocate more than it could possibly describe. */
     const int ridge = l->method == &kn_method_fly_ridge;
     const size_t m = (size_t)p.m, c = (size_t)p.c, C = (size_t)l->info.n_classes;
-    size_t sh_in[2] = {m, c}, sh_w[2] = {m, C}, sh_g[1] = {m * (m + 1) / 2};
-    const kn_st_tensor *tin, *tw, *tg = NULL, *tb = NULL;
-    int64_t kfile, dirty = 0;
-    uint64_t n_seen = 0;
+    size_t sh_in[2] = {m, c}, sh_w[2] = {m, C};
+    const kn_st_tensor *tin, *tw;
+    int64_t kfile;
     if ((rc = kn_st_meta_int64(f, "fly.k", &kfile, err)) ||
         (rc = kn_st_expect(f, "kc_inputs", KN_ST_I32, 2, sh_in, &tin, err)) ||
         (rc = kn_st_expect(f, "readout", KN_ST_F32, 2, sh_w, &tw, err)))
-        return rc;
-    if (ridge && ((rc = kn_st_expect(f, "gram_upper", KN_ST_F64, 1, sh_g, &tg, err)) ||
-                  (rc = kn_st_expect(f, "target_sums", KN_ST_F64, 2, sh_w, &tb, err)) ||
-                  (rc = kn_st_meta_uint64(f, "fly.n_seen", &n_seen, err)) ||
-                  (rc = kn_st_meta_int64(f, "fly.dirty", &dirty, err))))
         return rc;
     if (kfile != p.k)
         return kn_fail(err, KN_EFORMAT, "%s: fly.k = %lld disagrees with the parameters (k = %d)",
@@ -523,9 +499,6 @@ static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
             rc = kn_fail(err, KN_EFORMAT, "%s: kc_inputs: %s", f->source, inner);
         }
     }
-    if (!rc && ridge && dirty != 0 && dirty != 1)
-        rc = kn_fail(err, KN_EFORMAT, "%s: fly.dirty = %lld is not 0 or 1", f->source,
-                     (long long)dirty);
     free(ins);
     if (!rc && !ridge) {
         s->fly.w = malloc(m * C * sizeof *s->fly.w);
@@ -538,29 +511,8 @@ static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
         rc = kn_fly_ridge_init(&s->rr, p.m, l->info.n_classes, lambda, err);
     if (!rc)
         rc = kn_fly_read_finite(f, tw, 0, m * C, ridge ? s->rr.w : s->fly.w, err);
-    if (!rc && ridge) {
-        /* The packed upper triangle, row by row, into the upper part of each row of G. */
-        size_t q = 0;
-        for (size_t i = 0; !rc && i < m; i++) {
-            rc = kn_fly_read_finite(f, tg, q, m - i, s->rr.g + i * m + i, err);
-            /* The Gram matrix is a sum of outer products: its diagonal cannot be negative. */
-            if (!rc && s->rr.g[i * m + i] < 0)
-                rc = kn_fail(err, KN_EFORMAT, "%s: gram_upper diagonal %zu = %g is negative",
-                             f->source, i, s->rr.g[i * m + i]);
-            q += m - i;
-        }
-        if (!rc)
-            rc = kn_fly_read_finite(f, tb, 0, m * C, s->rr.b, err);
-        s->rr.n_seen = (size_t)n_seen;
-        s->rr.dirty = dirty != 0;
-        /* Files from before lambda could be chosen have no fly.lambda: the parameter's. */
-        double lam = s->rr.lambda;
-        if (!rc && kn_st_meta(f, "fly.lambda") &&
-            !(rc = kn_st_meta_double(f, "fly.lambda", &lam, err)) && !(lam > 0 && isfinite(lam)))
-            rc = kn_fail(err, KN_EFORMAT, "%s: fly.lambda = %g is not a positive number",
-                         f->source, lam);
-        s->rr.lambda = lam;
-    }
+    if (!rc && ridge)
+        rc = kn_fly_ridge_read_tensors(f, &s->rr, 0, err);
     return rc;
 }
 
