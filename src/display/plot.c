@@ -171,12 +171,15 @@ static int range_of(const kn_plot_series *s, size_t ns, const kn_plot_axes *a, d
     return 0;
 }
 
+/* Rows of a legend of n entries in ncol columns (filled column by column). */
+static int legend_rows(int n, int ncol) { return (n + ncol - 1) / ncol; }
+
 /* Width and height, as fractions of the page, of a legend laid out at character scale `scale`
- * with symbol/line samples plot_w (page fraction) wide. PLplot measures the text with the
+ * in ncol columns with symbol/line samples plot_w (page fraction) wide. PLplot measures the text with the
  * driver's own font metrics; the legend is laid out in the fully transparent colour on a
  * full-page viewport, so nothing shows. The current viewport and window are restored. */
 static void measure_legend(const char *const *labels, const PLINT *opts, int n, double scale,
-                           double plot_w, double *w, double *h)
+                           double plot_w, int ncol, double *w, double *h)
 {
     PLFLT vx0, vx1, vy0, vy1, wx0, wx1, wy0, wy1;
     plgvpd(&vx0, &vx1, &vy0, &vy1);
@@ -195,8 +198,9 @@ static void measure_legend(const char *const *labels, const PLINT *opts, int n, 
         PLFLT lw, lh;
         plschr(0, 1.0);
         pllegend(&lw, &lh, 0, PL_POSITION_LEFT | PL_POSITION_TOP | PL_POSITION_INSIDE |
-                 PL_POSITION_VIEWPORT, 0, 0, plot_w, COL_INVISIBLE, COL_INVISIBLE, 1, 0, 0, n,
-                 none, 0.3, scale, 2.0, 0.0, tc, labels, NULL, NULL, NULL, NULL, NULL, NULL,
+                 PL_POSITION_VIEWPORT, 0, 0, plot_w, COL_INVISIBLE, COL_INVISIBLE, 1,
+                 legend_rows(n, ncol), ncol, n, none, 0.3, scale, 2.0, 0.0, tc, labels, NULL,
+                 NULL, NULL, NULL, NULL, NULL,
                  NULL, NULL, NULL, NULL, NULL);
         *w = lw;
         *h = lh;
@@ -223,9 +227,9 @@ static double measure_text(const char *text, double scale)
     const char *labels[1] = {text};
     const PLINT opts[1] = {PL_LEGEND_NONE};
     double w1, w2, h;
-    measure_legend(labels, opts, 1, scale, 0, &w1, &h);
+    measure_legend(labels, opts, 1, scale, 0, 1, &w1, &h);
     labels[0] = twice;
-    measure_legend(labels, opts, 1, scale, 0, &w2, &h);
+    measure_legend(labels, opts, 1, scale, 0, 1, &w2, &h);
     free(twice);
     return w2 - w1;
 }
@@ -263,22 +267,36 @@ static void draw_title(const char *title)
                                       vy1 + 2.7 * line};
 }
 
-/* Room a legend needs on the right of the plot: the legend's scale and page width. Labels are
- * set smaller (down to 0.55) when they would take more than 40% of the page. */
+/* Room a legend needs on the right of the plot: the legend's scale, columns and page width.
+ * Labels are set smaller (down to 0.55) when they would take more than 40% of the page's width
+ * or 78% of its height; a legend still too tall at that size (many methods in one figure) is
+ * laid out in two columns instead, which may take up to half the page's width. */
 #define LEGEND_SAMPLE 0.05 /* page fraction of a line/symbol sample */
 #define LEGEND_GAP 0.012   /* page fraction between the plot frame and the legend */
-static void legend_room(const char *const *labels, const PLINT *opts, int n, double *scale,
-                        double *width)
+static void fit_legend(const char *const *labels, const PLINT *opts, int n, int ncol,
+                       double max_w, double max_h, double *scale, double *w, double *h)
 {
-    double sc = 0.8, w, h;
-    measure_legend(labels, opts, n, sc, LEGEND_SAMPLE, &w, &h);
-    const double max_w = 0.40, max_h = 0.78;
-    double shrink = fmin(w > max_w ? max_w / w : 1, h > max_h ? max_h / h : 1);
+    double sc = 0.8;
+    measure_legend(labels, opts, n, sc, LEGEND_SAMPLE, ncol, w, h);
+    double shrink = fmin(*w > max_w ? max_w / *w : 1, *h > max_h ? max_h / *h : 1);
     if (shrink < 1) {
         sc = fmax(0.55, sc * shrink);
-        measure_legend(labels, opts, n, sc, LEGEND_SAMPLE, &w, &h);
+        measure_legend(labels, opts, n, sc, LEGEND_SAMPLE, ncol, w, h);
     }
     *scale = sc;
+}
+
+static void legend_room(const char *const *labels, const PLINT *opts, int n, double *scale,
+                        double *width, int *ncol)
+{
+    const double max_h = 0.78;
+    double w, h;
+    *ncol = 1;
+    fit_legend(labels, opts, n, 1, 0.40, max_h, scale, &w, &h);
+    if (h > max_h && n > 1) {
+        *ncol = 2;
+        fit_legend(labels, opts, n, 2, 0.50, max_h, scale, &w, &h);
+    }
     *width = w;
 }
 
@@ -339,7 +357,8 @@ static void draw_frame(const kn_plot_axes *a, double x0, double x1, double y0, d
 
 /* Draws the legend outside the viewport on its right, at the scale legend_room chose. */
 static void draw_legend(const char *const *labels, const PLINT *colours, const PLINT *styles,
-                        const PLINT *opts, const char *const *marks, int n, double scale)
+                        const PLINT *opts, const char *const *marks, int n, double scale,
+                        int ncol)
 {
     if (n == 0)
         return;
@@ -370,8 +389,8 @@ static void draw_legend(const char *const *labels, const PLINT *colours, const P
         /* Offsets and sample width are in units of the viewport: convert from the page. */
         pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
                  PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT,
-                 LEGEND_GAP / vw, 0.0, LEGEND_SAMPLE / vw, COL_BG, COL_FG, 1, 0, 0, n, opts, 0.3,
-                 scale, 2.0, 0.0, text_colours, labels, colours, box_patterns, box_scales,
+                 LEGEND_GAP / vw, 0.0, LEGEND_SAMPLE / vw, COL_BG, COL_FG, 1,
+                 legend_rows(n, ncol), ncol, n, opts, 0.3, scale, 2.0, 0.0, text_colours, labels, colours, box_patterns, box_scales,
                  box_widths, colours, styles, line_widths, colours, sym_scales, sym_numbers,
                  symbols);
         plschr(0, 1.0);
@@ -473,8 +492,9 @@ int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
         goto done;
     pladv(0);
     double legend_scale = 0.8, legend_w = 0;
+    int legend_cols = 1;
     if (li)
-        legend_room(labels, opts, li, &legend_scale, &legend_w);
+        legend_room(labels, opts, li, &legend_scale, &legend_w, &legend_cols);
     draw_frame(axes, x0, x1, y0, y1, li ? 1 - EDGE - legend_w - LEGEND_GAP : 0.95);
 
     /* Bands first, so lines stay on top. */
@@ -520,7 +540,7 @@ int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
             plschr(0, 1.0);
         }
     }
-    draw_legend(labels, colours, styles, opts, symbols, li, legend_scale);
+    draw_legend(labels, colours, styles, opts, symbols, li, legend_scale, legend_cols);
     rc = kn_plot_end(err);
 done:
     free(colours);

@@ -233,6 +233,44 @@ static void test_titles_and_legends_inside_image(void **state)
     }
 }
 
+/* A benchmark of 19 methods (kenyon bench with the one-pass learners): the legend, set in two
+ * columns when one is too tall, stays inside the page and below the title. */
+static void test_many_series_legend_fits(void **state)
+{
+    (void)state;
+    const char *dir = kt_scratch_dir("plot-many");
+    static const char *names[19] = {
+        "fly", "fly-ridge", "v1", "v2", "v3", "vanilla", "offline", "ewc", "gem", "bir", "ncm",
+        "slda", "er", "fly-apl", "fly-ridge:lambda=auto", "ranpac:M=3200", "fly-apl:m=6400",
+        "fly-ridge:lambda=gcv", "ranpac"};
+    double x[10], y[19][10];
+    kn_plot_series s[19];
+    for (int j = 0; j < 19; j++) {
+        for (int i = 0; i < 10; i++) {
+            x[i] = 2 * (i + 1);
+            y[j][i] = 1.0 - 0.04 * j * i / 9.0;
+        }
+        s[j] = (kn_plot_series){.label = names[j], .x = x, .y = y[j], .n = 10,
+                                .style = j % 2 ? KN_PLOT_DASHED : KN_PLOT_LINE_POINTS};
+    }
+    kn_plot_axes ax = {.title = "MNIST-20, pixels: accuracy over the classes trained so far",
+                       .xlabel = "number of classes trained", .ylabel = "accuracy"};
+    for (int n = 12; n <= 19; n += 7) {
+        char name[32];
+        snprintf(name, sizeof name, "many_%d.svg", n);
+        const char *path = kt_path(dir, name);
+        kn_error err;
+        assert_int_equal(kn_plot_lines(path, &ax, s, (size_t)n, &err), KN_OK);
+        double lo, hi;
+        assert_true(glyphs_inside(path, &lo, &hi) > 20);
+        kn_plot_layout lay;
+        assert_int_equal(kn_plot_last_layout(&lay), 1);
+        assert_box_inside(&lay.title);
+        assert_box_inside(&lay.legend);
+        assert_true(lay.legend.y1 < lay.title.y0);
+    }
+}
+
 /* Groups of glyphs (tick labels) in the band y0 < y < y1 of an SVG page: glyphs closer than 25
  * units in x belong to one label. */
 static int labels_in_band(const char *path, double y0, double y1)
@@ -314,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_lines_chosen_colours),
         cmocka_unit_test(test_bars_and_heatmap),
         cmocka_unit_test(test_titles_and_legends_inside_image),
+        cmocka_unit_test(test_many_series_legend_fits),
         cmocka_unit_test(test_short_log_axis_has_several_labels),
         cmocka_unit_test(test_bad_arguments_leave_no_file),
     };
