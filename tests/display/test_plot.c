@@ -233,8 +233,11 @@ static void test_titles_and_legends_inside_image(void **state)
     }
 }
 
+static int labels_in_band(const char *path, double y0, double y1);
+
 /* A benchmark of 19 methods (kenyon bench with the one-pass learners): the legend, set in two
- * columns when one is too tall, stays inside the page and below the title. */
+ * columns when one is too tall, stays inside the page and below the title, and every bar's
+ * label stays on the page. */
 static void test_many_series_legend_fits(void **state)
 {
     (void)state;
@@ -269,6 +272,26 @@ static void test_many_series_legend_fits(void **state)
         assert_box_inside(&lay.legend);
         assert_true(lay.legend.y1 < lay.title.y0);
     }
+    /* The memory-loss bars of the same benchmark: labels set vertically on a taller page. */
+    double v[19], e[19];
+    for (int j = 0; j < 19; j++) {
+        v[j] = 0.05 + 0.04 * j;
+        e[j] = 0.01;
+    }
+    const char *path = kt_path(dir, "many_bars.svg");
+    kn_error err;
+    assert_int_equal(kn_plot_bars(path, &ax, names, v, e, 19, &err), KN_OK);
+    double lo, hi;
+    assert_true(glyphs_inside(path, &lo, &hi) > 100);
+    kn_plot_layout lay;
+    assert_int_equal(kn_plot_last_layout(&lay), 1);
+    assert_box_inside(&lay.title);
+    /* 19 separate labels between the axis and the axis title (the plot keeps 461 units of
+     * height, 64 above it; labels of up to 21 characters take about 210 below the axis, and the
+     * lowest y tick label sits on the axis): run together on one or two lines, they would be
+     * fewer groups */
+    const double axis_y = 64 + 461;
+    assert_int_equal(labels_in_band(path, axis_y + 15, axis_y + 215), 19);
 }
 
 /* Groups of glyphs (tick labels) in the band y0 < y < y1 of an SVG page: glyphs closer than 25
