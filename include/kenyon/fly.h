@@ -177,6 +177,9 @@ typedef struct kn_fly_ridge {
 } kn_fly_ridge;
 
 int kn_fly_ridge_init(kn_fly_ridge *r, int m, int n_classes, double lambda, kn_error *err);
+/* Bytes the pending buffer and its regrouped copy take at most beside kn_ridge_bytes (m^2 / 8
+ * entries of 8 and 5 bytes): what a memory check adds for a fly-ridge readout of m cells. */
+double kn_fly_ridge_buffer_bytes(size_t m);
 void kn_fly_ridge_free(kn_fly_ridge *r);
 /* G += h h^T (deferred, see above), B[:, y] += h for every code; O(k^2) per sample. A bad label
  * or cell fails this call and changes nothing. The codes are copied: the caller may reuse them. */

@@ -53,10 +53,12 @@ typedef struct kn_ridge_choice {
  * factor, B and the weights). */
 double kn_ridge_bytes(size_t m, size_t n_classes);
 /* Fails (KN_ENOMEM) with a message naming `who`, the size parameter (`param`=m) and the memory
- * it would need when that exceeds this machine's physical memory, or KENYON_MEMORY_LIMIT when
- * that is set and smaller (KN_EINVAL when it is not a size); 0 otherwise. */
+ * it would need (kn_ridge_bytes plus extra_bytes, which the message names as extra_what, e.g.
+ * fly-ridge's pending codes, kn_fly_ridge_buffer_bytes) when that exceeds this machine's
+ * physical memory, or KENYON_MEMORY_LIMIT when that is set and smaller (KN_EINVAL when it is
+ * not a size); 0 otherwise. */
 int kn_ridge_check_memory(const char *who, const char *param, size_t m, size_t n_classes,
-                          kn_error *err);
+                          double extra_bytes, const char *extra_what, kn_error *err);
 
 /* Solves (G + lambda I) W = B into w (m x n_classes, row-major, float) using factor (m x m
  * doubles) and rhs (m x n_classes doubles) as workspace. KN_EINVAL if not positive definite. */

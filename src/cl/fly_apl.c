@@ -98,7 +98,7 @@ static int read_params(const kn_learner *l, int *m, int *c, int *k, double *apl,
         return kn_fail(err, KN_EINVAL, "method fly-apl: %s (d=%zu, --m %d, --c %d, k=%d)", why,
                        l->info.d, *m, *c, *k);
     return kn_ridge_check_memory("method fly-apl", "m", (size_t)*m, (size_t)l->info.n_classes,
-                                 err);
+                                 kn_fly_ridge_buffer_bytes((size_t)*m), FLY_BUFFER_WHAT, err);
 }
 
 /* Codes of n samples x into codes (cap >= n): the encoder's, then the variant. */

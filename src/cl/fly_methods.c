@@ -425,7 +425,9 @@ static int fly_create(kn_learner *l, kn_error *err)
     s->ridge = l->method == &kn_method_fly_ridge;
     if (s->ridge && ((rc = read_lambda(l, &lambda, &s->lambda_mode, err)) ||
                      (rc = kn_ridge_check_memory("method fly-ridge", "m", (size_t)p.m,
-                                                 (size_t)l->info.n_classes, err))))
+                                                 (size_t)l->info.n_classes,
+                                                 kn_fly_ridge_buffer_bytes((size_t)p.m),
+                                                 FLY_BUFFER_WHAT, err))))
         return rc;
     rc = kn_fly_model_init(&s->fly, &p, l->info.n_classes, err);
     if (!rc && s->ridge)
@@ -507,7 +509,8 @@ static int fly_load(kn_learner *l, const kn_st_file *f, kn_error *err)
                          l->info.n_classes);
     }
     if (!rc && ridge && !(rc = read_lambda(l, &lambda, &s->lambda_mode, err)) &&
-        !(rc = kn_ridge_check_memory("method fly-ridge", "m", m, C, err)))
+        !(rc = kn_ridge_check_memory("method fly-ridge", "m", m, C, kn_fly_ridge_buffer_bytes(m),
+                                     FLY_BUFFER_WHAT, err)))
         rc = kn_fly_ridge_init(&s->rr, p.m, l->info.n_classes, lambda, err);
     if (!rc)
         rc = kn_fly_read_finite(f, tw, 0, m * C, ridge ? s->rr.w : s->fly.w, err);

@@ -9,6 +9,9 @@
 #include "kenyon/learner.h"
 #include "kenyon/safetensors.h"
 
+/* What kn_ridge_check_memory calls the fly readout's extra bytes (kn_fly_ridge_buffer_bytes). */
+#define FLY_BUFFER_WHAT "the Gram update's pending codes"
+
 /* Fills the encoder and the readout of l (ridge is NULL unless l is fly-ridge). Returns 0, or
  * KN_EINVAL when l is not a fly-family learner. */
 int kn_fly_learner_parts(kn_learner *l, kn_fly_model **fly, kn_fly_ridge **ridge, kn_error *err);

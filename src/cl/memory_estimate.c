@@ -18,6 +18,7 @@
 
 #include "cl/memory_check.h"
 #include "core/memory_limit.h"
+#include "kenyon/fly.h"
 #include "kenyon/learner.h"
 
 /* The value of parameter `name`: the override if given, else the method's default; NAN when the
@@ -70,8 +71,8 @@ int kn_method_memory_estimate(const kn_method *m, const kn_learner_info *info,
         if (kn_param_find(m->params, "lambda")) { /* a ridge readout (lambda may be a word) */
             add(&total, detail, detail_cap, "Gram matrix and its factor", 2 * mk * mk * 8);
             add(&total, detail, detail_cap, "ridge targets", 2 * mk * C * 8);
-            /* m^2 / 8 pending code entries (8 bytes) and their regrouped copy (5 bytes). */
-            add(&total, detail, detail_cap, "Gram update buffer", mk * mk * 13 / 8);
+            add(&total, detail, detail_cap, "Gram update buffer",
+                kn_fly_ridge_buffer_bytes((size_t)mk));
         }
     } else if (strcmp(m->name, "ncm") == 0 || strcmp(m->name, "slda") == 0) {
         add(&total, detail, detail_cap, "class sums and means", 2 * C * d * 8);

@@ -341,7 +341,7 @@ static int ranpac_build(kn_learner *l, int draw, kn_error *err)
     if (M < 1)
         return kn_fail(err, KN_EINVAL, "method ranpac: --M must be at least 1 (got %d)", M);
     const size_t C = (size_t)l->info.n_classes, d = l->info.d, Ms = (size_t)M;
-    if ((rc = kn_ridge_check_memory("method ranpac", "M", Ms, C, err)))
+    if ((rc = kn_ridge_check_memory("method ranpac", "M", Ms, C, 0, NULL, err)))
         return rc;
     ranpac_state *s = calloc(1, sizeof *s);
     if (!s)

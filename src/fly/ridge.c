@@ -62,6 +62,8 @@ void kn_fly_ridge_free(kn_fly_ridge *r)
     memset(r, 0, sizeof *r);
 }
 
+double kn_fly_ridge_buffer_bytes(size_t m) { return (double)m * (double)m * 13 / 8; }
+
 /* Samples the pending buffer holds for codes of k winners: m^2 / 8 entries (at least 16). */
 static size_t pending_capacity(size_t m, int k)
 {

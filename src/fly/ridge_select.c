@@ -32,7 +32,7 @@ double kn_ridge_bytes(size_t m, size_t n_classes)
 }
 
 int kn_ridge_check_memory(const char *who, const char *param, size_t m, size_t n_classes,
-                          kn_error *err)
+                          double extra_bytes, const char *extra_what, kn_error *err)
 {
     /* The machine's physical memory (whether it could ever hold the matrices), capped by
      * KENYON_MEMORY_LIMIT as the learner checks are. */
@@ -49,18 +49,21 @@ int kn_ridge_check_memory(const char *who, const char *param, size_t m, size_t n
         have = limit;
     else if (!known)
         return 0; /* unknown: let the allocation decide */
-    const double need = kn_ridge_bytes(m, n_classes);
+    const double need = kn_ridge_bytes(m, n_classes) + extra_bytes;
     if (need <= have)
         return 0;
+    const char *and = extra_bytes > 0 && extra_what ? ", and " : "";
+    if (!*and)
+        extra_what = "";
     if (limited)
         return kn_fail(err, KN_ENOMEM,
                        "%s: %s=%zu needs %.3g GB (two %zu x %zu double matrices: the Gram matrix "
-                       "and its Cholesky factor), more than KENYON_MEMORY_LIMIT's %.3g GB",
-                       who, param, m, need / 1e9, m, m, have / 1e9);
+                       "and its Cholesky factor%s%s), more than KENYON_MEMORY_LIMIT's %.3g GB",
+                       who, param, m, need / 1e9, m, m, and, extra_what, have / 1e9);
     return kn_fail(err, KN_ENOMEM,
                    "%s: %s=%zu needs %.1f GB (two %zu x %zu double matrices: the Gram matrix and "
-                   "its Cholesky factor), more than this machine's %.1f GB of memory",
-                   who, param, m, need / 1e9, m, m, have / 1e9);
+                   "its Cholesky factor%s%s), more than this machine's %.1f GB of memory",
+                   who, param, m, need / 1e9, m, m, and, extra_what, have / 1e9);
 }
 
 /* Factor G + lambda I into factor (column-major lower = row-major upper of G). Only that

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kenyon/fly.h"
 #include "kenyon/learner.h"
 #include "kenyon/ridge.h"
 #include "test_support.h"
@@ -77,22 +78,37 @@ static void test_ridge_check_honours_the_limit(void **state)
     const double need = kn_ridge_bytes(4000, 4);
     assert_true(need > 0.256e9 && need < 0.257e9);
     assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "100M", 1), 0);
-    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 4000, 4, &err), KN_ENOMEM);
+    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 4000, 4, 0, NULL, &err), KN_ENOMEM);
     assert_non_null(strstr(err.msg, "m=4000 needs 0.256 GB"));
     assert_non_null(strstr(err.msg, "KENYON_MEMORY_LIMIT's 0.105 GB"));
     assert_int_equal(kn_learner_create("fly-ridge", &info, fr, 2, &l, &err), KN_ENOMEM);
     assert_null(l);
-    assert_non_null(strstr(err.msg, "method fly-ridge: m=4000 needs 0.256 GB"));
+    /* fly-ridge also holds its pending codes: 4000^2 * 13 / 8 bytes more. */
+    assert_non_null(strstr(err.msg, "method fly-ridge: m=4000 needs 0.282 GB"));
+    assert_non_null(strstr(err.msg, "and the Gram update's pending codes"));
     assert_int_equal(kn_learner_create("ranpac", &info, rp, 1, &l, &err), KN_ENOMEM);
     assert_null(l);
     assert_non_null(strstr(err.msg, "method ranpac: M=4000 needs 0.256 GB"));
     /* A smaller learner fits under the same limit. */
-    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 1000, 4, &err), 0);
+    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 1000, 4, 0, NULL, &err), 0);
     assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "lots", 1), 0);
-    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 1000, 4, &err), KN_EINVAL);
+    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 1000, 4, 0, NULL, &err), KN_EINVAL);
     assert_non_null(strstr(err.msg, "KENYON_MEMORY_LIMIT=lots"));
     assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "300M", 1), 0);
-    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 4000, 4, &err), 0);
+    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 4000, 4, 0, NULL, &err), 0);
+    /* Between the two needs: the matrices alone fit, with the pending codes they do not. */
+    assert_int_equal(setenv("KENYON_MEMORY_LIMIT", "260M", 1), 0);
+    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 4000, 4, 0, NULL, &err), 0);
+    assert_int_equal(kn_ridge_check_memory("method fly-ridge", "m", 4000, 4,
+                                           kn_fly_ridge_buffer_bytes(4000), "the codes", &err),
+                     KN_ENOMEM);
+    assert_non_null(strstr(err.msg, "m=4000 needs 0.282 GB"));
+    assert_int_equal(kn_learner_create("fly-ridge", &info, fr, 2, &l, &err), KN_ENOMEM);
+    assert_null(l);
+    kn_kv fa[] = {{"m", "4000"}, {"c", "3"}};
+    assert_int_equal(kn_learner_create("fly-apl", &info, fa, 2, &l, &err), KN_ENOMEM);
+    assert_null(l);
+    assert_non_null(strstr(err.msg, "method fly-apl: m=4000 needs 0.282 GB"));
     unsetenv("KENYON_MEMORY_LIMIT");
     double avail;
     if (kn_memory_available(&avail) == 0 && avail > 4 * need) {
