@@ -27,14 +27,16 @@ typedef struct kn_plot_axes {
 #define KN_PLOT_N_COLOURS 10
 
 /* LINE, DASHED: lines; POINTS: filled dots; LINE_POINTS: both; OPEN_CIRCLES, CROSSES: larger
- * hollow markers that stay visible when drawn over (or under) another series' dots. */
+ * hollow markers that stay visible when drawn over (or under) another series' dots;
+ * LINE_CIRCLES: a line with open circles, told apart from a LINE_POINTS series of one colour. */
 typedef enum {
     KN_PLOT_LINE,
     KN_PLOT_POINTS,
     KN_PLOT_LINE_POINTS,
     KN_PLOT_DASHED,
     KN_PLOT_OPEN_CIRCLES,
-    KN_PLOT_CROSSES
+    KN_PLOT_CROSSES,
+    KN_PLOT_LINE_CIRCLES
 } kn_plot_style;
 
 typedef struct kn_plot_series {

@@ -602,7 +602,7 @@ static size_t registry_index(const char *label)
  * colour still free in this figure when an earlier method holds that one (the registry has more
  * rows than the palette has colours). The rows of one method (its variants, "M:key=value")
  * share its colour. shared[m] = 1 when row m's method had to take a colour another method holds
- * (more methods than colours): it is told apart by dashes. */
+ * (more methods than colours): it is told apart by open circles instead of dots. */
 static void method_colours(const method_stats *st, size_t n, size_t *colours, int *shared)
 {
     const size_t N = KN_PLOT_N_COLOURS;
@@ -659,12 +659,14 @@ static int write_plots(const kn_bench_options *o, const method_stats *st, size_t
             hi[m * T + t] = st[m].curve_mean[t] + sd;
         }
         /* A method with other settings ("bir:iters=188") is drawn dashed in its method's
-         * colour, as is a method that shares its colour with another. */
+         * colour; a method that shares its colour with another has open circles for dots. */
         const int variant = strchr(st[m].method, ':') != NULL;
         series[m] = (kn_plot_series){
             .label = st[m].method, .x = x, .y = st[m].curve_mean, .n = (size_t)T,
             .y_lo = lo + m * T, .y_hi = hi + m * T,
-            .style = variant || shared[m] ? KN_PLOT_DASHED : KN_PLOT_LINE_POINTS};
+            .style = variant     ? KN_PLOT_DASHED
+                     : shared[m] ? KN_PLOT_LINE_CIRCLES
+                                 : KN_PLOT_LINE_POINTS};
         vals[m] = st[m].ml_mean;
         errs[m] = st[m].ml_sd;
         labels[m] = st[m].method;

@@ -412,7 +412,7 @@ static void draw_legend(const char *const *labels, const PLINT *colours, const P
 static int has_marker(kn_plot_style st)
 {
     return st == KN_PLOT_POINTS || st == KN_PLOT_LINE_POINTS || st == KN_PLOT_OPEN_CIRCLES ||
-           st == KN_PLOT_CROSSES;
+           st == KN_PLOT_CROSSES || st == KN_PLOT_LINE_CIRCLES;
 }
 
 /* Marker glyphs: a filled dot (PLplot's Hershey 728), an open circle and a diagonal cross (both
@@ -421,7 +421,8 @@ static int has_marker(kn_plot_style st)
 static const char *marker_of(kn_plot_style st)
 {
     switch (st) {
-    case KN_PLOT_OPEN_CIRCLES: return "\u25cb";
+    case KN_PLOT_OPEN_CIRCLES:
+    case KN_PLOT_LINE_CIRCLES: return "\u25cb";
     case KN_PLOT_CROSSES: return "\u00d7";
     default: return "#(728)";
     }
@@ -482,8 +483,9 @@ int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
         colours[li] = series_colour(chosen, i);
         styles[li] = s->style == KN_PLOT_DASHED ? 2 : 1;
         opts[li] = !has_marker(s->style)         ? PL_LEGEND_LINE
-                   : s->style == KN_PLOT_LINE_POINTS ? PL_LEGEND_LINE | PL_LEGEND_SYMBOL
-                                                     : PL_LEGEND_SYMBOL;
+                   : s->style == KN_PLOT_LINE_POINTS || s->style == KN_PLOT_LINE_CIRCLES
+                       ? PL_LEGEND_LINE | PL_LEGEND_SYMBOL
+                       : PL_LEGEND_SYMBOL;
         symbols[li] = marker_of(s->style);
         labels[li++] = s->label;
     }
@@ -530,7 +532,7 @@ int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
         pllsty(s->style == KN_PLOT_DASHED ? 2 : 1);
         plwidth(2.0);
         if ((s->style == KN_PLOT_LINE || s->style == KN_PLOT_DASHED ||
-             s->style == KN_PLOT_LINE_POINTS) && m > 1)
+             s->style == KN_PLOT_LINE_POINTS || s->style == KN_PLOT_LINE_CIRCLES) && m > 1)
             plline((PLINT)m, px, py);
         plwidth(1.0);
         pllsty(1);

@@ -79,9 +79,10 @@ static void draw_points(const kn_plot_series *s)
             m++;
         }
     if (m > 0) {
-        const char *glyph = s->style == KN_PLOT_OPEN_CIRCLES ? "\u25cb"
-                            : s->style == KN_PLOT_CROSSES    ? "\u00d7"
-                                                             : "#(728)";
+        const char *glyph = s->style == KN_PLOT_OPEN_CIRCLES || s->style == KN_PLOT_LINE_CIRCLES
+                                ? "\u25cb"
+                            : s->style == KN_PLOT_CROSSES ? "\u00d7"
+                                                          : "#(728)";
         plstring((PLINT)m, x, y, glyph);
     }
     free(x);
@@ -137,17 +138,18 @@ static void draw_panel_legend(const kn_figure_panel *p)
                 continue;
             kn_plot_style st = p->series[s].style;
             opt[k] = is_points(st) ? PL_LEGEND_SYMBOL
-                     : st == KN_PLOT_LINE_POINTS ? PL_LEGEND_LINE | PL_LEGEND_SYMBOL
-                                                 : PL_LEGEND_LINE;
+                     : st == KN_PLOT_LINE_POINTS || st == KN_PLOT_LINE_CIRCLES
+                         ? PL_LEGEND_LINE | PL_LEGEND_SYMBOL
+                         : PL_LEGEND_LINE;
             tc[k] = C_FG;
             lc[k] = colour_of(p->colours, s);
             ls[k] = st == KN_PLOT_DASHED ? 2 : 1;
             lw[k] = 2.0;
             ss[k] = 0.7;
             sn[k] = 1;
-            sym[k] = st == KN_PLOT_OPEN_CIRCLES ? "\u25cb"
-                     : st == KN_PLOT_CROSSES    ? "\u00d7"
-                                                : "#(728)";
+            sym[k] = st == KN_PLOT_OPEN_CIRCLES || st == KN_PLOT_LINE_CIRCLES ? "\u25cb"
+                     : st == KN_PLOT_CROSSES                                ? "\u00d7"
+                                                                            : "#(728)";
             text[k] = p->series[s].label;
             k++;
         }
@@ -236,7 +238,8 @@ static void draw_panel(const kn_figure_panel *p, double vx0, double vx1, double 
         if (!is_points(se->style))
             draw_line(se);
         pllsty(1);
-        if (is_points(se->style) || se->style == KN_PLOT_LINE_POINTS) {
+        if (is_points(se->style) || se->style == KN_PLOT_LINE_POINTS ||
+            se->style == KN_PLOT_LINE_CIRCLES) {
             plschr(0, 0.8);
             draw_points(se);
             plschr(0, 1.0);

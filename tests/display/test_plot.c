@@ -97,6 +97,50 @@ static void test_lines_chosen_colours(void **state)
     assert_true(file_contains(chosen, "rgb(0%,44.705882%,69.803922%)")); /* colour 0 */
 }
 
+static int count_of(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    int c = 0;
+    for (const char *p = strstr(buf, needle); p; p = strstr(p + 1, needle))
+        c++;
+    return c;
+}
+
+static int glyphs_inside(const char *path, double *min_x, double *max_x);
+
+/* A LINE_CIRCLES series (how a bench figure tells apart two methods of one colour) is a line
+ * with an open circle at every point and in its legend entry: four glyphs more than the plain
+ * line, and more paths (the line) than the circles alone. */
+static void test_line_with_circles(void **state)
+{
+    (void)state;
+    const char *dir = kt_scratch_dir("plot-circles");
+    double x[3] = {1, 2, 3}, y[3] = {0.1, 0.2, 0.3}, lo, hi;
+    kn_plot_axes ax = {.title = "circles", .xlabel = "x", .ylabel = "y"};
+    const kn_plot_style styles[3] = {KN_PLOT_LINE, KN_PLOT_LINE_CIRCLES, KN_PLOT_OPEN_CIRCLES};
+    int glyphs[3], paths[3];
+    kn_error err;
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "style%d.svg", i);
+        const char *path = kt_path(dir, name);
+        kn_plot_series s = {.label = "er", .x = x, .y = y, .n = 3, .style = styles[i]};
+        assert_int_equal(kn_plot_lines(path, &ax, &s, 1, &err), KN_OK);
+        glyphs[i] = glyphs_inside(path, &lo, &hi);
+        paths[i] = count_of(path, "<path");
+        assert_true(glyphs[i] > 0 && paths[i] > 0);
+    }
+    assert_int_equal(glyphs[1], glyphs[0] + 4);
+    assert_int_equal(glyphs[2], glyphs[1]);
+    assert_true(paths[1] > paths[2]);
+}
+
 static void test_bars_and_heatmap(void **state)
 {
     (void)state;
@@ -373,6 +417,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines_png_svg_pdf),
         cmocka_unit_test(test_lines_chosen_colours),
+        cmocka_unit_test(test_line_with_circles),
         cmocka_unit_test(test_bars_and_heatmap),
         cmocka_unit_test(test_titles_and_legends_inside_image),
         cmocka_unit_test(test_many_series_legend_fits),
