@@ -63,6 +63,14 @@ static void panel_range(const kn_figure_panel *p, double *x0, double *x1, double
     }
 }
 
+/* The marker of a style: an open circle, a cross, or PLplot's filled dot (Hershey 728). */
+static const char *glyph_of(kn_plot_style st)
+{
+    if (st == KN_PLOT_OPEN_CIRCLES || st == KN_PLOT_LINE_CIRCLES)
+        return "\u25cb";
+    return st == KN_PLOT_CROSSES ? "\u00d7" : "#(728)";
+}
+
 static void draw_points(const kn_plot_series *s)
 {
     PLFLT *x = malloc(s->n * sizeof *x), *y = malloc(s->n * sizeof *y);
@@ -79,11 +87,7 @@ static void draw_points(const kn_plot_series *s)
             m++;
         }
     if (m > 0) {
-        const char *glyph = s->style == KN_PLOT_OPEN_CIRCLES || s->style == KN_PLOT_LINE_CIRCLES
-                                ? "\u25cb"
-                            : s->style == KN_PLOT_CROSSES ? "\u00d7"
-                                                          : "#(728)";
-        plstring((PLINT)m, x, y, glyph);
+        plstring((PLINT)m, x, y, glyph_of(s->style));
     }
     free(x);
     free(y);
@@ -147,9 +151,7 @@ static void draw_panel_legend(const kn_figure_panel *p)
             lw[k] = 2.0;
             ss[k] = 0.7;
             sn[k] = 1;
-            sym[k] = st == KN_PLOT_OPEN_CIRCLES || st == KN_PLOT_LINE_CIRCLES ? "\u25cb"
-                     : st == KN_PLOT_CROSSES                                ? "\u00d7"
-                                                                            : "#(728)";
+            sym[k] = glyph_of(st);
             text[k] = p->series[s].label;
             k++;
         }
