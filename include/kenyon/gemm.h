@@ -102,8 +102,7 @@ typedef struct kn_blas_kernel {
     const char *core;         /* openblas_get_corename() */
     const char *config;       /* openblas_get_config(): version and build */
     kn_isa core_isa, cpu_isa;
-    int below_cpu;            /* 1 if the kernel is narrower than the CPU allows for float and
-                               * double products (AVX512_BF16 counts as AVX-512) */
+    int below_cpu;            /* 1 if the kernel is narrower than the CPU allows */
     const char *fixed_from;   /* the kernel before kn_blas_fix_kernel re-executed, or NULL */
 } kn_blas_kernel;
 

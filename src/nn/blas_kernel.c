@@ -130,12 +130,8 @@ void kn_blas_kernel_get(kn_blas_kernel *out)
     out->config = openblas_get_config();
     out->core_isa = kn_blas_core_isa(out->core);
     out->cpu_isa = kn_cpu_isa();
-    /* kenyon's products are float and double: a bf16 kernel (Cooperlake, SapphireRapids) adds
-     * nothing to them, so SkylakeX on an AVX512_BF16 CPU is not below it (OpenBLAS 0.3.21 builds
-     * Cooperlake's sgemm and dgemm from SkylakeX's kernels). */
-    const kn_isa useful = out->cpu_isa > KN_ISA_AVX512 ? KN_ISA_AVX512 : out->cpu_isa;
     out->below_cpu = out->core_isa != KN_ISA_UNKNOWN && out->cpu_isa >= KN_ISA_AVX &&
-                     out->core_isa < useful;
+                     out->core_isa < out->cpu_isa;
     const char *from = getenv(FIXED_FROM_ENV);
     out->fixed_from = from && *from ? from : NULL;
 }

@@ -3,8 +3,7 @@
  * only) is detected and re-run with the kernel the CPU supports; KENYON_BLAS_FIX=0 keeps it and
  * says so; a model trained after the re-run is bit-identical to one trained with that kernel
  * chosen by hand (vanilla and GEM, whose products all go through the backend layer); each
- * backend repeats bit for bit; a bad KENYON_GEMM is a clear error; SkylakeX is kept on a CPU whose
- * only addition is AVX512_BF16. */
+ * backend repeats bit for bit; a bad KENYON_GEMM is a clear error. */
 #include "test_support.h"
 
 #include <stdio.h>
@@ -187,28 +186,6 @@ static void test_fixed_run_equals_right_kernel_run(void **state)
     }
 }
 
-/* On a CPU with AVX512_BF16, OpenBLAS's SkylakeX kernel is not below it for kenyon's float
- * products: no re-run, nothing reported as slow, and a model trained with it equals one trained
- * with Cooperlake bit for bit (OpenBLAS builds both from the same sgemm and dgemm kernels). */
-static void test_skylakex_is_enough_on_a_bf16_cpu(void **state)
-{
-    (void)state;
-    if (kn_cpu_isa() != KN_ISA_AVX512_BF16)
-        skip();
-    char *out;
-    assert_int_equal(run_env(&out, "OPENBLAS_CORETYPE=SkylakeX KENYON_GEMM=openblas", "--version"),
-                     0);
-    if (!strstr(out, "kernel SkylakeX") || strstr(out, "re-run from") ||
-        strstr(out, "below the CPU"))
-        fail_msg("SkylakeX re-run or reported slow: %s", out);
-    free(out);
-    train("OPENBLAS_CORETYPE=SkylakeX KENYON_GEMM=openblas", "vanilla", "vanilla_skx.safetensors");
-    train("OPENBLAS_CORETYPE=Cooperlake KENYON_GEMM=openblas", "vanilla",
-          "vanilla_cpx.safetensors");
-    assert_same_file(kt_path(dir, "vanilla_skx.safetensors"),
-                     kt_path(dir, "vanilla_cpx.safetensors"));
-}
-
 static void test_each_backend_repeats(void **state)
 {
     (void)state;
@@ -230,7 +207,6 @@ int main(void)
         cmocka_unit_test(test_version_names_backend_and_kernel),
         cmocka_unit_test(test_prescott_is_detected_and_fixed),
         cmocka_unit_test(test_fixed_run_equals_right_kernel_run),
-        cmocka_unit_test(test_skylakex_is_enough_on_a_bf16_cpu),
         cmocka_unit_test(test_each_backend_repeats),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
