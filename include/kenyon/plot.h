@@ -47,6 +47,10 @@ typedef struct kn_plot_series {
     kn_plot_style style;
 } kn_plot_series;
 
+/* The PLplot string (for plstring, inside kn_plot_begin/end) that draws a style's marker: an
+ * open circle, a diagonal cross, or a filled dot; NULL for LINE and DASHED, which have none. */
+const char *kn_plot_marker_glyph(kn_plot_style style);
+
 int kn_plot_lines(const char *path, const kn_plot_axes *axes, const kn_plot_series *series,
                   size_t n_series, kn_error *err);
 /* The same with chosen colours: colours[i] is the palette index of series i (taken modulo

@@ -415,16 +415,17 @@ static int has_marker(kn_plot_style st)
            st == KN_PLOT_CROSSES || st == KN_PLOT_LINE_CIRCLES;
 }
 
-/* Marker glyphs: a filled dot (PLplot's Hershey 728), an open circle and a diagonal cross (both
- * Unicode, drawn by the cairo driver's font), so that two marker series at the same points stay
- * distinguishable. */
-static const char *marker_of(kn_plot_style st)
+/* Marker glyphs, all Unicode drawn by the cairo driver's font (a filled dot, an open circle and a
+ * diagonal cross), so that two marker series at the same points stay distinguishable. */
+const char *kn_plot_marker_glyph(kn_plot_style st)
 {
     switch (st) {
     case KN_PLOT_OPEN_CIRCLES:
     case KN_PLOT_LINE_CIRCLES: return "\u25cb";
     case KN_PLOT_CROSSES: return "\u00d7";
-    default: return "#(728)";
+    case KN_PLOT_POINTS:
+    case KN_PLOT_LINE_POINTS: return "\u2022";
+    default: return NULL;
     }
 }
 
@@ -486,7 +487,7 @@ int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
                    : s->style == KN_PLOT_LINE_POINTS || s->style == KN_PLOT_LINE_CIRCLES
                        ? PL_LEGEND_LINE | PL_LEGEND_SYMBOL
                        : PL_LEGEND_SYMBOL;
-        symbols[li] = marker_of(s->style);
+        symbols[li] = has_marker(s->style) ? kn_plot_marker_glyph(s->style) : "";
         labels[li++] = s->label;
     }
     rc = kn_plot_begin(path, 1000, 640, err);
@@ -538,7 +539,7 @@ int kn_plot_lines_coloured(const char *path, const kn_plot_axes *axes,
         pllsty(1);
         if (has_marker(s->style)) {
             plschr(0, s->style == KN_PLOT_POINTS || s->style == KN_PLOT_LINE_POINTS ? 1.0 : 0.85);
-            plstring((PLINT)m, px, py, marker_of(s->style));
+            plstring((PLINT)m, px, py, kn_plot_marker_glyph(s->style));
             plschr(0, 1.0);
         }
     }

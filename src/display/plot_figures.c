@@ -63,14 +63,6 @@ static void panel_range(const kn_figure_panel *p, double *x0, double *x1, double
     }
 }
 
-/* The marker of a style: an open circle, a cross, or PLplot's filled dot (Hershey 728). */
-static const char *glyph_of(kn_plot_style st)
-{
-    if (st == KN_PLOT_OPEN_CIRCLES || st == KN_PLOT_LINE_CIRCLES)
-        return "\u25cb";
-    return st == KN_PLOT_CROSSES ? "\u00d7" : "#(728)";
-}
-
 static void draw_points(const kn_plot_series *s)
 {
     PLFLT *x = malloc(s->n * sizeof *x), *y = malloc(s->n * sizeof *y);
@@ -87,7 +79,7 @@ static void draw_points(const kn_plot_series *s)
             m++;
         }
     if (m > 0) {
-        plstring((PLINT)m, x, y, glyph_of(s->style));
+        plstring((PLINT)m, x, y, kn_plot_marker_glyph(s->style));
     }
     free(x);
     free(y);
@@ -151,7 +143,7 @@ static void draw_panel_legend(const kn_figure_panel *p)
             lw[k] = 2.0;
             ss[k] = 0.7;
             sn[k] = 1;
-            sym[k] = glyph_of(st);
+            sym[k] = kn_plot_marker_glyph(st) ? kn_plot_marker_glyph(st) : "";
             text[k] = p->series[s].label;
             k++;
         }

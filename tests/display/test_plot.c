@@ -114,10 +114,11 @@ static void test_line_with_circles(void **state)
     const char *dir = kt_scratch_dir("plot-circles");
     double x[3] = {1, 2, 3}, y[3] = {0.1, 0.2, 0.3}, lo, hi;
     kn_plot_axes ax = {.title = "circles", .xlabel = "x", .ylabel = "y"};
-    const kn_plot_style styles[3] = {KN_PLOT_LINE, KN_PLOT_LINE_CIRCLES, KN_PLOT_OPEN_CIRCLES};
-    int glyphs[3], paths[3];
+    const kn_plot_style styles[4] = {KN_PLOT_LINE, KN_PLOT_LINE_CIRCLES, KN_PLOT_OPEN_CIRCLES,
+                                     KN_PLOT_POINTS};
+    int glyphs[4], paths[4];
     kn_error err;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         char name[32];
         snprintf(name, sizeof name, "style%d.svg", i);
         const char *path = kt_path(dir, name);
@@ -130,6 +131,26 @@ static void test_line_with_circles(void **state)
     assert_int_equal(glyphs[1], glyphs[0] + 4);
     assert_int_equal(glyphs[2], glyphs[1]);
     assert_true(paths[1] > paths[2]);
+    /* Filled dots are font glyphs like the circles: one per point and one in the legend. */
+    assert_int_equal(glyphs[3], glyphs[2]);
+}
+
+static void test_marker_glyphs_are_distinct(void **state)
+{
+    (void)state;
+    const char *dot = kn_plot_marker_glyph(KN_PLOT_POINTS);
+    const char *circle = kn_plot_marker_glyph(KN_PLOT_OPEN_CIRCLES);
+    const char *cross = kn_plot_marker_glyph(KN_PLOT_CROSSES);
+    assert_non_null(dot);
+    assert_non_null(circle);
+    assert_non_null(cross);
+    assert_string_not_equal(dot, circle);
+    assert_string_not_equal(dot, cross);
+    assert_string_not_equal(circle, cross);
+    assert_string_equal(kn_plot_marker_glyph(KN_PLOT_LINE_POINTS), dot);
+    assert_string_equal(kn_plot_marker_glyph(KN_PLOT_LINE_CIRCLES), circle);
+    assert_null(kn_plot_marker_glyph(KN_PLOT_LINE));
+    assert_null(kn_plot_marker_glyph(KN_PLOT_DASHED));
 }
 
 static void test_bars_and_heatmap(void **state)
@@ -409,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_lines_png_svg_pdf),
         cmocka_unit_test(test_lines_chosen_colours),
         cmocka_unit_test(test_line_with_circles),
+        cmocka_unit_test(test_marker_glyphs_are_distinct),
         cmocka_unit_test(test_bars_and_heatmap),
         cmocka_unit_test(test_titles_and_legends_inside_image),
         cmocka_unit_test(test_many_series_legend_fits),
